@@ -1,0 +1,47 @@
+//! # ws6455 — RFC 6455 WebSockets, from the wire up
+//!
+//! A WebSocket stack in three floors, with imports pointing down only:
+//!
+//! 1. [`proto`] — the Sans-I/O protocol core. Bytes in, events and bytes out.
+//!    It never touches a socket, a clock, a thread or a random source: time
+//!    and randomness are passed in, so every shell, test and fuzz target
+//!    drives the same [`proto::Connection`].
+//! 2. `io` (feature `io`, on by default) — a mio event loop, server and
+//!    client, plus a blocking adapter; they move bytes and turn the core's
+//!    wishes (`wants_read`, `wants_write`, `poll_timeout`) into interest and
+//!    timeouts. They never parse or build a frame.
+//! 3. The `ws6455` binary and `examples/` — thin apps on the public API.
+//!
+//! ## Where each part of RFC 6455 lives
+//!
+//! | RFC 6455 | file |
+//! |---|---|
+//! | §1.3, §4.2.2 `Sec-WebSocket-Accept` | `src/proto/handshake/mod.rs` |
+//! | §3 `ws://` URIs | `src/proto/uri.rs` |
+//! | §4.1 client handshake | `src/proto/handshake/client.rs` |
+//! | §4.2.1 server reading the request | `src/proto/handshake/request.rs` |
+//! | §4.2.2, §4.4 server responses (101, 400, 426 …) | `src/proto/handshake/response.rs` |
+//! | §5.2 base framing | `src/proto/frame.rs` |
+//! | §5.3 masking | `src/proto/mask.rs` |
+//! | §5.4 fragmentation, §10.4 size limits | `src/proto/assembler.rs` |
+//! | §5.5 control frames, §7 closing, state machine | `src/proto/connection/` |
+//! | §5.5.1, §7.4 close codes and payloads | `src/proto/close.rs` |
+//! | §8.1 UTF-8 | `src/proto/utf8.rs` |
+//! | §7.1.7 failing the connection, error → close code | `src/error.rs` |
+#![deny(missing_docs)]
+#![deny(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    warn(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
+pub mod error;
+pub mod proto;
+
+pub use error::{HandshakeError, ProtocolError, UsageError};
+pub use proto::{CloseCode, Config, Connection, Event, Role};

@@ -1,0 +1,5 @@
+//! placeholder
+/// placeholder
+pub struct Connection;
+/// placeholder
+pub enum Role {}

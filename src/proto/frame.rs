@@ -1,0 +1,5 @@
+//! placeholder
+/// placeholder
+pub enum OpCode {}
+/// placeholder
+pub struct FrameHeader;

@@ -1,0 +1,1 @@
+//! placeholder: utf8 (being written)
