@@ -70,18 +70,28 @@ impl fmt::Display for ProtocolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ProtocolError::ReservedBitsSet(bits) => {
-                write!(f, "reserved bits {bits:#05b} set without an extension (RFC 6455 §5.2)")
+                write!(
+                    f,
+                    "reserved bits {bits:#05b} set without an extension (RFC 6455 §5.2)"
+                )
             }
-            ProtocolError::ReservedOpcode(op) => write!(f, "reserved opcode {op:#x} (RFC 6455 §5.2)"),
+            ProtocolError::ReservedOpcode(op) => {
+                write!(f, "reserved opcode {op:#x} (RFC 6455 §5.2)")
+            }
             ProtocolError::UnmaskedClientFrame => {
                 f.write_str("client frame is not masked (RFC 6455 §5.1)")
             }
-            ProtocolError::MaskedServerFrame => f.write_str("server frame is masked (RFC 6455 §5.1)"),
+            ProtocolError::MaskedServerFrame => {
+                f.write_str("server frame is masked (RFC 6455 §5.1)")
+            }
             ProtocolError::LengthTopBitSet => {
                 f.write_str("64-bit payload length has its top bit set (RFC 6455 §5.2)")
             }
             ProtocolError::ControlFrameTooLong(n) => {
-                write!(f, "control frame payload of {n} bytes exceeds 125 (RFC 6455 §5.5)")
+                write!(
+                    f,
+                    "control frame payload of {n} bytes exceeds 125 (RFC 6455 §5.5)"
+                )
             }
             ProtocolError::FragmentedControlFrame => {
                 f.write_str("control frame without FIN (RFC 6455 §5.5)")
@@ -93,15 +103,18 @@ impl fmt::Display for ProtocolError {
             ProtocolError::UnexpectedContinuation => {
                 f.write_str("continuation frame without a message in progress (RFC 6455 §5.4)")
             }
-            ProtocolError::ExpectedContinuation => {
-                f.write_str("new data frame while a fragmented message is in progress (RFC 6455 §5.4)")
-            }
+            ProtocolError::ExpectedContinuation => f.write_str(
+                "new data frame while a fragmented message is in progress (RFC 6455 §5.4)",
+            ),
             ProtocolError::InvalidUtf8 => f.write_str("invalid UTF-8 in text (RFC 6455 §8.1)"),
             ProtocolError::ClosePayloadTooShort => {
                 f.write_str("close frame payload of 1 byte (RFC 6455 §5.5.1)")
             }
             ProtocolError::InvalidCloseCode(code) => {
-                write!(f, "close code {code} may not be sent on the wire (RFC 6455 §7.4)")
+                write!(
+                    f,
+                    "close code {code} may not be sent on the wire (RFC 6455 §7.4)"
+                )
             }
             ProtocolError::Handshake(e) => write!(f, "opening handshake: {e}"),
         }
@@ -192,6 +205,8 @@ pub enum UsageError {
     /// The call does not fit the connection's role or phase (for example
     /// accepting a handshake on a client, or twice).
     WrongState,
+    /// §4.2.2: the subprotocol chosen on accept was not offered by the client.
+    ProtocolNotOffered,
 }
 
 impl fmt::Display for UsageError {
@@ -206,6 +221,9 @@ impl fmt::Display for UsageError {
             UsageError::InvalidCloseCode(c) => write!(f, "close code {c} may not be sent"),
             UsageError::CloseReasonTooLong => f.write_str("close reason exceeds 123 bytes"),
             UsageError::WrongState => f.write_str("not allowed in this connection state"),
+            UsageError::ProtocolNotOffered => {
+                f.write_str("the client did not offer that subprotocol")
+            }
         }
     }
 }

@@ -41,6 +41,8 @@
 )]
 
 pub mod error;
+#[cfg(feature = "io")]
+pub mod io;
 pub mod proto;
 
 pub use error::{HandshakeError, ProtocolError, UsageError};

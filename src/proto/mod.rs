@@ -10,10 +10,12 @@ pub mod assembler;
 pub mod close;
 pub mod config;
 pub mod connection;
+pub mod encode;
 pub mod event;
 pub mod frame;
 pub mod handshake;
 pub mod mask;
+pub mod prepared;
 pub mod uri;
 pub mod utf8;
 
@@ -23,3 +25,4 @@ pub use connection::{Connection, Role};
 pub use event::Event;
 pub use frame::{FrameHeader, OpCode};
 pub use handshake::{ClientRequest, Request, Response};
+pub use prepared::PreparedMessage;

@@ -1,0 +1,344 @@
+//! Reading frames out of the receive buffer (§5.2–§5.5, §8.1).
+//!
+//! Payloads are unmasked in place as soon as their bytes arrive, and text
+//! is validated as it arrives, so an invalid sequence fails the connection
+//! at the first byte that proves it invalid, even in the middle of a frame
+//! (Autobahn 6.4.x). A message carried by one frame stays where it landed
+//! and is handed out from there; fragments stream into the assembler.
+
+use std::ops::Range;
+
+use super::{Connection, Ready, Role};
+use crate::error::ProtocolError;
+use crate::proto::assembler::{FramePlace, MessageKind};
+use crate::proto::close::parse_close_payload;
+use crate::proto::frame::{decode_header, FrameHeader, OpCode};
+use crate::proto::mask::apply_mask;
+use crate::proto::utf8::{self, Utf8Validator};
+
+/// The receive buffer: bytes in `buf[start..end]` are received and not yet
+/// consumed. `buf` is fully initialised so it can be handed to `read`.
+#[derive(Debug, Default)]
+pub(super) struct RecvBuffer {
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl RecvBuffer {
+    /// Unconsumed bytes.
+    pub(super) fn data(&self) -> &[u8] {
+        self.buf.get(self.start..self.end).unwrap_or_default()
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.end.saturating_sub(self.start)
+    }
+
+    /// Bytes at `range`, relative to the whole buffer (ranges handed out by
+    /// the frame reader stay valid until the next input call).
+    pub(super) fn slice(&self, range: Range<usize>) -> &[u8] {
+        self.buf.get(range).unwrap_or_default()
+    }
+
+    /// At least `min` bytes of free space (more while a large frame is
+    /// arriving). Grows geometrically, so the memory held is at most about
+    /// twice what was actually received plus one read: a header that
+    /// announces 16 MiB reserves nothing until the bytes come.
+    pub(super) fn spare(&mut self, min: usize, frame_missing: usize) -> &mut [u8] {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+        let min = min.max(1);
+        if self.buf.len().saturating_sub(self.end) < min && self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end = self.len();
+            self.start = 0;
+        }
+        let free = self.buf.len().saturating_sub(self.end);
+        if free < min {
+            let doubled = self.buf.len().saturating_mul(2);
+            let wanted = self.end.saturating_add(frame_missing).min(doubled);
+            let target = wanted.max(self.end.saturating_add(min));
+            self.buf.resize(target, 0);
+        }
+        self.buf.get_mut(self.end..).unwrap_or_default()
+    }
+
+    pub(super) fn commit(&mut self, n: usize) {
+        self.end = self.end.saturating_add(n).min(self.buf.len());
+    }
+
+    pub(super) fn consume(&mut self, n: usize) {
+        self.start = self.start.saturating_add(n).min(self.end);
+    }
+
+    pub(super) fn clear(&mut self) {
+        self.start = 0;
+        self.end = 0;
+    }
+
+    pub(super) fn release_if_empty(&mut self) {
+        if self.start == self.end {
+            *self = RecvBuffer::default();
+        }
+    }
+
+    /// Mutable unconsumed bytes from `from` (relative to `start`) to `to`.
+    fn data_mut(&mut self, from: usize, to: usize) -> &mut [u8] {
+        let a = self.start.saturating_add(from);
+        let b = self.start.saturating_add(to).min(self.end);
+        self.buf.get_mut(a..b).unwrap_or_default()
+    }
+
+    /// An absolute range for bytes `from..to` relative to `start`.
+    fn absolute(&self, from: usize, to: usize) -> Range<usize> {
+        self.start.saturating_add(from)..self.start.saturating_add(to)
+    }
+}
+
+/// What the frame reader is waiting for.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) enum ReadState {
+    /// The next frame header, at the start of the unconsumed bytes.
+    #[default]
+    Header,
+    /// The payload of the frame whose header was parsed.
+    Payload(PayloadState),
+    /// Input is ignored: a close was received or the connection ended.
+    Discard,
+}
+
+impl ReadState {
+    /// Bytes still needed to finish the frame being read, so the buffer can
+    /// grow once instead of read by read.
+    pub(super) fn bytes_missing(&self, buffered: usize) -> usize {
+        match self {
+            ReadState::Payload(p) if p.keep => {
+                let total = p.header_len as u64 + p.header.payload_len;
+                usize::try_from(total.saturating_sub(buffered as u64)).unwrap_or(usize::MAX)
+            }
+            _ => 0,
+        }
+    }
+}
+
+/// Progress through one frame's payload.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct PayloadState {
+    header: FrameHeader,
+    /// Header bytes still at the front of the unconsumed data (0 once a
+    /// streamed fragment's header was dropped).
+    header_len: usize,
+    /// Payload bytes unmasked and checked so far.
+    done: u64,
+    /// Keep the whole frame in the receive buffer (control frames and
+    /// single-frame messages) instead of streaming it to the assembler.
+    keep: bool,
+    place: Option<FramePlace>,
+    /// Set when a single-frame text message arrives in pieces and has to be
+    /// validated piece by piece.
+    utf8: Option<Utf8Validator>,
+}
+
+impl Connection {
+    /// Reads frames until one produces an event or the input runs out.
+    pub(super) fn read_frames(&mut self) -> Option<Ready> {
+        loop {
+            let result = match &self.inbound.read {
+                ReadState::Header => self.read_header(),
+                ReadState::Payload(_) => self.read_payload(),
+                ReadState::Discard => return None,
+            };
+            match result {
+                Ok(Progress::NeedMore) => return None,
+                Ok(Progress::Continue) => continue,
+                Ok(Progress::Event(ready)) => return Some(ready),
+                Err(err) => {
+                    self.fail(err);
+                    return None;
+                }
+            }
+        }
+    }
+
+    fn read_header(&mut self) -> Result<Progress, ProtocolError> {
+        let data = self.inbound.rx.data();
+        let (header, header_len) = match decode_header(data)? {
+            Some(found) => found,
+            None => {
+                // Fail fast on what the first two bytes already show.
+                if let Some(&b0) = data.first() {
+                    self.check_rsv((b0 >> 4) & 0b111)?;
+                }
+                if let Some(&b1) = data.get(1) {
+                    self.check_mask(b1 & 0x80 != 0)?;
+                }
+                return Ok(Progress::NeedMore);
+            }
+        };
+        self.check_rsv(header.rsv)?;
+        self.check_mask(header.mask.is_some())?;
+        if header.payload_len > self.config.max_frame_size {
+            return Err(ProtocolError::FrameTooLarge(header.payload_len));
+        }
+        let place = if header.opcode.is_control() {
+            None
+        } else {
+            Some(self.inbound.assembler.begin_frame(
+                header.opcode,
+                header.fin,
+                header.payload_len,
+                self.config.max_message_size,
+            )?)
+        };
+        let keep = place.map_or(true, |p| p.single);
+        let mut header_len = header_len;
+        if !keep {
+            // A fragment streams into the assembler: its header is done with.
+            self.inbound.rx.consume(header_len);
+            header_len = 0;
+        }
+        self.inbound.read = ReadState::Payload(PayloadState {
+            header,
+            header_len,
+            done: 0,
+            keep,
+            place,
+            utf8: None,
+        });
+        Ok(Progress::Continue)
+    }
+
+    /// §5.2: "MUST be 0 unless an extension is negotiated that defines
+    /// meanings for non-zero values".
+    fn check_rsv(&self, rsv: u8) -> Result<(), ProtocolError> {
+        if rsv != 0 {
+            return Err(ProtocolError::ReservedBitsSet(rsv));
+        }
+        Ok(())
+    }
+
+    /// §5.1: "a client MUST mask all frames that it sends to the server"
+    /// and "a server MUST NOT mask any frames that it sends to the client".
+    fn check_mask(&self, masked: bool) -> Result<(), ProtocolError> {
+        match (self.role, masked) {
+            (Role::Server, false) => Err(ProtocolError::UnmaskedClientFrame),
+            (Role::Client, true) => Err(ProtocolError::MaskedServerFrame),
+            _ => Ok(()),
+        }
+    }
+
+    fn read_payload(&mut self) -> Result<Progress, ProtocolError> {
+        let ReadState::Payload(state) = &mut self.inbound.read else {
+            return Ok(Progress::NeedMore);
+        };
+        let total = state.header.payload_len;
+        let buffered_payload = (self.inbound.rx.len().saturating_sub(state.header_len)) as u64;
+        let available = if state.keep {
+            buffered_payload.min(total)
+        } else {
+            // Streamed fragments drop processed bytes, so everything
+            // buffered is new.
+            state.done.saturating_add(buffered_payload).min(total)
+        };
+        let fresh = usize::try_from(available.saturating_sub(state.done)).unwrap_or(0);
+        if fresh > 0 || total == 0 {
+            let from = if state.keep {
+                state
+                    .header_len
+                    .saturating_add(usize::try_from(state.done).unwrap_or(0))
+            } else {
+                0
+            };
+            let chunk = self.inbound.rx.data_mut(from, from.saturating_add(fresh));
+            if let Some(key) = state.header.mask {
+                apply_mask(chunk, key, usize::try_from(state.done & 3).unwrap_or(0));
+            }
+            let complete = available == total;
+            if state.keep {
+                if let Some(place) = state.place {
+                    let arrived_whole = complete && state.done == 0;
+                    if place.kind == MessageKind::Text && !arrived_whole {
+                        // Fail fast inside a frame that arrives in pieces.
+                        state
+                            .utf8
+                            .get_or_insert_with(Utf8Validator::new)
+                            .feed(chunk)?;
+                    }
+                }
+            } else if let Some(place) = state.place {
+                self.inbound.assembler.push_fragment(place.kind, chunk)?;
+                self.inbound.rx.consume(fresh);
+            }
+            state.done = available;
+        }
+        if state.done < total {
+            return Ok(Progress::NeedMore);
+        }
+        let ReadState::Payload(state) =
+            std::mem::replace(&mut self.inbound.read, ReadState::Header)
+        else {
+            return Ok(Progress::NeedMore);
+        };
+        self.finish_frame(state)
+    }
+
+    fn finish_frame(&mut self, state: PayloadState) -> Result<Progress, ProtocolError> {
+        let len = usize::try_from(state.header.payload_len).unwrap_or(0);
+        let payload_end = state.header_len.saturating_add(len);
+        let range = self.inbound.rx.absolute(state.header_len, payload_end);
+        if state.keep {
+            self.inbound.rx.consume(payload_end);
+        }
+        match (state.header.opcode, state.place) {
+            (OpCode::Ping, _) => {
+                // §5.5.2 "MUST send a Pong frame in response" — unless our
+                // close already went (§5.5.1: nothing may follow it).
+                self.outbound
+                    .queue_pong(self.inbound.rx.slice(range.clone()));
+                Ok(Progress::Event(Ready::Ping(range)))
+            }
+            (OpCode::Pong, _) => Ok(Progress::Event(Ready::Pong(range))),
+            (OpCode::Close, _) => {
+                let frame = parse_close_payload(self.inbound.rx.slice(range.clone()))?;
+                let code = frame.code;
+                let reason = if frame.reason.is_empty() {
+                    range.end..range.end
+                } else {
+                    range.start.saturating_add(2)..range.end
+                };
+                self.on_close_received(code);
+                Ok(Progress::Event(Ready::Close(code, reason)))
+            }
+            (_, Some(place)) if place.single => {
+                if place.kind == MessageKind::Text {
+                    match state.utf8 {
+                        Some(mut v) => v.finish()?,
+                        None => {
+                            utf8::validate(self.inbound.rx.slice(range.clone()))?;
+                        }
+                    }
+                }
+                Ok(Progress::Event(Ready::Single(place.kind, range)))
+            }
+            (_, Some(place)) => {
+                if !state.header.fin {
+                    return Ok(Progress::Continue);
+                }
+                self.inbound.assembler.finish_message()?;
+                Ok(Progress::Event(Ready::Assembled(place.kind)))
+            }
+            // A data opcode always has a place; nothing to report otherwise.
+            (_, None) => Ok(Progress::Continue),
+        }
+    }
+}
+
+/// The outcome of one parsing step.
+enum Progress {
+    NeedMore,
+    Continue,
+    Event(Ready),
+}

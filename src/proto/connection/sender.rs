@@ -1,0 +1,204 @@
+//! Sending: the commands a driver gives a connection (§5.4–§5.6, §7.1.2).
+//!
+//! [`Sender`] borrows only the output side of a [`super::Connection`], so a
+//! driver can hold an event (which borrows the receive buffer) and answer
+//! on the same connection at once — an echo copies each payload exactly
+//! once, from the receive buffer into the output buffer.
+
+use rand::rngs::StdRng;
+
+use super::output::Output;
+use super::timers::Timers;
+use super::Phase;
+use crate::error::UsageError;
+use crate::proto::close::{encode_close_payload, CloseCode};
+use crate::proto::config::Config;
+use crate::proto::frame::OpCode;
+use crate::proto::prepared::PreparedMessage;
+
+/// The output side of a connection: queued bytes, our close, the masking
+/// key source, the timers that sending starts.
+#[derive(Debug)]
+pub(super) struct Outbound {
+    pub(super) out: Output,
+    /// Client only: the CSPRNG behind masking keys (§5.3, §10.3).
+    rng: Option<Box<StdRng>>,
+    /// §5.5.1: once our close is queued nothing else may be sent.
+    pub(super) close_sent: bool,
+    pub(super) timers: Timers,
+}
+
+impl Outbound {
+    pub(super) fn new(timers: Timers, rng: Option<Box<StdRng>>) -> Self {
+        Outbound {
+            out: Output::default(),
+            rng,
+            close_sent: false,
+            timers,
+        }
+    }
+
+    /// A pong answering a ping (§5.5.2), unless our close already went.
+    pub(super) fn queue_pong(&mut self, payload: &[u8]) {
+        if !self.close_sent {
+            self.out
+                .queue_control(OpCode::Pong, payload, self.rng.as_deref_mut());
+        }
+    }
+
+    pub(super) fn queue_control(&mut self, opcode: OpCode, payload: &[u8]) {
+        if !self.close_sent {
+            self.out
+                .queue_control(opcode, payload, self.rng.as_deref_mut());
+        }
+    }
+
+    /// Our close frame with a code we chose ourselves (always sendable).
+    pub(super) fn queue_close(&mut self, code: CloseCode, reason: &str, config: &Config) {
+        let mut payload = [0u8; 125];
+        let len = encode_close_payload(code, reason, &mut payload).unwrap_or(0);
+        self.queue_close_payload(payload.get(..len).unwrap_or_default(), config);
+    }
+
+    /// Our close frame, once: after every queued data frame (§5.5.1).
+    pub(super) fn queue_close_payload(&mut self, payload: &[u8], config: &Config) {
+        if self.close_sent {
+            return;
+        }
+        self.close_sent = true;
+        self.out.queue_close(payload, self.rng.as_deref_mut());
+        self.timers.start_close(config.close_timeout);
+    }
+}
+
+/// Sends on one connection. Get one from
+/// [`super::Connection::sender`] or, together with an event,
+/// [`super::Connection::poll_event_with_sender`].
+pub struct Sender<'a> {
+    config: &'a Config,
+    phase: Phase,
+    outbound: &'a mut Outbound,
+    want_writable: &'a mut bool,
+}
+
+impl<'a> Sender<'a> {
+    pub(super) fn new(
+        config: &'a Config,
+        phase: Phase,
+        outbound: &'a mut Outbound,
+        want_writable: &'a mut bool,
+    ) -> Self {
+        Sender {
+            config,
+            phase,
+            outbound,
+            want_writable,
+        }
+    }
+
+    /// True while the connection is open and our close is not sent.
+    pub fn is_open(&self) -> bool {
+        self.check_open().is_ok()
+    }
+
+    /// Bytes queued and not yet written.
+    pub fn buffered_amount(&self) -> usize {
+        self.outbound.out.buffered()
+    }
+
+    fn check_open(&self) -> Result<(), UsageError> {
+        match self.phase {
+            Phase::Open if !self.outbound.close_sent => Ok(()),
+            Phase::Open | Phase::Ended => Err(UsageError::Closed),
+            _ => Err(UsageError::NotOpen),
+        }
+    }
+
+    /// Open, and room in the output buffer (else `BufferFull`, and a
+    /// `Writable` event once there is room again).
+    fn check_can_send(&mut self) -> Result<(), UsageError> {
+        self.check_open()?;
+        if self.outbound.out.buffered() >= self.config.max_output_buffer {
+            *self.want_writable = true;
+            return Err(UsageError::BufferFull);
+        }
+        Ok(())
+    }
+
+    /// Send a text message (§5.6). Messages longer than
+    /// `Config::fragment_size` go out as several frames (§5.4), so control
+    /// frames can pass between them.
+    pub fn send_text(&mut self, text: &str) -> Result<(), UsageError> {
+        self.send_message(OpCode::Text, text.as_bytes())
+    }
+
+    /// Send a binary message (§5.6), split like [`Sender::send_text`].
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), UsageError> {
+        self.send_message(OpCode::Binary, data)
+    }
+
+    fn send_message(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), UsageError> {
+        self.check_can_send()?;
+        let fragment = self.config.fragment_size;
+        let Outbound { out, rng, .. } = &mut *self.outbound;
+        out.queue_message(opcode, payload, fragment, rng.as_deref_mut());
+        Ok(())
+    }
+
+    /// Send a message encoded once for many connections (broadcast). A
+    /// server copies the frames as they are; a client re-masks them.
+    pub fn send_prepared(&mut self, message: &PreparedMessage) -> Result<(), UsageError> {
+        self.check_can_send()?;
+        let Outbound { out, rng, .. } = &mut *self.outbound;
+        out.queue_prepared(message, rng.as_deref_mut());
+        Ok(())
+    }
+
+    /// Send a ping (§5.5.2), ahead of queued data frames.
+    pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), UsageError> {
+        self.send_control(OpCode::Ping, payload)
+    }
+
+    /// Send an unsolicited pong (§5.5.3: "a unidirectional heartbeat").
+    pub fn send_pong(&mut self, payload: &[u8]) -> Result<(), UsageError> {
+        self.send_control(OpCode::Pong, payload)
+    }
+
+    fn send_control(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), UsageError> {
+        if payload.len() > 125 {
+            return Err(UsageError::ControlPayloadTooLong);
+        }
+        self.check_can_send()?;
+        self.outbound.queue_control(opcode, payload);
+        Ok(())
+    }
+
+    /// Start the closing handshake (§7.1.2) with a code that may be sent
+    /// (§7.4) and a reason of at most 123 bytes. Queued data frames go out
+    /// first; nothing can be sent after it. Never refused for lack of
+    /// buffer space.
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), UsageError> {
+        let mut payload = [0u8; 125];
+        let len = encode_close_payload(code, reason, &mut payload)?;
+        self.check_open()?;
+        self.outbound
+            .queue_close_payload(payload.get(..len).unwrap_or_default(), self.config);
+        Ok(())
+    }
+
+    /// Send one frame exactly as given — any FIN, RSV bits and opcode, even
+    /// invalid ones — for conformance testing of other endpoints. The
+    /// role's masking rule (§5.1) still applies.
+    pub fn send_raw_frame(
+        &mut self,
+        fin: bool,
+        rsv: u8,
+        opcode: u8,
+        payload: &[u8],
+    ) -> Result<(), UsageError> {
+        self.check_can_send()?;
+        let Outbound { out, rng, .. } = &mut *self.outbound;
+        out.queue_raw(fin, rsv, opcode, payload, rng.as_deref_mut());
+        Ok(())
+    }
+}

@@ -1,0 +1,711 @@
+//! Whole conversations between an in-memory client core and server core,
+//! on a fake clock, without sockets.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::proto::encode::{push_frame, push_raw_frame};
+use crate::proto::frame::decode_header;
+
+/// An owned copy of an event, for assertions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Ev {
+    Request(String),
+    Http(String),
+    Connected(Option<String>),
+    Text(String),
+    Binary(Vec<u8>),
+    Ping(Vec<u8>),
+    Pong(Vec<u8>),
+    CloseReceived(Option<u16>, String),
+    Writable,
+    Failed(ProtocolError),
+    Closed(u16, bool),
+}
+
+pub(crate) fn owned(ev: Event<'_>) -> Ev {
+    match ev {
+        Event::Request(r) => Ev::Request(r.target().to_owned()),
+        Event::HttpRequest(r) => Ev::Http(r.target().to_owned()),
+        Event::Connected(r) => Ev::Connected(r.protocol().map(str::to_owned)),
+        Event::Text(t) => Ev::Text(t.to_owned()),
+        Event::Binary(b) => Ev::Binary(b.to_vec()),
+        Event::Ping(p) => Ev::Ping(p.to_vec()),
+        Event::Pong(p) => Ev::Pong(p.to_vec()),
+        Event::CloseReceived { code, reason } => {
+            Ev::CloseReceived(code.map(|c| c.0), reason.to_owned())
+        }
+        Event::Writable => Ev::Writable,
+        Event::Failed(e) => Ev::Failed(e),
+        Event::Closed { code, clean } => Ev::Closed(code.0, clean),
+    }
+}
+
+pub(crate) fn drain(conn: &mut Connection) -> Vec<Ev> {
+    let mut out = Vec::new();
+    while let Some(ev) = conn.poll_event() {
+        out.push(owned(ev));
+    }
+    out
+}
+
+/// Move everything `from` wants to write into `to`.
+fn pump(from: &mut Connection, to: &mut Connection) {
+    let bytes = take_output(from);
+    to.recv(&bytes);
+}
+
+fn take_output(conn: &mut Connection) -> Vec<u8> {
+    let mut all = Vec::new();
+    loop {
+        let chunk = conn.pending_output().to_vec();
+        if chunk.is_empty() {
+            return all;
+        }
+        conn.consume_output(chunk.len());
+        all.extend_from_slice(&chunk);
+    }
+}
+
+fn t0() -> Instant {
+    // One fixed origin per test run; only differences matter.
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *START.get_or_init(Instant::now)
+}
+
+fn cfg(f: impl FnOnce(&mut Config)) -> Arc<Config> {
+    let mut c = Config::default();
+    f(&mut c);
+    Arc::new(c)
+}
+
+const REQUEST: &[u8] = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
+fn open_server(config: Arc<Config>) -> Connection {
+    let mut s = Connection::server(config, t0());
+    s.recv(REQUEST);
+    assert_eq!(drain(&mut s), vec![Ev::Request("/chat".into())]);
+    s.accept(None, &[]).unwrap();
+    let response = take_output(&mut s);
+    assert!(response.starts_with(b"HTTP/1.1 101"));
+    s
+}
+
+fn pair_with(client_cfg: Arc<Config>, server_cfg: Arc<Config>) -> (Connection, Connection) {
+    let mut c = Connection::client(
+        client_cfg,
+        ClientRequest::new("example.com", "/chat"),
+        [7; 32],
+        t0(),
+    );
+    let mut s = Connection::server(server_cfg, t0());
+    pump(&mut c, &mut s);
+    assert_eq!(drain(&mut s), vec![Ev::Request("/chat".into())]);
+    s.accept(None, &[]).unwrap();
+    pump(&mut s, &mut c);
+    assert_eq!(drain(&mut c), vec![Ev::Connected(None)]);
+    (c, s)
+}
+
+fn pair() -> (Connection, Connection) {
+    pair_with(Arc::new(Config::default()), Arc::new(Config::default()))
+}
+
+/// A masked client frame, as a client on the wire would send it.
+fn client_frame(fin: bool, opcode: OpCode, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    push_frame(
+        &mut out,
+        fin,
+        opcode,
+        payload,
+        Some([0x37, 0xfa, 0x21, 0x3d]),
+    );
+    out
+}
+
+/// The close code of the close frame at the end of a server's output.
+fn close_code_sent(bytes: &[u8]) -> Option<u16> {
+    let mut rest = bytes;
+    let mut last = None;
+    while let Ok(Some((h, hl))) = decode_header(rest) {
+        let end = hl + h.payload_len as usize;
+        if h.opcode == OpCode::Close {
+            let p = &rest[hl..end];
+            last = Some(if p.len() >= 2 {
+                u16::from_be_bytes([p[0], p[1]])
+            } else {
+                1005
+            });
+        }
+        rest = &rest[end..];
+    }
+    last
+}
+
+/// Feed raw client bytes to an open server; return its events and the
+/// close code it sent, if any.
+fn server_sees(bytes: &[u8]) -> (Vec<Ev>, Option<u16>) {
+    let mut s = open_server(Arc::new(Config::default()));
+    s.recv(bytes);
+    let evs = drain(&mut s);
+    let code = close_code_sent(&take_output(&mut s));
+    (evs, code)
+}
+
+fn fails_with(bytes: &[u8], err: ProtocolError) {
+    let code = err.close_code().0;
+    let (evs, sent) = server_sees(bytes);
+    assert!(
+        evs.contains(&Ev::Failed(err.clone())),
+        "{evs:?} lacks {err:?}"
+    );
+    assert_eq!(evs.last(), Some(&Ev::Closed(1006, false)));
+    assert_eq!(sent, Some(code));
+}
+
+#[test]
+fn messages_of_every_size_class_cross_both_ways() {
+    let (mut c, mut s) = pair();
+    for len in [0usize, 1, 125, 126, 127, 128, 65535, 65536, 1 << 20] {
+        let text = "a".repeat(len);
+        c.send_text(&text).unwrap();
+        pump(&mut c, &mut s);
+        assert_eq!(drain(&mut s), vec![Ev::Text(text.clone())]);
+        let bin = vec![0xa5u8; len];
+        s.send_binary(&bin).unwrap();
+        pump(&mut s, &mut c);
+        assert_eq!(drain(&mut c), vec![Ev::Binary(bin)]);
+    }
+}
+
+#[test]
+fn large_messages_are_split_and_reassembled() {
+    let small_frames = cfg(|c| c.fragment_size = 1000);
+    let (mut c, mut s) = pair_with(small_frames.clone(), small_frames);
+    let text = "κόσμε".repeat(1000);
+    c.send_text(&text).unwrap();
+    let wire = take_output(&mut c);
+    assert_eq!(wire[0], 0x01, "first frame is text without FIN");
+    s.recv(&wire);
+    assert_eq!(drain(&mut s), vec![Ev::Text(text)]);
+}
+
+#[test]
+fn rfc_example_frames_are_understood_by_a_client() {
+    let (mut c, _s) = pair();
+    // §5.7: unmasked "Hello", fragmented "Hel" + "lo", unmasked ping.
+    c.recv(&[0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]);
+    c.recv(&[0x01, 0x03, 0x48, 0x65, 0x6c, 0x80, 0x02, 0x6c, 0x6f]);
+    c.recv(&[0x89, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]);
+    let mut bin = vec![0x82, 0x7e, 0x01, 0x00];
+    bin.extend(std::iter::repeat(9).take(256));
+    c.recv(&bin);
+    assert_eq!(
+        drain(&mut c),
+        vec![
+            Ev::Text("Hello".into()),
+            Ev::Text("Hello".into()),
+            Ev::Ping(b"Hello".to_vec()),
+            Ev::Binary(vec![9; 256])
+        ]
+    );
+    let out = take_output(&mut c);
+    let (h, _) = decode_header(&out).unwrap().unwrap();
+    assert_eq!(h.opcode, OpCode::Pong);
+    assert!(h.mask.is_some(), "client frames are masked");
+}
+
+#[test]
+fn rfc_masked_hello_is_understood_by_a_server() {
+    let (evs, sent) = server_sees(&[
+        0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+    ]);
+    assert_eq!(evs, vec![Ev::Text("Hello".into())]);
+    assert_eq!(sent, None);
+}
+
+#[test]
+fn pings_are_answered_with_the_same_payload() {
+    let (mut c, mut s) = pair();
+    c.send_ping(b"are you there").unwrap();
+    pump(&mut c, &mut s);
+    assert_eq!(drain(&mut s), vec![Ev::Ping(b"are you there".to_vec())]);
+    pump(&mut s, &mut c);
+    assert_eq!(drain(&mut c), vec![Ev::Pong(b"are you there".to_vec())]);
+}
+
+#[test]
+fn pong_overtakes_queued_fragments_of_a_large_message() {
+    let (mut c, mut s) = pair_with(Arc::new(Config::default()), cfg(|c| c.fragment_size = 100));
+    s.send_binary(&[1; 1000]).unwrap();
+    // The socket took half a frame before the ping arrived.
+    let first = s.pending_output().len().min(50);
+    let mut wire = s.pending_output()[..first].to_vec();
+    s.consume_output(first);
+    c.send_ping(b"p").unwrap();
+    pump(&mut c, &mut s);
+    assert_eq!(drain(&mut s), vec![Ev::Ping(b"p".to_vec())]);
+    // Next comes the rest of the current frame, then the pong.
+    let rest_of_frame = s.pending_output().to_vec();
+    assert_eq!(first + rest_of_frame.len(), 102);
+    s.consume_output(rest_of_frame.len());
+    wire.extend_from_slice(&rest_of_frame);
+    let pong = s.pending_output().to_vec();
+    assert_eq!(pong, [0x8a, 0x01, b'p']);
+    s.consume_output(pong.len());
+    wire.extend_from_slice(&pong);
+    wire.extend_from_slice(&take_output(&mut s));
+    c.recv(&wire);
+    assert_eq!(
+        drain(&mut c),
+        vec![Ev::Pong(b"p".to_vec()), Ev::Binary(vec![1; 1000])]
+    );
+}
+
+#[test]
+fn client_initiated_close_is_echoed_and_the_server_closes_tcp_first() {
+    let (mut c, mut s) = pair();
+    c.close(CloseCode::NORMAL, "bye").unwrap();
+    assert_eq!(c.send_text("late"), Err(UsageError::Closed));
+    pump(&mut c, &mut s);
+    assert_eq!(
+        drain(&mut s),
+        vec![
+            Ev::CloseReceived(Some(1000), "bye".into()),
+            Ev::Closed(1000, true)
+        ]
+    );
+    assert!(!s.is_closed(), "echo not written yet");
+    pump(&mut s, &mut c);
+    assert!(s.is_closed(), "server drops TCP once the echo is out");
+    assert_eq!(
+        drain(&mut c),
+        vec![
+            Ev::CloseReceived(Some(1000), String::new()),
+            Ev::Closed(1000, true)
+        ]
+    );
+    assert!(!c.is_closed(), "client waits for the server's TCP close");
+    assert!(c.wants_read());
+    c.recv_eof();
+    assert!(c.is_closed());
+}
+
+#[test]
+fn server_initiated_close_completes_cleanly() {
+    let (mut c, mut s) = pair();
+    s.close(CloseCode::GOING_AWAY, "restart").unwrap();
+    pump(&mut s, &mut c);
+    assert_eq!(
+        drain(&mut c),
+        vec![
+            Ev::CloseReceived(Some(1001), "restart".into()),
+            Ev::Closed(1001, true)
+        ]
+    );
+    pump(&mut c, &mut s);
+    assert_eq!(
+        drain(&mut s),
+        vec![
+            Ev::CloseReceived(Some(1001), String::new()),
+            Ev::Closed(1001, true)
+        ]
+    );
+    assert!(s.is_closed());
+}
+
+#[test]
+fn empty_close_is_reported_as_1005_and_echoed_empty() {
+    let mut s = open_server(Arc::new(Config::default()));
+    s.recv(&client_frame(true, OpCode::Close, &[]));
+    assert_eq!(
+        drain(&mut s),
+        vec![
+            Ev::CloseReceived(None, String::new()),
+            Ev::Closed(1005, true)
+        ]
+    );
+    assert_eq!(take_output(&mut s), [0x88, 0x00]);
+}
+
+#[test]
+fn input_after_a_close_is_ignored() {
+    let mut bytes = client_frame(true, OpCode::Close, &[0x03, 0xe8]);
+    bytes.extend(client_frame(true, OpCode::Ping, b"x"));
+    bytes.extend(client_frame(true, OpCode::Text, b"late"));
+    let (evs, sent) = server_sees(&bytes);
+    assert_eq!(
+        evs,
+        vec![
+            Ev::CloseReceived(Some(1000), String::new()),
+            Ev::Closed(1000, true)
+        ]
+    );
+    assert_eq!(sent, Some(1000));
+}
+
+#[test]
+fn eof_without_close_is_abnormal() {
+    let (_c, mut s) = pair();
+    s.recv_eof();
+    assert_eq!(drain(&mut s), vec![Ev::Closed(1006, false)]);
+    assert!(s.is_closed());
+}
+
+#[test]
+fn every_protocol_violation_fails_with_its_code() {
+    let mut unmasked = Vec::new();
+    push_frame(&mut unmasked, true, OpCode::Text, b"hi", None);
+    fails_with(&unmasked, ProtocolError::UnmaskedClientFrame);
+
+    let mut rsv = Vec::new();
+    push_raw_frame(&mut rsv, true, 0b100, 0x1, b"hi", Some([1, 2, 3, 4]));
+    fails_with(&rsv, ProtocolError::ReservedBitsSet(0b100));
+
+    for op in [3u8, 7, 0xb, 0xf] {
+        let mut f = Vec::new();
+        push_raw_frame(&mut f, true, 0, op, b"", Some([1, 2, 3, 4]));
+        fails_with(&f, ProtocolError::ReservedOpcode(op));
+    }
+
+    let mut frag_ping = Vec::new();
+    push_raw_frame(&mut frag_ping, false, 0, 0x9, b"x", Some([1, 2, 3, 4]));
+    fails_with(&frag_ping, ProtocolError::FragmentedControlFrame);
+
+    fails_with(
+        &client_frame(true, OpCode::Continuation, b"x"),
+        ProtocolError::UnexpectedContinuation,
+    );
+
+    let mut two_starts = client_frame(false, OpCode::Text, b"a");
+    two_starts.extend(client_frame(true, OpCode::Text, b"b"));
+    fails_with(&two_starts, ProtocolError::ExpectedContinuation);
+
+    fails_with(
+        &client_frame(true, OpCode::Text, &[0xce, 0xba, 0xed, 0xa0, 0x80]),
+        ProtocolError::InvalidUtf8,
+    );
+    fails_with(
+        &client_frame(true, OpCode::Close, &[0x03]),
+        ProtocolError::ClosePayloadTooShort,
+    );
+    fails_with(
+        &client_frame(true, OpCode::Close, &[0x03, 0xed]),
+        ProtocolError::InvalidCloseCode(1005),
+    );
+    fails_with(
+        &client_frame(true, OpCode::Close, &[0x03, 0xe8, 0xff]),
+        ProtocolError::InvalidUtf8,
+    );
+}
+
+#[test]
+fn oversized_control_frames_fail_from_the_header() {
+    let (evs, sent) = server_sees(&[0x89, 0xfe, 0x00, 0x7e]);
+    assert!(
+        matches!(evs[0], Ev::Failed(ProtocolError::ControlFrameTooLong(_))),
+        "{evs:?}"
+    );
+    assert_eq!(sent, Some(1002));
+}
+
+#[test]
+fn size_limits_fail_with_1009_before_buffering() {
+    let small = cfg(|c| {
+        c.max_frame_size = 1000;
+        c.max_message_size = 1500;
+    });
+    let mut s = open_server(small.clone());
+    // Only the header of a too-large frame: fails at once.
+    s.recv(&[0x82, 0xfe, 0x03, 0xe9, 1, 2, 3, 4]);
+    assert_eq!(
+        drain(&mut s)[0],
+        Ev::Failed(ProtocolError::FrameTooLarge(1001))
+    );
+    assert_eq!(close_code_sent(&take_output(&mut s)), Some(1009));
+
+    let mut s = open_server(small);
+    let mut frags = client_frame(false, OpCode::Binary, &[0; 1000]);
+    frags.extend_from_slice(&[0x80, 0xfe, 0x03, 0xe8, 1, 2, 3, 4]);
+    s.recv(&frags);
+    assert_eq!(
+        drain(&mut s)[0],
+        Ev::Failed(ProtocolError::MessageTooLarge(2000))
+    );
+}
+
+#[test]
+fn invalid_utf8_fails_fast_inside_a_partial_frame() {
+    // Autobahn 6.4.3: one frame, sent in three chops; the second chop
+    // contains f4 90 80 80, invalid at the 0x90.
+    let payload = [
+        &[
+            0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xce, 0xbc, 0xce, 0xb5,
+        ][..],
+        &[0xf4, 0x90, 0x80, 0x80],
+        &[0x65, 0x64, 0x69, 0x74, 0x65, 0x64],
+    ]
+    .concat();
+    let frame = client_frame(true, OpCode::Text, &payload);
+    let mut s = open_server(Arc::new(Config::default()));
+    s.recv(&frame[..6 + 11]);
+    assert_eq!(drain(&mut s), vec![]);
+    s.recv(&frame[17..19]); // f4 90
+    assert_eq!(drain(&mut s)[0], Ev::Failed(ProtocolError::InvalidUtf8));
+    assert_eq!(close_code_sent(&take_output(&mut s)), Some(1007));
+}
+
+#[test]
+fn control_frames_interleave_with_fragments() {
+    let mut bytes = client_frame(false, OpCode::Text, b"frag1 ");
+    bytes.extend(client_frame(true, OpCode::Ping, b"ping"));
+    bytes.extend(client_frame(true, OpCode::Continuation, b"frag2"));
+    let (evs, sent) = server_sees(&bytes);
+    assert_eq!(
+        evs,
+        vec![Ev::Ping(b"ping".to_vec()), Ev::Text("frag1 frag2".into())]
+    );
+    assert_eq!(sent, None);
+}
+
+#[test]
+fn frames_sent_with_the_request_are_not_lost() {
+    let mut s = Connection::server(Arc::new(Config::default()), t0());
+    let mut bytes = REQUEST.to_vec();
+    bytes.extend(client_frame(true, OpCode::Text, b"early"));
+    s.recv(&bytes);
+    assert_eq!(drain(&mut s), vec![Ev::Request("/chat".into())]);
+    s.accept(None, &[]).unwrap();
+    assert_eq!(drain(&mut s), vec![Ev::Text("early".into())]);
+}
+
+#[test]
+fn a_bad_request_gets_an_http_error_and_ends() {
+    let mut s = Connection::server(Arc::new(Config::default()), t0());
+    s.recv(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n");
+    let evs = drain(&mut s);
+    assert!(matches!(evs[0], Ev::Failed(ProtocolError::Handshake(_))));
+    assert_eq!(evs[1], Ev::Closed(1006, false));
+    let out = take_output(&mut s);
+    assert!(out.starts_with(b"HTTP/1.1 426"));
+    assert!(s.is_closed());
+}
+
+#[test]
+fn plain_http_requests_can_be_answered() {
+    let mut s = Connection::server(Arc::new(Config::default()), t0());
+    s.recv(b"GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(drain(&mut s), vec![Ev::Http("/index.html".into())]);
+    assert_eq!(s.accept(None, &[]), Err(UsageError::WrongState));
+    s.respond(200, &[("Content-Type", "text/html")], b"<p>hi</p>")
+        .unwrap();
+    let out = take_output(&mut s);
+    assert!(out.starts_with(b"HTTP/1.1 200"));
+    assert!(out.ends_with(b"<p>hi</p>"));
+    assert_eq!(drain(&mut s), vec![Ev::Closed(1006, false)]);
+    assert!(s.is_closed());
+}
+
+#[test]
+fn subprotocols_must_have_been_offered() {
+    let mut req = ClientRequest::new("example.com", "/");
+    req.protocols = vec!["chat".into(), "superchat".into()];
+    let mut c = Connection::client(Arc::new(Config::default()), req, [1; 32], t0());
+    let mut s = Connection::server(Arc::new(Config::default()), t0());
+    pump(&mut c, &mut s);
+    drain(&mut s);
+    assert_eq!(
+        s.accept(Some("mqtt"), &[]),
+        Err(UsageError::ProtocolNotOffered)
+    );
+    s.accept(Some("superchat"), &[]).unwrap();
+    pump(&mut s, &mut c);
+    assert_eq!(drain(&mut c), vec![Ev::Connected(Some("superchat".into()))]);
+}
+
+#[test]
+fn a_client_fails_a_bad_accept_key() {
+    let mut c = Connection::client(
+        Arc::new(Config::default()),
+        ClientRequest::new("h", "/"),
+        [1; 32],
+        t0(),
+    );
+    take_output(&mut c);
+    c.recv(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n");
+    let evs = drain(&mut c);
+    assert!(
+        matches!(evs[0], Ev::Failed(ProtocolError::Handshake(_))),
+        "{evs:?}"
+    );
+    assert_eq!(evs[1], Ev::Closed(1006, false));
+    assert!(c.is_closed());
+}
+
+#[test]
+fn a_stalled_handshake_times_out() {
+    let mut s = Connection::server(cfg(|c| c.handshake_timeout = Duration::from_secs(2)), t0());
+    s.recv(b"GET / HTTP/1.1\r\n");
+    assert_eq!(s.poll_timeout(), Some(t0() + Duration::from_secs(2)));
+    s.handle_timeout(t0() + Duration::from_secs(1));
+    assert!(drain(&mut s).is_empty());
+    s.handle_timeout(t0() + Duration::from_secs(2));
+    assert_eq!(drain(&mut s), vec![Ev::Closed(1006, false)]);
+    assert!(s.is_closed());
+}
+
+#[test]
+fn heartbeat_pings_a_silent_peer_and_gives_up_on_a_dead_one() {
+    let hb = cfg(|c| {
+        c.ping_interval = Some(Duration::from_secs(10));
+        c.pong_timeout = Duration::from_secs(5);
+    });
+    let (mut c, mut s) = pair_with(Arc::new(Config::default()), hb);
+    assert_eq!(s.poll_timeout(), Some(t0() + Duration::from_secs(10)));
+    s.handle_timeout(t0() + Duration::from_secs(10));
+    let ping = take_output(&mut s);
+    assert_eq!(ping, [0x89, 0x00]);
+    // The peer answers: the next ping is due an interval later.
+    c.recv(&ping);
+    drain(&mut c);
+    pump(&mut c, &mut s);
+    s.handle_timeout(t0() + Duration::from_secs(11));
+    drain(&mut s);
+    assert_eq!(s.poll_timeout(), Some(t0() + Duration::from_secs(21)));
+    // Then it goes silent.
+    s.handle_timeout(t0() + Duration::from_secs(21));
+    assert_eq!(take_output(&mut s), [0x89, 0x00]);
+    s.handle_timeout(t0() + Duration::from_secs(26));
+    assert_eq!(drain(&mut s), vec![Ev::Closed(1006, false)]);
+    assert_eq!(close_code_sent(&take_output(&mut s)), Some(1001));
+    assert!(s.is_closed());
+}
+
+#[test]
+fn an_unanswered_close_times_out() {
+    let (_c, mut s) = pair_with(
+        Arc::new(Config::default()),
+        cfg(|c| c.close_timeout = Duration::from_secs(3)),
+    );
+    s.close(CloseCode::NORMAL, "").unwrap();
+    take_output(&mut s);
+    assert_eq!(s.poll_timeout(), Some(t0() + Duration::from_secs(3)));
+    s.handle_timeout(t0() + Duration::from_secs(3));
+    assert_eq!(drain(&mut s), vec![Ev::Closed(1006, false)]);
+    assert!(s.is_closed());
+}
+
+#[test]
+fn backpressure_refuses_sends_and_pauses_input_until_drained() {
+    let (mut c, mut s) = pair_with(
+        Arc::new(Config::default()),
+        cfg(|c| c.max_output_buffer = 1000),
+    );
+    s.send_binary(&[0; 1500]).unwrap();
+    assert_eq!(s.send_binary(b"more"), Err(UsageError::BufferFull));
+    assert!(!s.wants_read());
+    c.send_text("queued behind the backlog").unwrap();
+    pump(&mut c, &mut s);
+    assert_eq!(drain(&mut s), vec![], "no events while output is backed up");
+    let n = s.pending_output().len();
+    s.consume_output(n);
+    assert_eq!(
+        drain(&mut s),
+        vec![Ev::Writable, Ev::Text("queued behind the backlog".into())]
+    );
+    assert!(s.wants_read());
+}
+
+#[test]
+fn prepared_messages_go_out_as_encoded_or_remasked() {
+    let (mut c, mut s) = pair();
+    let msg = PreparedMessage::text("tick", 2);
+    s.send_prepared(&msg).unwrap();
+    assert_eq!(s.pending_output(), msg.as_bytes());
+    pump(&mut s, &mut c);
+    assert_eq!(drain(&mut c), vec![Ev::Text("tick".into())]);
+    c.send_prepared(&msg).unwrap();
+    pump(&mut c, &mut s);
+    assert_eq!(drain(&mut s), vec![Ev::Text("tick".into())]);
+}
+
+#[test]
+fn usage_errors_leave_the_connection_untouched() {
+    let (_c, mut s) = pair();
+    assert_eq!(
+        s.send_ping(&[0; 126]),
+        Err(UsageError::ControlPayloadTooLong)
+    );
+    assert_eq!(
+        s.close(CloseCode(1005), ""),
+        Err(UsageError::InvalidCloseCode(1005))
+    );
+    assert_eq!(
+        s.close(CloseCode::NORMAL, &"x".repeat(124)),
+        Err(UsageError::CloseReasonTooLong)
+    );
+    assert!(s.is_open());
+    let mut fresh = Connection::server(Arc::new(Config::default()), t0());
+    assert_eq!(fresh.send_text("x"), Err(UsageError::NotOpen));
+}
+
+mod split_invariance {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn conversation() -> Vec<u8> {
+        let mut bytes = REQUEST.to_vec();
+        bytes.extend(client_frame(true, OpCode::Text, "héllo wörld".as_bytes()));
+        bytes.extend(client_frame(false, OpCode::Binary, &[1, 2, 3]));
+        bytes.extend(client_frame(true, OpCode::Ping, b"mid"));
+        bytes.extend(client_frame(true, OpCode::Continuation, &[4; 300]));
+        bytes.extend(client_frame(false, OpCode::Text, "κό".as_bytes()));
+        bytes.extend(client_frame(true, OpCode::Continuation, "σμε".as_bytes()));
+        bytes.extend(client_frame(true, OpCode::Pong, b""));
+        bytes.extend(client_frame(true, OpCode::Binary, &[9; 70000]));
+        bytes.extend(client_frame(true, OpCode::Close, &[0x03, 0xe8, b'o', b'k']));
+        bytes
+    }
+
+    fn run(bytes: &[u8], cuts: &[usize]) -> (Vec<Ev>, Vec<u8>) {
+        let mut s = Connection::server(Arc::new(Config::default()), t0());
+        let mut evs = Vec::new();
+        let mut last = 0;
+        let mut points: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
+        points.push(bytes.len());
+        points.sort_unstable();
+        for p in points {
+            s.recv(&bytes[last..p]);
+            last = p;
+            while let Some(ev) = s.poll_event() {
+                let ev = owned(ev);
+                if matches!(ev, Ev::Request(_)) {
+                    s.accept(None, &[]).unwrap();
+                }
+                evs.push(ev);
+            }
+        }
+        (evs, take_output(&mut s))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn any_split_yields_the_same_events(cuts in proptest::collection::vec(0usize..80_000, 0..40)) {
+            let bytes = conversation();
+            let whole = run(&bytes, &[]);
+            prop_assert_eq!(whole.0.len(), 9);
+            let split = run(&bytes, &cuts);
+            prop_assert_eq!(split, whole);
+        }
+
+        #[test]
+        fn byte_at_a_time_matches_the_whole(prefix in 0usize..600) {
+            let bytes = conversation();
+            let cuts: Vec<usize> = (0..prefix.min(bytes.len())).collect();
+            prop_assert_eq!(run(&bytes, &cuts), run(&bytes, &[]));
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! Deadlines, computed from instants the driver passes in (the core never
+//! reads a clock): the handshake timeout, heartbeat pings and dead-peer
+//! detection, the idle timeout, the close handshake timeout (§7.1.1) and
+//! the linger after the connection ended.
+
+use std::time::{Duration, Instant};
+
+use crate::proto::config::Config;
+
+/// What an open connection has to do now.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Due {
+    Nothing,
+    /// Our close went unanswered for `close_timeout`.
+    CloseHandshake,
+    /// No input for `idle_timeout`.
+    Idle,
+    /// No input for `ping_interval`: send a heartbeat ping.
+    Ping,
+    /// No input for `pong_timeout` after our heartbeat ping.
+    PeerDead,
+}
+
+#[derive(Debug)]
+pub(super) struct Timers {
+    now: Instant,
+    handshake: Option<Instant>,
+    close: Option<Instant>,
+    linger: Option<Instant>,
+    linger_expired: bool,
+    /// Last time input was seen, and whether input came since `now` was set.
+    last_activity: Instant,
+    activity: bool,
+    ping_sent: Option<Instant>,
+}
+
+fn after(now: Instant, d: Duration) -> Option<Instant> {
+    now.checked_add(d)
+}
+
+impl Timers {
+    pub(super) fn new(now: Instant, handshake: Option<Duration>) -> Self {
+        Timers {
+            now,
+            handshake: handshake.and_then(|d| after(now, d)),
+            close: None,
+            linger: None,
+            linger_expired: false,
+            last_activity: now,
+            activity: false,
+            ping_sent: None,
+        }
+    }
+
+    pub(super) fn set_now(&mut self, now: Instant) {
+        self.now = now.max(self.now);
+        if self.activity {
+            self.activity = false;
+            self.last_activity = self.now;
+            self.ping_sent = None;
+        }
+    }
+
+    pub(super) fn saw_activity(&mut self) {
+        self.activity = true;
+    }
+
+    pub(super) fn opened(&mut self) {
+        self.handshake = None;
+        // Heartbeats count from the moment the connection opened.
+        self.activity = false;
+        self.last_activity = self.now;
+    }
+
+    pub(super) fn handshake_deadline(&self) -> Option<Instant> {
+        self.handshake
+    }
+
+    pub(super) fn handshake_expired(&self) -> bool {
+        self.handshake.is_some_and(|d| self.now >= d)
+    }
+
+    pub(super) fn start_close(&mut self, timeout: Duration) {
+        if self.close.is_none() {
+            self.close = after(self.now, timeout);
+        }
+    }
+
+    pub(super) fn start_linger(&mut self, timeout: Duration) {
+        if self.linger.is_none() {
+            self.linger = after(self.now, timeout);
+        }
+    }
+
+    pub(super) fn expire_linger(&mut self) {
+        self.linger_expired = true;
+    }
+
+    pub(super) fn check_linger(&mut self) {
+        if self.linger.is_some_and(|d| self.now >= d) {
+            self.linger_expired = true;
+        }
+    }
+
+    pub(super) fn linger_expired(&self) -> bool {
+        self.linger_expired
+    }
+
+    pub(super) fn linger_deadline(&self) -> Option<Instant> {
+        if self.linger_expired {
+            None
+        } else {
+            self.linger
+        }
+    }
+
+    pub(super) fn ping_sent(&mut self) {
+        self.ping_sent = Some(self.now);
+    }
+
+    fn heartbeat_deadline(&self, config: &Config) -> Option<Instant> {
+        let interval = config.ping_interval?;
+        match self.ping_sent {
+            Some(sent) => after(sent, config.pong_timeout),
+            None => after(self.last_activity, interval),
+        }
+    }
+
+    fn idle_deadline(&self, config: &Config) -> Option<Instant> {
+        config
+            .idle_timeout
+            .and_then(|d| after(self.last_activity, d))
+    }
+
+    /// The earliest deadline of an open connection.
+    pub(super) fn open_deadline(&self, config: &Config, close_sent: bool) -> Option<Instant> {
+        if close_sent {
+            return self.close;
+        }
+        [self.heartbeat_deadline(config), self.idle_deadline(config)]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    pub(super) fn due(&self, config: &Config, close_sent: bool) -> Due {
+        let passed = |d: Option<Instant>| d.is_some_and(|d| self.now >= d);
+        if close_sent {
+            return if passed(self.close) {
+                Due::CloseHandshake
+            } else {
+                Due::Nothing
+            };
+        }
+        if passed(self.idle_deadline(config)) {
+            return Due::Idle;
+        }
+        if passed(self.heartbeat_deadline(config)) {
+            return if self.ping_sent.is_some() {
+                Due::PeerDead
+            } else {
+                Due::Ping
+            };
+        }
+        Due::Nothing
+    }
+}
