@@ -98,6 +98,11 @@ impl<'a> Ctx<'a> {
         self.core.set_timer(delay, token);
     }
 
+    /// The peer's address, while the connection exists.
+    pub fn peer_addr(&self, id: ConnId) -> Option<std::net::SocketAddr> {
+        self.core.peer_addr(id)
+    }
+
     /// The loop's clock, read once per turn.
     pub fn now(&self) -> Instant {
         self.core.now()

@@ -109,6 +109,11 @@ impl LoopCore {
         result
     }
 
+    pub(crate) fn peer_addr(&self, id: ConnId) -> Option<SocketAddr> {
+        let slot = self.slots.get(self.index(id)?)?;
+        slot.stream.peer_addr().ok()
+    }
+
     pub(crate) fn open_ids(&self) -> impl Iterator<Item = ConnId> + '_ {
         self.slots.iter().filter_map(|(idx, slot)| {
             let open = slot

@@ -355,79 +355,66 @@ mod tests {
 
     const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
 
-    #[test]
-    fn rfc_5_7_single_frame_unmasked_text() {
-        let wire = [0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f];
-        let (h, payload) = decode_frame(&wire);
-        assert_eq!(h, header(true, OpCode::Text, None, 5));
-        assert_eq!(payload, b"Hello");
-        assert_eq!(encode_vec(&h), wire[..2]);
+    fn from_hex(s: &str) -> Vec<u8> {
+        s.split(' ')
+            .map(|b| u8::from_str_radix(b, 16).unwrap())
+            .collect()
     }
 
+    /// The frames of §5.7, as printed there; the fragmented "Hello" is two.
     #[test]
-    fn rfc_5_7_single_frame_masked_text() {
-        let wire = [
-            0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+    fn rfc_5_7_examples() {
+        let cases = [
+            ("81 05 48 65 6c 6c 6f", true, OpCode::Text, None, "Hello"),
+            (
+                "81 85 37 fa 21 3d 7f 9f 4d 51 58",
+                true,
+                OpCode::Text,
+                Some(KEY),
+                "Hello",
+            ),
+            ("01 03 48 65 6c", false, OpCode::Text, None, "Hel"),
+            ("80 02 6c 6f", true, OpCode::Continuation, None, "lo"),
+            ("89 05 48 65 6c 6c 6f", true, OpCode::Ping, None, "Hello"),
+            (
+                "8a 85 37 fa 21 3d 7f 9f 4d 51 58",
+                true,
+                OpCode::Pong,
+                Some(KEY),
+                "Hello",
+            ),
         ];
-        let (h, payload) = decode_frame(&wire);
-        assert_eq!(h, header(true, OpCode::Text, Some(KEY), 5));
-        assert_eq!(payload, b"Hello");
-        assert_eq!(encode_vec(&h), wire[..6]);
+        for (hex, fin, opcode, mask, text) in cases {
+            let wire = from_hex(hex);
+            let (h, payload) = decode_frame(&wire);
+            assert_eq!(h, header(fin, opcode, mask, text.len() as u64), "{hex}");
+            assert_eq!(payload, text.as_bytes());
+            assert_eq!(encode_vec(&h), wire[..h.encoded_len()]);
+        }
     }
 
+    /// The 256-byte and 64 KiB binary frames of §5.7 (headers only).
     #[test]
-    fn rfc_5_7_fragmented_unmasked_text() {
-        let first = [0x01, 0x03, 0x48, 0x65, 0x6c];
-        let second = [0x80, 0x02, 0x6c, 0x6f];
-        let (h1, p1) = decode_frame(&first);
-        let (h2, p2) = decode_frame(&second);
-        assert_eq!(h1, header(false, OpCode::Text, None, 3));
-        assert_eq!(h2, header(true, OpCode::Continuation, None, 2));
-        assert_eq!([p1, p2].concat(), b"Hello");
-        assert_eq!(encode_vec(&h1), first[..2]);
-        assert_eq!(encode_vec(&h2), second[..2]);
-    }
-
-    #[test]
-    fn rfc_5_7_unmasked_ping_and_masked_pong() {
-        let ping = [0x89, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f];
-        let (h, payload) = decode_frame(&ping);
-        assert_eq!(h, header(true, OpCode::Ping, None, 5));
-        assert_eq!(payload, b"Hello");
-        assert_eq!(encode_vec(&h), ping[..2]);
-
-        let pong = [
-            0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+    fn rfc_5_7_long_binary_frames() {
+        let cases = [
+            ("82 7E 01 00", 256, LengthForm::Sixteen),
+            (
+                "82 7F 00 00 00 00 00 01 00 00",
+                65536,
+                LengthForm::SixtyFour,
+            ),
         ];
-        let (h, payload) = decode_frame(&pong);
-        assert_eq!(h, header(true, OpCode::Pong, Some(KEY), 5));
-        assert_eq!(payload, b"Hello");
-        assert_eq!(encode_vec(&h), pong[..6]);
-    }
-
-    #[test]
-    fn rfc_5_7_256_byte_binary_uses_16_bit_length() {
-        let mut wire = vec![0x82, 0x7E, 0x01, 0x00];
-        wire.extend_from_slice(&[0xAB; 256]);
-        let (h, payload) = decode_frame(&wire);
-        assert_eq!(h, header(true, OpCode::Binary, None, 256));
-        assert_eq!(payload.len(), 256);
-        assert_eq!(encode_vec(&h), wire[..4]);
-        assert_eq!(h.length_form(), LengthForm::Sixteen);
-        assert_eq!(decoded_length_form(&wire), Some(LengthForm::Sixteen));
-    }
-
-    #[test]
-    fn rfc_5_7_64_kib_binary_uses_64_bit_length() {
-        let head = [0x82, 0x7F, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00];
-        let mut wire = head.to_vec();
-        wire.resize(head.len() + 65536, 0);
-        let (h, payload) = decode_frame(&wire);
-        assert_eq!(h, header(true, OpCode::Binary, None, 65536));
-        assert_eq!(payload.len(), 65536);
-        assert_eq!(encode_vec(&h), head);
-        assert_eq!(h.length_form(), LengthForm::SixtyFour);
-        assert_eq!(decoded_length_form(&wire), Some(LengthForm::SixtyFour));
+        for (hex, len, form) in cases {
+            let head = from_hex(hex);
+            let mut wire = head.clone();
+            wire.resize(head.len() + len as usize, 0xAB);
+            let (h, payload) = decode_frame(&wire);
+            assert_eq!(h, header(true, OpCode::Binary, None, len));
+            assert_eq!(payload.len() as u64, len);
+            assert_eq!(encode_vec(&h), head);
+            assert_eq!(h.length_form(), form);
+            assert_eq!(decoded_length_form(&wire), Some(form));
+        }
     }
 
     #[test]
@@ -448,63 +435,45 @@ mod tests {
         );
     }
 
+    /// Each error is reported on the shortest prefix that shows it, and
+    /// every shorter prefix is "need more".
     #[test]
-    fn reserved_opcode_fails_on_byte_0() {
+    fn errors_fail_fast_on_the_shortest_prefix() {
+        use ProtocolError::*;
+        let mut cases = vec![
+            // Control frames without FIN, with and without RSV bits.
+            (vec![0x08], FragmentedControlFrame),
+            (vec![0x09], FragmentedControlFrame),
+            (vec![0x7A], FragmentedControlFrame),
+            // 126/127 markers on control frames, masked or not.
+            (vec![0x88, 0x7E], ControlFrameTooLong(126)),
+            (vec![0x89, 0xFF], ControlFrameTooLong(127)),
+            (vec![0x8A, 0xFE], ControlFrameTooLong(126)),
+            // The top bit of a 64-bit length, in the first extended byte.
+            (vec![0x82, 0x7F, 0x80], LengthTopBitSet),
+            (vec![0x02, 0xFF, 0xFF], LengthTopBitSet),
+        ];
         for op in (0x3..=0x7).chain(0xB..=0xF) {
             for high in [0x00, 0x80, 0x70, 0xF0] {
-                assert_eq!(
-                    decode_header(&[high | op]),
-                    Err(ProtocolError::ReservedOpcode(op))
-                );
+                cases.push((vec![high | op], ReservedOpcode(op)));
+            }
+        }
+        for (bytes, error) in cases {
+            assert_eq!(decode_header(&bytes), Err(error.clone()), "{bytes:02x?}");
+            for cut in 0..bytes.len() {
+                assert_eq!(decode_header(&bytes[..cut]), Ok(None));
             }
         }
     }
 
     #[test]
-    fn control_frame_without_fin_fails_on_byte_0() {
-        for op in [0x8, 0x9, 0xA] {
-            assert_eq!(
-                decode_header(&[op]),
-                Err(ProtocolError::FragmentedControlFrame)
-            );
-            // RSV bits do not hide it.
-            assert_eq!(
-                decode_header(&[0x70 | op]),
-                Err(ProtocolError::FragmentedControlFrame)
-            );
-        }
-    }
-
-    #[test]
-    fn long_control_frame_fails_on_byte_1() {
+    fn largest_legal_lengths_are_accepted() {
         for op in [0x88, 0x89, 0x8A] {
-            for mask in [0x00, 0x80] {
-                assert_eq!(
-                    decode_header(&[op, mask | 126]),
-                    Err(ProtocolError::ControlFrameTooLong(126))
-                );
-                assert_eq!(
-                    decode_header(&[op, mask | 127]),
-                    Err(ProtocolError::ControlFrameTooLong(127))
-                );
-                // 125 is the largest allowed length.
-                let ok = decode_header(&[op, mask | 125, 1, 2, 3, 4]).unwrap();
-                assert_eq!(ok.unwrap().0.payload_len, 125);
-            }
+            let (h, len) = decode_header(&[op, 0x80 | 125, 1, 2, 3, 4])
+                .unwrap()
+                .unwrap();
+            assert_eq!((h.payload_len, len), (125, 6));
         }
-    }
-
-    #[test]
-    fn top_bit_of_64_bit_length_fails_on_byte_2() {
-        assert_eq!(
-            decode_header(&[0x82, 0x7F, 0x80]),
-            Err(ProtocolError::LengthTopBitSet)
-        );
-        assert_eq!(
-            decode_header(&[0x02, 0xFF, 0xFF]),
-            Err(ProtocolError::LengthTopBitSet)
-        );
-        // 2^63 - 1 is the largest legal length.
         let max = [0x82, 0x7F, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
         let (h, len) = decode_header(&max).unwrap().unwrap();
         assert_eq!((h.payload_len, len), (i64::MAX as u64, 10));

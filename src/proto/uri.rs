@@ -12,8 +12,8 @@
 //! plain: characters a URI may not hold literally, such as a space in the
 //! path, are percent-encoded.
 
+use core::net::Ipv6Addr;
 use std::fmt;
-use std::net::Ipv6Addr;
 use std::str::FromStr;
 
 /// A parsed §3 WebSocket URI: the /host/, /port/, /resource name/ and

@@ -342,6 +342,7 @@ mod tests {
         // (payload, index of the byte that proves it invalid)
         let cases = [
             ("cebae1bdb9cf83cebcceb5eda080", 12),
+            ("cebae1bdb9cebcceb5eda080", 10),
             ("f490", 1),
             ("c0", 0),
             ("c1", 0),

@@ -615,6 +615,3 @@ fn truncate_reason(reason: &str) -> &str {
     }
     reason.get(..end).unwrap_or_default()
 }
-
-#[cfg(test)]
-mod tests;

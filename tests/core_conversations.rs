@@ -1,16 +1,19 @@
 //! Whole conversations between an in-memory client core and server core,
-//! on a fake clock, without sockets.
+//! on a fake clock, without sockets: handshake, every size class,
+//! fragmentation, ping/pong, both close directions, every failure with its
+//! close code, timeouts, backpressure, and split-invariance.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::*;
-use crate::proto::encode::{push_frame, push_raw_frame};
-use crate::proto::frame::decode_header;
+use ws6455::proto::encode::{push_frame, push_raw_frame};
+use ws6455::proto::frame::decode_header;
+use ws6455::proto::{ClientRequest, CloseCode, Config, Connection, Event, OpCode, PreparedMessage};
+use ws6455::{ProtocolError, UsageError};
 
 /// An owned copy of an event, for assertions.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Ev {
+enum Ev {
     Request(String),
     Http(String),
     Connected(Option<String>),
@@ -24,7 +27,7 @@ pub(crate) enum Ev {
     Closed(u16, bool),
 }
 
-pub(crate) fn owned(ev: Event<'_>) -> Ev {
+fn owned(ev: Event<'_>) -> Ev {
     match ev {
         Event::Request(r) => Ev::Request(r.target().to_owned()),
         Event::HttpRequest(r) => Ev::Http(r.target().to_owned()),
@@ -42,7 +45,7 @@ pub(crate) fn owned(ev: Event<'_>) -> Ev {
     }
 }
 
-pub(crate) fn drain(conn: &mut Connection) -> Vec<Ev> {
+fn drain(conn: &mut Connection) -> Vec<Ev> {
     let mut out = Vec::new();
     while let Some(ev) = conn.poll_event() {
         out.push(owned(ev));

@@ -1,0 +1,106 @@
+//! `ws6455 serve`: an echo server on every WebSocket path (the Autobahn
+//! testee), a small page for plain `GET /`.
+
+use std::io;
+use std::time::Duration;
+
+use ws6455::io::{ConnId, Ctx, Handler, HttpResponse, Message, Server};
+use ws6455::proto::handshake::Request;
+use ws6455::{CloseCode, Config};
+
+use crate::info;
+
+/// Options of `ws6455 serve`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:9001")]
+    pub listen: String,
+    /// Event loops (threads) sharing the port.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Seconds of silence before a heartbeat ping (0 turns heartbeats off).
+    #[arg(long, default_value_t = 30)]
+    pub ping_interval: u64,
+    /// Largest message accepted, in bytes.
+    #[arg(long, default_value_t = 16 << 20)]
+    pub max_message: u64,
+    /// No per-connection log lines.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+const PAGE: &str = "<!doctype html>\n<meta charset=utf-8>\n<title>ws6455</title>\n<h1>ws6455</h1>\n<p>An RFC 6455 WebSocket server. Every WebSocket path is an echo endpoint.</p>\n";
+
+/// Echoes every message back as it came; logs opens and closes.
+pub struct Echo {
+    quiet: bool,
+}
+
+impl Handler for Echo {
+    fn on_http(&mut self, ctx: &mut Ctx<'_>, id: ConnId, request: &Request) -> HttpResponse {
+        info!(
+            self.quiet,
+            "{id} http {} {}",
+            request.method(),
+            request.target()
+        );
+        let _ = ctx;
+        match request.path() {
+            "/" | "/index.html" => HttpResponse::ok("text/html; charset=utf-8", PAGE),
+            _ => HttpResponse::not_found(),
+        }
+    }
+
+    fn on_open(&mut self, ctx: &mut Ctx<'_>, id: ConnId, _: Option<&ws6455::proto::Response>) {
+        let peer = ctx.peer_addr(id).map(|a| a.to_string()).unwrap_or_default();
+        info!(self.quiet, "{id} open {peer}");
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_>, id: ConnId, message: Message<'_>) {
+        // The loop stops reading while output is backed up, so an echo
+        // is never refused; a failure here means the connection is closing.
+        let _ = match message {
+            Message::Text(text) => ctx.send_text(id, text),
+            Message::Binary(data) => ctx.send_binary(id, data),
+        };
+    }
+
+    fn on_error(&mut self, _: &mut Ctx<'_>, id: ConnId, error: &ws6455::io::ConnError) {
+        info!(self.quiet, "{id} error: {error}");
+    }
+
+    fn on_closed(&mut self, _: &mut Ctx<'_>, id: ConnId, code: CloseCode, clean: bool) {
+        info!(
+            self.quiet,
+            "{id} closed {code} {}",
+            if clean { "clean" } else { "unclean" }
+        );
+    }
+}
+
+/// Bind, serve until Ctrl-C, shut down gracefully.
+pub fn run(args: Args) -> io::Result<()> {
+    let config = Config {
+        ping_interval: (args.ping_interval > 0).then(|| Duration::from_secs(args.ping_interval)),
+        max_message_size: args.max_message,
+        max_frame_size: args.max_message,
+        ..Config::default()
+    };
+    let server = Server::new()
+        .config(config)
+        .threads(args.threads)
+        .bind(args.listen.as_str())?;
+    let handle = server.handle();
+    ctrlc::set_handler(move || handle.shutdown()).map_err(io::Error::other)?;
+    info!(
+        args.quiet,
+        "ws6455 serving on ws://{} ({} thread(s))",
+        server.local_addr(),
+        args.threads
+    );
+    let quiet = args.quiet;
+    server.run(move || Echo { quiet })?;
+    info!(args.quiet, "ws6455 stopped");
+    Ok(())
+}
