@@ -12,6 +12,27 @@
 //!    timeouts. They never parse or build a frame.
 //! 3. The `ws6455` binary and `examples/` — thin apps on the public API.
 //!
+//! ## Driving the core by hand
+//!
+//! ```
+//! use std::{sync::Arc, time::Instant};
+//! use ws6455::{Config, Connection, Event};
+//!
+//! let mut server = Connection::server(Arc::new(Config::default()), Instant::now());
+//! server.recv(b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+//! Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+//! Sec-WebSocket-Version: 13\r\n\r\n");
+//! assert!(matches!(server.poll_event(), Some(Event::Request(_))));
+//! server.accept(None, &[]).unwrap();
+//! let response = server.pending_output();
+//! assert!(response.starts_with(b"HTTP/1.1 101 Switching Protocols\r\n"));
+//! // §5.7: a masked "Hello" from the client.
+//! let n = response.len();
+//! server.consume_output(n);
+//! server.recv(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+//! assert_eq!(server.poll_event(), Some(Event::Text("Hello")));
+//! ```
+//!
 //! ## Where each part of RFC 6455 lives
 //!
 //! | RFC 6455 | file |
