@@ -712,3 +712,116 @@ mod split_invariance {
         }
     }
 }
+
+#[test]
+fn offered_extensions_are_never_accepted_blindly() {
+    let mut s = Connection::server(Arc::new(Config::default()), t0());
+    let request = String::from_utf8_lossy(REQUEST).replace(
+        "Sec-WebSocket-Version: 13\r\n",
+        "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n",
+    );
+    s.recv(request.as_bytes());
+    assert_eq!(drain(&mut s), vec![Ev::Request("/chat".into())]);
+    s.accept(None, &[]).unwrap();
+    let response = String::from_utf8(take_output(&mut s)).unwrap();
+    assert!(response.starts_with("HTTP/1.1 101"));
+    assert!(
+        !response
+            .to_ascii_lowercase()
+            .contains("sec-websocket-extensions"),
+        "{response}"
+    );
+}
+
+#[test]
+fn a_client_fails_masked_server_frames() {
+    let (mut c, _s) = pair();
+    c.recv(&client_frame(true, OpCode::Text, b"masked"));
+    let evs = drain(&mut c);
+    assert_eq!(evs[0], Ev::Failed(ProtocolError::MaskedServerFrame));
+    assert_eq!(evs[1], Ev::Closed(1006, false));
+    let out = take_output(&mut c);
+    let (h, hl) = decode_header(&out).unwrap().unwrap();
+    assert_eq!(h.opcode, OpCode::Close);
+    let mut payload = out[hl..hl + h.payload_len as usize].to_vec();
+    ws6455::proto::mask::apply_mask(&mut payload, h.mask.unwrap(), 0);
+    assert_eq!(u16::from_be_bytes([payload[0], payload[1]]), 1002);
+}
+
+#[test]
+fn every_client_frame_gets_a_fresh_mask_key() {
+    let (mut c, _s) = pair();
+    for _ in 0..3 {
+        c.send_text("same").unwrap();
+    }
+    let out = take_output(&mut c);
+    let mut keys = Vec::new();
+    let mut rest = &out[..];
+    while let Ok(Some((h, hl))) = decode_header(rest) {
+        keys.push(h.mask.expect("client frames are masked"));
+        rest = &rest[hl + h.payload_len as usize..];
+    }
+    assert_eq!(keys.len(), 3);
+    assert!(
+        keys[0] != keys[1] && keys[1] != keys[2] && keys[0] != keys[2],
+        "{keys:?}"
+    );
+}
+
+#[test]
+fn two_clients_send_different_handshake_keys() {
+    let key = |seed| {
+        let mut c = Connection::client(
+            Arc::new(Config::default()),
+            ClientRequest::new("h", "/"),
+            seed,
+            t0(),
+        );
+        let request = String::from_utf8(take_output(&mut c)).unwrap();
+        request
+            .lines()
+            .find(|l| l.starts_with("Sec-WebSocket-Key:"))
+            .unwrap()
+            .to_owned()
+    };
+    assert_ne!(key([1; 32]), key([2; 32]));
+}
+
+#[test]
+fn a_client_stops_waiting_for_the_servers_tcp_close_after_the_timeout() {
+    let (mut c, mut s) = pair_with(
+        cfg(|c| c.close_timeout = Duration::from_secs(2)),
+        Arc::new(Config::default()),
+    );
+    s.close(CloseCode::NORMAL, "").unwrap();
+    pump(&mut s, &mut c);
+    assert_eq!(
+        drain(&mut c),
+        vec![
+            Ev::CloseReceived(Some(1000), String::new()),
+            Ev::Closed(1000, true)
+        ]
+    );
+    take_output(&mut c);
+    assert!(!c.is_closed(), "waits for the server to close TCP (§7.1.1)");
+    c.handle_timeout(t0() + Duration::from_secs(2));
+    assert!(c.is_closed());
+}
+
+#[test]
+fn nothing_is_sent_after_our_close() {
+    let (_c, mut s) = pair();
+    s.close(CloseCode::NORMAL, "").unwrap();
+    assert_eq!(s.send_binary(b"x"), Err(UsageError::Closed));
+    assert_eq!(s.send_ping(b"x"), Err(UsageError::Closed));
+    assert_eq!(s.close(CloseCode::NORMAL, ""), Err(UsageError::Closed));
+    // A ping from the peer after our close is reported but not answered.
+    s.recv(&client_frame(true, OpCode::Ping, b"late"));
+    assert_eq!(drain(&mut s), vec![Ev::Ping(b"late".to_vec())]);
+    let out = take_output(&mut s);
+    assert_eq!(
+        out,
+        [0x88, 0x02, 0x03, 0xe8],
+        "only our close frame goes out"
+    );
+}
