@@ -1,0 +1,199 @@
+//! Steady-state echo allocates nothing: a counting global allocator
+//! watches the in-memory core pair and the real mio server while they echo
+//! thousands of messages up to the read buffer size.
+//!
+//! One test function on purpose: the allocator counts the whole process,
+//! so nothing else may run beside the measurement.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use ws6455::io::{ConnId, Ctx, Handler, Message, Server};
+use ws6455::proto::encode::push_frame;
+use ws6455::proto::{ClientRequest, Config, Connection, Event, OpCode};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call forwards to the system allocator with the caller's
+// arguments unchanged; counting touches only an atomic.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as our caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as our caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as our caller's.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as our caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> usize {
+    ALLOCATIONS.load(Ordering::SeqCst)
+}
+
+fn pump(from: &mut Connection, to: &mut Connection) {
+    loop {
+        let n = {
+            let out = from.pending_output();
+            if out.is_empty() {
+                return;
+            }
+            to.recv(out);
+            out.len()
+        };
+        from.consume_output(n);
+    }
+}
+
+fn core_pair() -> (Connection, Connection) {
+    let config = Arc::new(Config::default());
+    let now = Instant::now();
+    let mut c = Connection::client(config.clone(), ClientRequest::new("h", "/"), [3; 32], now);
+    let mut s = Connection::server(config, now);
+    pump(&mut c, &mut s);
+    while let Some(ev) = s.poll_event() {
+        if matches!(ev, Event::Request(_)) {
+            break;
+        }
+    }
+    s.accept(None, &[]).unwrap();
+    pump(&mut s, &mut c);
+    while c.poll_event().is_some() {}
+    (c, s)
+}
+
+fn core_echo(c: &mut Connection, s: &mut Connection, text: &str) {
+    c.send_text(text).unwrap();
+    pump(c, s);
+    while let Some((event, mut sender)) = s.poll_event_with_sender() {
+        if let Event::Text(t) = event {
+            sender.send_text(t).unwrap();
+        }
+    }
+    pump(s, c);
+    let mut got = 0;
+    while let Some(event) = c.poll_event() {
+        if let Event::Text(t) = event {
+            got += t.len();
+        }
+    }
+    assert_eq!(got, text.len());
+}
+
+struct Echo;
+
+impl Handler for Echo {
+    fn on_message(&mut self, ctx: &mut Ctx<'_>, id: ConnId, message: Message<'_>) {
+        let _ = match message {
+            Message::Text(t) => ctx.send_text(id, t),
+            Message::Binary(b) => ctx.send_binary(id, b),
+        };
+    }
+}
+
+/// A client that allocates nothing per message: pre-encoded frames out,
+/// a fixed buffer in.
+fn raw_echo(stream: &mut TcpStream, frame: &[u8], expect: usize, buf: &mut [u8]) {
+    stream.write_all(frame).unwrap();
+    let mut got = 0;
+    while got < expect {
+        let n = stream.read(&mut buf[got..expect]).unwrap();
+        assert!(n > 0, "server closed");
+        got += n;
+    }
+}
+
+#[test]
+fn echo_allocates_nothing_in_steady_state() {
+    // The in-memory core pair.
+    let (mut c, mut s) = core_pair();
+    let sizes = [20usize, 1 << 10, 8 << 10];
+    let texts: Vec<String> = sizes.iter().map(|&n| "a".repeat(n)).collect();
+    for text in &texts {
+        for _ in 0..100 {
+            core_echo(&mut c, &mut s, text);
+        }
+    }
+    let before = allocations();
+    for text in &texts {
+        for _ in 0..2000 {
+            core_echo(&mut c, &mut s, text);
+        }
+    }
+    assert_eq!(
+        allocations() - before,
+        0,
+        "core echo allocated in steady state"
+    );
+
+    // The mio server on loopback.
+    let server = Server::new().bind("127.0.0.1:0").unwrap().spawn(|| Echo);
+    let mut stream = TcpStream::connect(server.local_addr()).unwrap();
+    stream.set_nodelay(true).unwrap();
+    stream
+        .write_all(
+            b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        )
+        .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    let mut buf = vec![0u8; 64 << 10];
+    let frames: Vec<(Vec<u8>, usize)> = sizes
+        .iter()
+        .map(|&n| {
+            let mut frame = Vec::new();
+            push_frame(
+                &mut frame,
+                true,
+                OpCode::Binary,
+                &vec![7; n],
+                Some([1, 2, 3, 4]),
+            );
+            let header = if n < 126 { 2 } else { 4 };
+            (frame, n + header)
+        })
+        .collect();
+    for (frame, expect) in &frames {
+        for _ in 0..200 {
+            raw_echo(&mut stream, frame, *expect, &mut buf);
+        }
+    }
+    let before = allocations();
+    for (frame, expect) in &frames {
+        for _ in 0..2000 {
+            raw_echo(&mut stream, frame, *expect, &mut buf);
+        }
+    }
+    let during = allocations() - before;
+    drop(stream);
+    server.stop().unwrap();
+    assert_eq!(
+        during, 0,
+        "the mio server allocated while echoing 6000 messages"
+    );
+}
