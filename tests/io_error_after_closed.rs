@@ -97,7 +97,7 @@ impl Handler for Recorder {
 }
 
 #[test]
-#[ignore = "io bug: a socket error after the closing handshake reaches on_error after on_closed (src/io/conn_io.rs read_some -> report_io_error)"]
+
 fn no_error_after_closed_when_the_server_resets_after_the_handshake() {
     let calls = callbacks_against(true);
     assert_eq!(

@@ -163,6 +163,9 @@ pub(crate) fn finish_connect<H: Handler>(core: &mut LoopCore, handler: &mut H, i
 }
 
 fn report_io_error<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: usize, e: io::Error) {
+    if core.slots.get(idx).is_none_or(|s| s.closed_reported) {
+        return;
+    }
     let Some(id) = core.id(idx) else { return };
     let mut ctx = Ctx::new(core, None);
     handler.on_error(&mut ctx, id, &ConnError::Io(e));
@@ -217,7 +220,12 @@ pub(crate) fn dispatch<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: us
             Event::CloseReceived { code, reason } => handler.on_close(&mut ctx, id, code, reason),
             Event::Writable => handler.on_writable(&mut ctx, id),
             Event::Failed(err) => handler.on_error(&mut ctx, id, &ConnError::Protocol(err)),
-            Event::Closed { code, clean } => handler.on_closed(&mut ctx, id, code, clean),
+            Event::Closed { code, clean } => {
+                handler.on_closed(&mut ctx, id, code, clean);
+                if let Some(slot) = core.slots.get_mut(idx) {
+                    slot.closed_reported = true;
+                }
+            }
         }
     }
     if let Some(slot) = core.slots.get_mut(idx) {

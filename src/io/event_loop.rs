@@ -56,6 +56,10 @@ pub(crate) struct Slot {
     deadline: Option<Instant>,
     /// Queued in `LoopCore::dirty` for a flush at the end of the turn.
     dirty: bool,
+    /// `on_closed` ran: the handler hears nothing more of this connection
+    /// (a reset arriving while a client waits for the server's TCP close
+    /// is not news to it).
+    pub(crate) closed_reported: bool,
 }
 
 /// Everything a [`Ctx`] may touch: the loop minus `Poll` and the handler.
@@ -159,6 +163,7 @@ impl LoopCore {
             connecting,
             deadline: None,
             dirty: false,
+            closed_reported: false,
         });
         self.schedule(idx);
         Ok(idx)

@@ -16,12 +16,12 @@ pub struct Args {
     /// Agent name the reports are filed under.
     #[arg(long, default_value = "ws6455")]
     pub agent: String,
-    /// Run only cases FROM..=TO (1-based), for a quick look.
+    /// Run only cases FROM-TO (1-based, inclusive), for a quick look.
     #[arg(long)]
     pub cases: Option<String>,
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Step {
     Counting,
     Case(u32),
@@ -33,42 +33,49 @@ struct Runner {
     base: String,
     agent: String,
     step: Step,
+    /// Cases the server has, then the range to run.
     count: u32,
+    first: u32,
     last: u32,
     error: Option<String>,
+    /// The connection of the current step; errors of earlier ones are stale.
+    current: Option<ConnId>,
 }
 
 impl Runner {
-    fn next(&mut self, ctx: &mut Ctx<'_>) {
-        let (step, path) = match self.step {
-            Step::Counting => match self.count {
-                0 => {
-                    self.error
-                        .get_or_insert_with(|| "the server reported no cases".into());
-                    (Step::Done, None)
-                }
-                _ => (Step::Case(1), Some(self.case_path(1))),
-            },
-            Step::Case(n) if n < self.last => (Step::Case(n + 1), Some(self.case_path(n + 1))),
-            Step::Case(_) => (
-                Step::Reporting,
-                Some(format!("/updateReports?agent={}", self.agent)),
-            ),
-            Step::Reporting | Step::Done => (Step::Done, None),
-        };
-        self.step = step;
-        match path {
-            Some(path) => {
-                if let Step::Case(n) = self.step {
-                    eprintln!("case {n}/{}", self.last);
-                }
-                let url = format!("{}{}", self.base, path);
-                if let Err(e) = ctx.connect(&url, &ConnectOptions::default()) {
-                    self.error = Some(format!("{url}: {e}"));
-                    self.step = Step::Done;
-                }
+    /// The step after the current one, and the path it connects to.
+    fn advance(&self) -> (Step, Option<String>) {
+        let report = || Some(format!("/updateReports?agent={}", self.agent));
+        match self.step {
+            Step::Counting if self.error.is_some() => (Step::Done, None),
+            Step::Counting if self.count == 0 || self.first > self.last => {
+                (Step::Reporting, report())
             }
-            None => ctx.stop(),
+            Step::Counting => (Step::Case(self.first), Some(self.case_path(self.first))),
+            Step::Case(n) if n < self.last => (Step::Case(n + 1), Some(self.case_path(n + 1))),
+            Step::Case(_) => (Step::Reporting, report()),
+            Step::Reporting | Step::Done => (Step::Done, None),
+        }
+    }
+
+    fn next(&mut self, ctx: &mut Ctx<'_>) {
+        let (step, path) = self.advance();
+        self.step = step;
+        let Some(path) = path else {
+            ctx.stop();
+            return;
+        };
+        if let Step::Case(n) = step {
+            eprintln!("case {n}/{}", self.last);
+        }
+        let url = format!("{}{}", self.base, path);
+        match ctx.connect(&url, &ConnectOptions::default()) {
+            Ok(id) => self.current = Some(id),
+            Err(e) => {
+                self.error = Some(format!("{url}: {e}"));
+                self.step = Step::Done;
+                ctx.stop();
+            }
         }
     }
 
@@ -79,7 +86,7 @@ impl Runner {
 
 impl Handler for Runner {
     fn on_message(&mut self, ctx: &mut Ctx<'_>, id: ConnId, message: Message<'_>) {
-        match (&self.step, message) {
+        match (self.step, message) {
             (Step::Counting, Message::Text(text)) => {
                 self.count = text.trim().parse().unwrap_or(0);
                 self.last = self.last.min(self.count);
@@ -94,8 +101,11 @@ impl Handler for Runner {
         }
     }
 
-    fn on_error(&mut self, _: &mut Ctx<'_>, _: ConnId, error: &ConnError) {
-        if let (Step::Counting | Step::Reporting, ConnError::Io(e)) = (&self.step, error) {
+    fn on_error(&mut self, _: &mut Ctx<'_>, id: ConnId, error: &ConnError) {
+        if self.current != Some(id) {
+            return;
+        }
+        if let (Step::Counting | Step::Reporting, ConnError::Io(e)) = (self.step, error) {
             self.error = Some(format!(
                 "cannot reach the fuzzingserver at {}: {e}",
                 self.base
@@ -103,13 +113,10 @@ impl Handler for Runner {
         }
     }
 
-    fn on_closed(&mut self, ctx: &mut Ctx<'_>, _: ConnId, _: CloseCode, _: bool) {
-        if self.error.is_some() && self.step == Step::Counting {
-            self.step = Step::Done;
-            ctx.stop();
-            return;
+    fn on_closed(&mut self, ctx: &mut Ctx<'_>, id: ConnId, _: CloseCode, _: bool) {
+        if self.current == Some(id) {
+            self.next(ctx);
         }
-        self.next(ctx);
     }
 }
 
@@ -122,7 +129,7 @@ pub fn run(args: Args) -> io::Result<()> {
     };
     let mut event_loop = EventLoop::new(config)?;
     let base = args.url.trim_end_matches('/').to_owned();
-    event_loop
+    let counting = event_loop
         .connect(&format!("{base}/getCaseCount"), &ConnectOptions::default())
         .map_err(io::Error::other)?;
     let mut runner = Runner {
@@ -130,47 +137,15 @@ pub fn run(args: Args) -> io::Result<()> {
         agent: args.agent,
         step: Step::Counting,
         count: 0,
+        first,
         last,
         error: None,
-    };
-    // Cases before `first` are skipped by starting the count there.
-    if first > 1 {
-        runner.step = Step::Counting;
-    }
-    let mut runner = Skip {
-        first,
-        inner: runner,
+        current: Some(counting),
     };
     event_loop.run(&mut runner)?;
-    match runner.inner.error {
+    match runner.error {
         Some(e) => Err(io::Error::other(e)),
         None => Ok(()),
-    }
-}
-
-/// Starts the case sequence at `first` instead of 1.
-struct Skip {
-    first: u32,
-    inner: Runner,
-}
-
-impl Handler for Skip {
-    fn on_message(&mut self, ctx: &mut Ctx<'_>, id: ConnId, message: Message<'_>) {
-        self.inner.on_message(ctx, id, message);
-    }
-    fn on_error(&mut self, ctx: &mut Ctx<'_>, id: ConnId, error: &ConnError) {
-        self.inner.on_error(ctx, id, error);
-    }
-    fn on_closed(&mut self, ctx: &mut Ctx<'_>, id: ConnId, code: CloseCode, clean: bool) {
-        if self.inner.step == Step::Counting && self.inner.error.is_none() && self.first > 1 {
-            self.inner.step = Step::Case(self.first - 1);
-            if self.first > self.inner.last {
-                self.inner.step = Step::Case(self.inner.last);
-            }
-            self.inner.next(ctx);
-            return;
-        }
-        self.inner.on_closed(ctx, id, code, clean);
     }
 }
 
