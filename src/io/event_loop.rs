@@ -495,10 +495,16 @@ pub(crate) fn drive<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: usize
             crate::io::conn_io::dispatch(core, handler, idx);
             let wrote = crate::io::conn_io::flush(core, handler, idx);
             crate::io::conn_io::dispatch(core, handler, idx);
-            let again = core
-                .slots
-                .get(idx)
-                .is_some_and(|s| s.can_read && s.conn.as_ref().is_some_and(Connection::wants_read));
+            // Also go round when the last dispatch queued output on a
+            // writable socket: input held back while output was over its
+            // bound resumes once the flush drains it, and its answers
+            // (pongs, echoes) get no other edge to be written on.
+            let again = core.slots.get(idx).is_some_and(|s| {
+                s.conn.as_ref().is_some_and(|c| {
+                    (s.can_read && c.wants_read())
+                        || (s.can_write && !s.connecting && c.wants_write())
+                })
+            });
             if !again || !(wrote || read.reads > 0) {
                 break;
             }
