@@ -258,9 +258,13 @@ impl Handler for Client {
                 if clean { "clean" } else { "unclean" }
             );
         }
-        // The stdin reader and the heartbeat timer would keep the loop
-        // alive; the conversation is over.
-        ctx.stop();
+        // Without heartbeats the loop ends by itself once the server has
+        // closed TCP, which §7.1.1 wants to happen first. A pending
+        // heartbeat timer would keep it running up to one more interval,
+        // so then stop now, dropping the socket without that wait.
+        if self.ping.is_some() {
+            ctx.stop();
+        }
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_>, token: u64) {
