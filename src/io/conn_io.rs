@@ -180,7 +180,15 @@ pub(crate) fn dispatch<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: us
     let Some(mut conn) = core.slots.get_mut(idx).and_then(|s| s.conn.take()) else {
         return;
     };
-    while let Some((event, sender)) = conn.poll_event_with_sender() {
+    loop {
+        // Records from sends made elsewhere, or from the last event.
+        while let Some(frame) = conn.poll_trace() {
+            let mut ctx = Ctx::new(core, Some((id, conn.sender())));
+            handler.on_frame(&mut ctx, id, &frame);
+        }
+        let Some((event, sender)) = conn.poll_event_with_sender() else {
+            break;
+        };
         let mut ctx = Ctx::new(core, Some((id, sender)));
         match event {
             Event::Request(request) => {

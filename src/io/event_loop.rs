@@ -29,6 +29,7 @@ use crate::error::UsageError;
 use crate::io::client::{self, ConnectError, ConnectOptions};
 use crate::io::ctx::Ctx;
 use crate::io::handler::{ConnId, Handler};
+use crate::io::remote::{Mailbox, Remote};
 use crate::proto::close::CloseCode;
 use crate::proto::config::Config;
 use crate::proto::connection::{Connection, Sender};
@@ -78,6 +79,8 @@ pub(crate) struct LoopCore {
     now: Instant,
     shutdown_requested: bool,
     shutdown_deadline: Option<Instant>,
+    /// New connections record their frames for `Handler::on_frame`.
+    trace: bool,
 }
 
 impl LoopCore {
@@ -142,9 +145,12 @@ impl LoopCore {
     pub(crate) fn insert(
         &mut self,
         mut stream: TcpStream,
-        conn: Connection,
+        mut conn: Connection,
         connecting: bool,
     ) -> io::Result<usize> {
+        if self.trace {
+            conn.set_trace(true);
+        }
         let entry = self.slots.vacant_entry();
         let idx = entry.key();
         let token = Token(
@@ -229,6 +235,7 @@ pub struct EventLoop {
     core: LoopCore,
     listener: Option<TcpListener>,
     shutdown: ShutdownHandle,
+    mailbox: Arc<Mailbox>,
 }
 
 impl EventLoop {
@@ -255,12 +262,14 @@ impl EventLoop {
                 now,
                 shutdown_requested: false,
                 shutdown_deadline: None,
+                trace: false,
             },
             listener: None,
             shutdown: ShutdownHandle {
                 flag: Arc::new(AtomicBool::new(false)),
                 waker,
             },
+            mailbox: Arc::default(),
         })
     }
 
@@ -286,6 +295,19 @@ impl EventLoop {
         self.shutdown.clone()
     }
 
+    /// A handle that posts closures into this loop from any thread (see
+    /// [`Remote`]).
+    pub fn remote(&self) -> Remote {
+        Remote::new(&self.mailbox, self.shutdown.waker.clone())
+    }
+
+    /// Record every frame of the connections accepted or opened from now
+    /// on and hand each record to [`Handler::on_frame`] (the core keeps
+    /// the records, see `Connection::set_trace`; off by default).
+    pub fn trace_frames(&mut self, on: bool) {
+        self.core.trace = on;
+    }
+
     /// Number of connections in the table (any state).
     pub fn connection_count(&self) -> usize {
         self.core.slots.len()
@@ -309,6 +331,7 @@ impl EventLoop {
             }
             self.core.now = Instant::now();
             self.handle_events(handler);
+            self.run_remote_tasks();
             self.retry_leftovers(handler);
             self.fire_deadlines(handler);
             self.fire_timers(handler);
@@ -365,6 +388,15 @@ impl EventLoop {
                     drive(core, handler, idx, hup);
                 }
             }
+        }
+    }
+
+    /// Closures posted through a [`Remote`]; what they send is flushed at
+    /// the end of the turn like any other send through the table.
+    fn run_remote_tasks(&mut self) {
+        for task in self.mailbox.take() {
+            let mut ctx = Ctx::new(&mut self.core, None);
+            task(&mut ctx);
         }
     }
 

@@ -7,6 +7,7 @@ use std::fmt;
 use crate::error::ProtocolError;
 use crate::io::ctx::Ctx;
 use crate::proto::close::CloseCode;
+use crate::proto::connection::FrameTrace;
 use crate::proto::handshake::{Request, Response};
 
 /// Identifies one connection of an event loop. Ids are never reused while
@@ -210,5 +211,15 @@ pub trait Handler {
     /// sent a 1001 close).
     fn on_shutdown(&mut self, ctx: &mut Ctx<'_>) {
         let _ = ctx;
+    }
+
+    /// A frame went in or out on a connection with tracing on
+    /// ([`crate::io::EventLoop::trace_frames`],
+    /// [`crate::io::Server::trace_frames`]). Frames come in the order the
+    /// core parsed or queued them; a received frame is reported after the
+    /// callback for the event it caused. Its `Display` is a one-line
+    /// summary such as `← text fin len=5 "Hello"`.
+    fn on_frame(&mut self, ctx: &mut Ctx<'_>, id: ConnId, frame: &FrameTrace) {
+        let _ = (ctx, id, frame);
     }
 }

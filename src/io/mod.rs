@@ -12,6 +12,7 @@ mod conn_io;
 pub mod ctx;
 pub mod event_loop;
 pub mod handler;
+pub mod remote;
 pub mod server;
 
 pub use blocking::{Incoming, WebSocket};
@@ -19,4 +20,5 @@ pub use client::{ConnectError, ConnectOptions};
 pub use ctx::Ctx;
 pub use event_loop::{EventLoop, ShutdownHandle};
 pub use handler::{ConnError, ConnId, Decision, Handler, HttpResponse, Message};
+pub use remote::{LoopGone, Remote};
 pub use server::{BoundServer, RunningServer, Server, ServerHandle};

@@ -18,6 +18,7 @@ use crate::proto::config::Config;
 pub struct Server {
     config: Config,
     threads: usize,
+    trace: bool,
 }
 
 impl Server {
@@ -26,6 +27,7 @@ impl Server {
         Server {
             config: Config::default(),
             threads: 1,
+            trace: false,
         }
     }
 
@@ -41,6 +43,13 @@ impl Server {
         self
     }
 
+    /// Record every frame of every connection and hand each record to
+    /// [`crate::io::Handler::on_frame`] (see [`EventLoop::trace_frames`]).
+    pub fn trace_frames(mut self, on: bool) -> Self {
+        self.trace = on;
+        self
+    }
+
     /// Bind the listening socket(s) now, so the address (and a port chosen
     /// by the OS for port 0) is known before serving.
     pub fn bind(self, addr: impl ToSocketAddrs) -> io::Result<BoundServer> {
@@ -53,10 +62,12 @@ impl Server {
         let local = first.local_addr()?;
         let mut loops = Vec::with_capacity(threads);
         let mut event_loop = EventLoop::new(self.config.clone())?;
+        event_loop.trace_frames(self.trace);
         event_loop.listen(first)?;
         loops.push(event_loop);
         for _ in 1..threads {
             let mut event_loop = EventLoop::new(self.config.clone())?;
+            event_loop.trace_frames(self.trace);
             event_loop.listen(listener(local, true)?)?;
             loops.push(event_loop);
         }

@@ -10,6 +10,7 @@ pub mod assembler;
 pub mod close;
 pub mod config;
 pub mod connection;
+pub mod describe;
 pub mod encode;
 pub mod event;
 pub mod frame;
@@ -21,7 +22,7 @@ pub mod utf8;
 
 pub use close::{CloseCode, CloseFrame};
 pub use config::Config;
-pub use connection::{Connection, Role};
+pub use connection::{Connection, FrameTrace, Role};
 pub use event::Event;
 pub use frame::{FrameHeader, OpCode};
 pub use handshake::{ClientRequest, Request, Response};

@@ -2,8 +2,12 @@
 //! a thin app on the library's public API.
 
 mod autobahn_client;
+mod connect;
+mod inspect;
 mod log;
 mod serve;
+
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
@@ -20,19 +24,32 @@ enum Command {
     /// Run the WebSocket server: every upgrade is an echo endpoint (the
     /// Autobahn testee); `GET /` answers with a page.
     Serve(serve::Args),
+    /// Talk to a WebSocket server: stdin lines go out as messages, what
+    /// arrives is printed (like wscat). Exit 0 on a clean close, 1 on an
+    /// unclean one, 2 if no connection could be made.
+    Connect(connect::Args),
+    /// Explain frames (given as hex) or an opening handshake byte by byte,
+    /// naming the RFC rule any byte breaks. Exit 0 if all is valid, 1 if a
+    /// rule is broken, 2 for unreadable input.
+    Inspect(inspect::Args),
     /// Drive an Autobahn fuzzingserver with ws6455's client, echoing every
     /// message of every case.
     AutobahnClient(autobahn_client::Args),
 }
 
-fn main() {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::AutobahnClient(args) => autobahn_client::run(args),
+        Command::Connect(args) => return connect::run(args),
+        Command::Inspect(args) => return inspect::run(args),
     };
-    if let Err(e) = result {
-        eprintln!("ws6455: {e}");
-        std::process::exit(1);
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ws6455: {e}");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use ws6455::io::{ConnId, Ctx, Handler, HttpResponse, Message, Server};
 use ws6455::proto::handshake::Request;
+use ws6455::proto::FrameTrace;
 use ws6455::{CloseCode, Config};
 
 use crate::info;
@@ -28,6 +29,9 @@ pub struct Args {
     /// No per-connection log lines.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Log every frame in (←) and out (→) on stderr, one line each.
+    #[arg(long)]
+    pub trace: bool,
 }
 
 const PAGE: &str = "<!doctype html>\n<meta charset=utf-8>\n<title>ws6455</title>\n<h1>ws6455</h1>\n<p>An RFC 6455 WebSocket server. Every WebSocket path is an echo endpoint.</p>\n";
@@ -35,6 +39,7 @@ const PAGE: &str = "<!doctype html>\n<meta charset=utf-8>\n<title>ws6455</title>
 /// Echoes every message back as it came; logs opens and closes.
 pub struct Echo {
     quiet: bool,
+    trace: bool,
 }
 
 impl Handler for Echo {
@@ -77,6 +82,10 @@ impl Handler for Echo {
             if clean { "clean" } else { "unclean" }
         );
     }
+
+    fn on_frame(&mut self, _: &mut Ctx<'_>, id: ConnId, frame: &FrameTrace) {
+        info!(!self.trace, "{id} {frame}");
+    }
 }
 
 /// Bind, serve until Ctrl-C, shut down gracefully.
@@ -90,6 +99,7 @@ pub fn run(args: Args) -> io::Result<()> {
     let server = Server::new()
         .config(config)
         .threads(args.threads)
+        .trace_frames(args.trace)
         .bind(args.listen.as_str())?;
     let handle = server.handle();
     ctrlc::set_handler(move || handle.shutdown()).map_err(io::Error::other)?;
@@ -99,8 +109,8 @@ pub fn run(args: Args) -> io::Result<()> {
         server.local_addr(),
         args.threads
     );
-    let quiet = args.quiet;
-    server.run(move || Echo { quiet })?;
+    let (quiet, trace) = (args.quiet, args.trace);
+    server.run(move || Echo { quiet, trace })?;
     info!(args.quiet, "ws6455 stopped");
     Ok(())
 }

@@ -289,6 +289,18 @@ impl Connection {
         let len = usize::try_from(state.header.payload_len).unwrap_or(0);
         let payload_end = state.header_len.saturating_add(len);
         let range = self.inbound.rx.absolute(state.header_len, payload_end);
+        if let Some(log) = self.outbound.trace.as_deref_mut() {
+            // A streamed fragment's payload is the assembler's tail.
+            let payload = if state.keep {
+                self.inbound.rx.slice(range.clone())
+            } else {
+                let message = self.inbound.assembler.message();
+                message
+                    .get(message.len().saturating_sub(len)..)
+                    .unwrap_or_default()
+            };
+            log.received(&state.header, payload);
+        }
         if state.keep {
             self.inbound.rx.consume(payload_end);
         }

@@ -27,6 +27,7 @@ mod opening;
 mod output;
 mod sender;
 mod timers;
+mod trace;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -48,6 +49,7 @@ use opening::Opening;
 use sender::Outbound;
 pub use sender::Sender;
 use timers::{Due, Timers};
+pub use trace::{Direction, FrameTrace, PREVIEW_LEN};
 
 /// Which end of the connection this core plays (§5.1: clients mask every
 /// frame, servers never do; §7.1.1: the server closes TCP first).
@@ -214,6 +216,25 @@ impl Connection {
     /// True after we queued our close frame (§5.5.1: nothing may follow).
     pub fn close_sent(&self) -> bool {
         self.outbound.close_sent
+    }
+
+    // ----- tracing ------------------------------------------------------
+
+    /// Start (or stop, dropping unpolled records) keeping a [`FrameTrace`]
+    /// of every frame this connection parses or queues, for
+    /// [`Connection::poll_trace`]. Off by default; off costs one check per
+    /// frame. Frames that fail the connection while their header is read
+    /// are reported by [`Event::Failed`] instead.
+    pub fn set_trace(&mut self, on: bool) {
+        self.outbound.trace = on.then(Box::default);
+    }
+
+    /// The oldest frame record not yet polled, if tracing is on. Records
+    /// are in the order frames were parsed or queued; `poll_event` parses,
+    /// so a received frame's record is there once `poll_event` has
+    /// returned the event the frame caused (or `None`).
+    pub fn poll_trace(&mut self) -> Option<FrameTrace> {
+        self.outbound.trace.as_deref_mut()?.pop()
     }
 
     // ----- events -------------------------------------------------------

@@ -37,6 +37,20 @@ impl Output {
             + self.ctrl.len().saturating_sub(self.ctrl_pos)
     }
 
+    /// Where each queue ends now, so that [`Output::appended`] can show
+    /// what a later push added (for frame tracing).
+    pub(super) fn mark(&self) -> (usize, usize) {
+        (self.data.len(), self.ctrl.len())
+    }
+
+    /// The bytes queued since `mark` was taken: data frames, control frames.
+    pub(super) fn appended(&self, mark: (usize, usize)) -> (&[u8], &[u8]) {
+        (
+            self.data.get(mark.0..).unwrap_or_default(),
+            self.ctrl.get(mark.1..).unwrap_or_default(),
+        )
+    }
+
     /// Append handshake bytes as they are. They form one unit: no control
     /// frame cuts into them.
     pub(super) fn write_raw<R>(&mut self, write: impl FnOnce(&mut Vec<u8>) -> R) -> R {

@@ -9,6 +9,7 @@ use rand::rngs::StdRng;
 
 use super::output::Output;
 use super::timers::Timers;
+use super::trace::TraceLog;
 use super::Phase;
 use crate::error::UsageError;
 use crate::proto::close::{encode_close_payload, CloseCode};
@@ -26,6 +27,8 @@ pub(super) struct Outbound {
     /// §5.5.1: once our close is queued nothing else may be sent.
     pub(super) close_sent: bool,
     pub(super) timers: Timers,
+    /// Frame records, only while tracing is on (see `trace.rs`).
+    pub(super) trace: Option<Box<TraceLog>>,
 }
 
 impl Outbound {
@@ -35,21 +38,38 @@ impl Outbound {
             rng,
             close_sent: false,
             timers,
+            trace: None,
+        }
+    }
+
+    /// Every frame goes into the output through here, so that tracing,
+    /// when on, sees each one once; when off this is a single check.
+    fn push(&mut self, write: impl FnOnce(&mut Output, Option<&mut StdRng>)) {
+        let Outbound {
+            out, rng, trace, ..
+        } = self;
+        match trace.as_deref_mut() {
+            None => write(out, rng.as_deref_mut()),
+            Some(log) => {
+                let mark = out.mark();
+                write(out, rng.as_deref_mut());
+                let (data, ctrl) = out.appended(mark);
+                log.sent(data);
+                log.sent(ctrl);
+            }
         }
     }
 
     /// A pong answering a ping (§5.5.2), unless our close already went.
     pub(super) fn queue_pong(&mut self, payload: &[u8]) {
         if !self.close_sent {
-            self.out
-                .queue_control(OpCode::Pong, payload, self.rng.as_deref_mut());
+            self.push(|out, rng| out.queue_control(OpCode::Pong, payload, rng));
         }
     }
 
     pub(super) fn queue_control(&mut self, opcode: OpCode, payload: &[u8]) {
         if !self.close_sent {
-            self.out
-                .queue_control(opcode, payload, self.rng.as_deref_mut());
+            self.push(|out, rng| out.queue_control(opcode, payload, rng));
         }
     }
 
@@ -66,7 +86,7 @@ impl Outbound {
             return;
         }
         self.close_sent = true;
-        self.out.queue_close(payload, self.rng.as_deref_mut());
+        self.push(|out, rng| out.queue_close(payload, rng));
         self.timers.start_close(config.close_timeout);
     }
 }
@@ -140,8 +160,8 @@ impl<'a> Sender<'a> {
     fn send_message(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), UsageError> {
         self.check_can_send()?;
         let fragment = self.config.fragment_size;
-        let Outbound { out, rng, .. } = &mut *self.outbound;
-        out.queue_message(opcode, payload, fragment, rng.as_deref_mut());
+        self.outbound
+            .push(|out, rng| out.queue_message(opcode, payload, fragment, rng));
         Ok(())
     }
 
@@ -149,8 +169,8 @@ impl<'a> Sender<'a> {
     /// server copies the frames as they are; a client re-masks them.
     pub fn send_prepared(&mut self, message: &PreparedMessage) -> Result<(), UsageError> {
         self.check_can_send()?;
-        let Outbound { out, rng, .. } = &mut *self.outbound;
-        out.queue_prepared(message, rng.as_deref_mut());
+        self.outbound
+            .push(|out, rng| out.queue_prepared(message, rng));
         Ok(())
     }
 
@@ -197,8 +217,8 @@ impl<'a> Sender<'a> {
         payload: &[u8],
     ) -> Result<(), UsageError> {
         self.check_can_send()?;
-        let Outbound { out, rng, .. } = &mut *self.outbound;
-        out.queue_raw(fin, rsv, opcode, payload, rng.as_deref_mut());
+        self.outbound
+            .push(|out, rng| out.queue_raw(fin, rsv, opcode, payload, rng));
         Ok(())
     }
 }
