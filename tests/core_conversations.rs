@@ -203,7 +203,7 @@ fn rfc_example_frames_are_understood_by_a_client() {
     c.recv(&[0x01, 0x03, 0x48, 0x65, 0x6c, 0x80, 0x02, 0x6c, 0x6f]);
     c.recv(&[0x89, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]);
     let mut bin = vec![0x82, 0x7e, 0x01, 0x00];
-    bin.extend(std::iter::repeat(9).take(256));
+    bin.extend(std::iter::repeat_n(9, 256));
     c.recv(&bin);
     assert_eq!(
         drain(&mut c),

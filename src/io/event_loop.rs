@@ -194,7 +194,7 @@ impl LoopCore {
         let Some(due) = slot.conn.as_ref().and_then(Connection::poll_timeout) else {
             return;
         };
-        if slot.deadline.map_or(true, |d| due < d) {
+        if slot.deadline.is_none_or(|d| due < d) {
             slot.deadline = Some(due);
             self.deadlines.push(Reverse((due, idx, slot.gen)));
         }

@@ -193,7 +193,7 @@ impl Connection {
                 self.config.max_message_size,
             )?)
         };
-        let keep = place.map_or(true, |p| p.single);
+        let keep = place.is_none_or(|p| p.single);
         let mut header_len = header_len;
         if !keep {
             // A fragment streams into the assembler: its header is done with.
