@@ -101,6 +101,9 @@ impl LoopCore {
         let idx = self.index(id).ok_or(UsageError::Closed)?;
         let slot = self.slots.get_mut(idx).ok_or(UsageError::Closed)?;
         let conn = slot.conn.as_mut().ok_or(UsageError::Closed)?;
+        // A close starts its timer from the core's idea of now, which is
+        // stale on a connection that has been quiet: bring it up to date.
+        conn.handle_timeout(self.now);
         let result = f(&mut conn.sender());
         if conn.wants_write() && !slot.dirty {
             slot.dirty = true;
@@ -420,6 +423,7 @@ impl EventLoop {
         let indices: Vec<usize> = self.core.slots.iter().map(|(i, _)| i).collect();
         for idx in indices {
             if let Some(conn) = self.core.slots.get_mut(idx).and_then(|s| s.conn.as_mut()) {
+                conn.handle_timeout(self.core.now); // the close timer counts from now
                 if conn.is_open() {
                     let _ = conn.close(CloseCode::GOING_AWAY, "server shutting down");
                 } else {
@@ -476,6 +480,12 @@ fn flush_dirty<H: Handler>(core: &mut LoopCore, handler: &mut H) {
 /// Everything one connection needs after a readiness edge, a deadline or
 /// output queued from elsewhere: read, dispatch, write, until nothing moves.
 pub(crate) fn drive<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: usize, hup: bool) {
+    // Callbacks below may close this connection; its close timer must
+    // count from this turn, not from the last time it heard anything.
+    let now = core.now;
+    if let Some(conn) = core.slots.get_mut(idx).and_then(|s| s.conn.as_mut()) {
+        conn.handle_timeout(now);
+    }
     if crate::io::conn_io::finish_connect(core, handler, idx) {
         let mut reads = 0;
         loop {
@@ -490,10 +500,15 @@ pub(crate) fn drive<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: usize
             crate::io::conn_io::dispatch(core, handler, idx);
             let wrote = crate::io::conn_io::flush(core, handler, idx);
             crate::io::conn_io::dispatch(core, handler, idx);
-            let again = core
-                .slots
-                .get(idx)
-                .is_some_and(|s| s.can_read && s.conn.as_ref().is_some_and(Connection::wants_read));
+            // Go round again for input left to read, and for output the
+            // last dispatch queued (`on_writable` sending more): no new
+            // WRITABLE edge would come for it while the socket has room.
+            let again = core.slots.get(idx).is_some_and(|s| {
+                s.conn.as_ref().is_some_and(|c| {
+                    (s.can_read && c.wants_read())
+                        || (s.can_write && !s.connecting && c.wants_write())
+                })
+            });
             if !again || !(wrote || read.reads > 0) {
                 break;
             }
