@@ -266,7 +266,7 @@ fn ping_flood_without_reading_is_bounded() {
                     // skip pongs but never reorder them.
                     assert_eq!(f.payload.len(), 125);
                     let index = u64::from_be_bytes(f.payload[..8].try_into().unwrap());
-                    assert!(last.map_or(true, |l| index > l), "pongs out of order");
+                    assert!(last.is_none_or(|l| index > l), "pongs out of order");
                     last = Some(index);
                     pongs += 1;
                 }

@@ -272,6 +272,8 @@ impl<S: Read + Write> WebSocket<S> {
         &mut self,
         mut op: impl FnMut(&mut Connection) -> Result<(), UsageError>,
     ) -> Result<(), Error> {
+        // A close starts its timer from the core's last known time: make it now.
+        self.conn.handle_timeout(Instant::now());
         match op(&mut self.conn) {
             Err(UsageError::BufferFull) => {
                 self.flush()?;

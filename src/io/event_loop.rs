@@ -108,6 +108,9 @@ impl LoopCore {
         let idx = self.index(id).ok_or(UsageError::Closed)?;
         let slot = self.slots.get_mut(idx).ok_or(UsageError::Closed)?;
         let conn = slot.conn.as_mut().ok_or(UsageError::Closed)?;
+        // A close starts its timer from the core's idea of now, which is
+        // stale on a connection that has been quiet: bring it up to date.
+        conn.handle_timeout(self.now);
         let result = f(&mut conn.sender());
         if conn.wants_write() && !slot.dirty {
             slot.dirty = true;
@@ -457,6 +460,7 @@ impl EventLoop {
         let indices: Vec<usize> = self.core.slots.iter().map(|(i, _)| i).collect();
         for idx in indices {
             if let Some(conn) = self.core.slots.get_mut(idx).and_then(|s| s.conn.as_mut()) {
+                conn.handle_timeout(self.core.now); // the close timer counts from now
                 if conn.is_open() {
                     let _ = conn.close(CloseCode::GOING_AWAY, "server shutting down");
                 } else {
@@ -513,6 +517,12 @@ fn flush_dirty<H: Handler>(core: &mut LoopCore, handler: &mut H) {
 /// Everything one connection needs after a readiness edge, a deadline or
 /// output queued from elsewhere: read, dispatch, write, until nothing moves.
 pub(crate) fn drive<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: usize, hup: bool) {
+    // Callbacks below may close this connection; its close timer must
+    // count from this turn, not from the last time it heard anything.
+    let now = core.now;
+    if let Some(conn) = core.slots.get_mut(idx).and_then(|s| s.conn.as_mut()) {
+        conn.handle_timeout(now);
+    }
     if crate::io::conn_io::finish_connect(core, handler, idx) {
         let mut reads = 0;
         loop {
@@ -527,10 +537,11 @@ pub(crate) fn drive<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: usize
             crate::io::conn_io::dispatch(core, handler, idx);
             let wrote = crate::io::conn_io::flush(core, handler, idx);
             crate::io::conn_io::dispatch(core, handler, idx);
-            // Also go round when the last dispatch queued output on a
-            // writable socket: input held back while output was over its
-            // bound resumes once the flush drains it, and its answers
-            // (pongs, echoes) get no other edge to be written on.
+            // Go round again for input left to read, and for output the last
+            // dispatch queued on a writable socket: input held back while
+            // output was over its bound resumes once the flush drains it, and
+            // `on_writable` may send more; no new WRITABLE edge would come for
+            // either while the socket has room.
             let again = core.slots.get(idx).is_some_and(|s| {
                 s.conn.as_ref().is_some_and(|c| {
                     (s.can_read && c.wants_read())
