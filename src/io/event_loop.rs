@@ -32,11 +32,17 @@ use crate::io::handler::{ConnId, Handler};
 use crate::io::remote::{Mailbox, Remote};
 use crate::proto::close::CloseCode;
 use crate::proto::config::Config;
-use crate::proto::connection::{Connection, Sender};
+use crate::proto::connection::{BufferPool, Connection, Sender};
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
 const FIRST_CONN: usize = 2;
+
+/// Spare buffer sets kept per loop: connections park theirs after every
+/// turn, so only the few busy at once (and slow readers) hold any.
+const POOLED_BUFFERS: usize = 32;
+/// Buffers that grew past this (a large message) are freed, not pooled.
+const POOLED_CAPACITY: usize = 256 << 10;
 
 /// Reads one connection may do per readiness event before others get a
 /// turn; leftovers are retried on the next loop turn.
@@ -81,6 +87,9 @@ pub(crate) struct LoopCore {
     shutdown_deadline: Option<Instant>,
     /// New connections record their frames for `Handler::on_frame`.
     trace: bool,
+    /// Buffers lent to connections while bytes move and taken back when they
+    /// go idle: an idle connection holds none, a busy one allocates none.
+    pub(crate) pool: BufferPool,
 }
 
 impl LoopCore {
@@ -266,6 +275,7 @@ impl EventLoop {
                 shutdown_requested: false,
                 shutdown_deadline: None,
                 trace: false,
+                pool: BufferPool::new(POOLED_BUFFERS, POOLED_CAPACITY),
             },
             listener: None,
             shutdown: ShutdownHandle {
@@ -522,6 +532,7 @@ pub(crate) fn drive<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: usize
     let now = core.now;
     if let Some(conn) = core.slots.get_mut(idx).and_then(|s| s.conn.as_mut()) {
         conn.handle_timeout(now);
+        conn.unpark(&mut core.pool);
     }
     if crate::io::conn_io::finish_connect(core, handler, idx) {
         let mut reads = 0;
@@ -569,7 +580,13 @@ fn reap_or_schedule(core: &mut LoopCore, idx: usize) {
     if closed {
         let mut slot = core.slots.remove(idx);
         let _ = core.registry.deregister(&mut slot.stream);
+        if let Some(mut conn) = slot.conn {
+            conn.park(&mut core.pool);
+        }
     } else {
+        if let Some(conn) = core.slots.get_mut(idx).and_then(|s| s.conn.as_mut()) {
+            conn.park(&mut core.pool);
+        }
         core.schedule(idx);
     }
 }

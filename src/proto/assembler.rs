@@ -133,8 +133,11 @@ impl Assembler {
     /// exceeds `keep`, so one huge message does not pin memory for the rest
     /// of an idle connection's life.
     pub fn trim(&mut self, keep: usize) {
-        if self.current.is_none() && self.buffer.capacity() > keep {
-            self.buffer = Vec::new();
+        if self.current.is_none() {
+            self.buffer.clear();
+            if self.buffer.capacity() > keep {
+                self.buffer = Vec::new();
+            }
         }
     }
 }

@@ -22,7 +22,7 @@ pub mod utf8;
 
 pub use close::{CloseCode, CloseFrame};
 pub use config::Config;
-pub use connection::{Connection, FrameTrace, Role};
+pub use connection::{BufferPool, Connection, FrameTrace, Role};
 pub use event::Event;
 pub use frame::{FrameHeader, OpCode};
 pub use handshake::{ClientRequest, Request, Response};

@@ -8,7 +8,7 @@
 
 use std::ops::Range;
 
-use super::{Connection, Ready, Role};
+use super::{Active, Connection, Ready, Role};
 use crate::error::ProtocolError;
 use crate::proto::assembler::{FramePlace, MessageKind};
 use crate::proto::close::parse_close_payload;
@@ -79,9 +79,12 @@ impl RecvBuffer {
         self.end = 0;
     }
 
-    pub(super) fn release_if_empty(&mut self) {
-        if self.start == self.end {
-            *self = RecvBuffer::default();
+    /// Empty the buffer, keeping its allocation unless it grew past `keep`
+    /// (one huge message must not pin memory in a pool).
+    pub(super) fn release_if_larger(&mut self, keep: usize) {
+        self.clear();
+        if self.buf.len() > keep {
+            self.buf = Vec::new();
         }
     }
 
@@ -106,8 +109,6 @@ pub(super) enum ReadState {
     Header,
     /// The payload of the frame whose header was parsed.
     Payload(PayloadState),
-    /// Input is ignored: a close was received or the connection ended.
-    Discard,
 }
 
 impl ReadState {
@@ -146,10 +147,9 @@ impl Connection {
     /// Reads frames until one produces an event or the input runs out.
     pub(super) fn read_frames(&mut self) -> Option<Ready> {
         loop {
-            let result = match &self.inbound.read {
+            let result = match self.active().read {
                 ReadState::Header => self.read_header(),
                 ReadState::Payload(_) => self.read_payload(),
-                ReadState::Discard => return None,
             };
             match result {
                 Ok(Progress::NeedMore) => return None,
@@ -164,43 +164,46 @@ impl Connection {
     }
 
     fn read_header(&mut self) -> Result<Progress, ProtocolError> {
-        let data = self.inbound.rx.data();
+        let role = self.role;
+        let config = &*self.config;
+        let a = self.active.get_or_insert_with(Box::default);
+        let data = a.rx.data();
         let (header, header_len) = match decode_header(data)? {
             Some(found) => found,
             None => {
                 // Fail fast on what the first two bytes already show.
                 if let Some(&b0) = data.first() {
-                    self.check_rsv((b0 >> 4) & 0b111)?;
+                    check_rsv((b0 >> 4) & 0b111)?;
                 }
                 if let Some(&b1) = data.get(1) {
-                    self.check_mask(b1 & 0x80 != 0)?;
+                    check_mask(role, b1 & 0x80 != 0)?;
                 }
                 return Ok(Progress::NeedMore);
             }
         };
-        self.check_rsv(header.rsv)?;
-        self.check_mask(header.mask.is_some())?;
-        if header.payload_len > self.config.max_frame_size {
+        check_rsv(header.rsv)?;
+        check_mask(role, header.mask.is_some())?;
+        if header.payload_len > config.max_frame_size {
             return Err(ProtocolError::FrameTooLarge(header.payload_len));
         }
         let place = if header.opcode.is_control() {
             None
         } else {
-            Some(self.inbound.assembler.begin_frame(
+            Some(a.assembler.begin_frame(
                 header.opcode,
                 header.fin,
                 header.payload_len,
-                self.config.max_message_size,
+                config.max_message_size,
             )?)
         };
         let keep = place.is_none_or(|p| p.single);
         let mut header_len = header_len;
         if !keep {
             // A fragment streams into the assembler: its header is done with.
-            self.inbound.rx.consume(header_len);
+            a.rx.consume(header_len);
             header_len = 0;
         }
-        self.inbound.read = ReadState::Payload(PayloadState {
+        a.read = ReadState::Payload(PayloadState {
             header,
             header_len,
             done: 0,
@@ -211,31 +214,13 @@ impl Connection {
         Ok(Progress::Continue)
     }
 
-    /// §5.2: "MUST be 0 unless an extension is negotiated that defines
-    /// meanings for non-zero values".
-    fn check_rsv(&self, rsv: u8) -> Result<(), ProtocolError> {
-        if rsv != 0 {
-            return Err(ProtocolError::ReservedBitsSet(rsv));
-        }
-        Ok(())
-    }
-
-    /// §5.1: "a client MUST mask all frames that it sends to the server"
-    /// and "a server MUST NOT mask any frames that it sends to the client".
-    fn check_mask(&self, masked: bool) -> Result<(), ProtocolError> {
-        match (self.role, masked) {
-            (Role::Server, false) => Err(ProtocolError::UnmaskedClientFrame),
-            (Role::Client, true) => Err(ProtocolError::MaskedServerFrame),
-            _ => Ok(()),
-        }
-    }
-
     fn read_payload(&mut self) -> Result<Progress, ProtocolError> {
-        let ReadState::Payload(state) = &mut self.inbound.read else {
+        let a = self.active.get_or_insert_with(Box::default);
+        let ReadState::Payload(state) = &mut a.read else {
             return Ok(Progress::NeedMore);
         };
         let total = state.header.payload_len;
-        let buffered_payload = (self.inbound.rx.len().saturating_sub(state.header_len)) as u64;
+        let buffered_payload = (a.rx.len().saturating_sub(state.header_len)) as u64;
         let available = if state.keep {
             buffered_payload.min(total)
         } else {
@@ -252,7 +237,7 @@ impl Connection {
             } else {
                 0
             };
-            let chunk = self.inbound.rx.data_mut(from, from.saturating_add(fresh));
+            let chunk = a.rx.data_mut(from, from.saturating_add(fresh));
             if let Some(key) = state.header.mask {
                 apply_mask(chunk, key, usize::try_from(state.done & 3).unwrap_or(0));
             }
@@ -269,32 +254,31 @@ impl Connection {
                     }
                 }
             } else if let Some(place) = state.place {
-                self.inbound.assembler.push_fragment(place.kind, chunk)?;
-                self.inbound.rx.consume(fresh);
+                a.assembler.push_fragment(place.kind, chunk)?;
+                a.rx.consume(fresh);
             }
             state.done = available;
         }
         if state.done < total {
             return Ok(Progress::NeedMore);
         }
-        let ReadState::Payload(state) =
-            std::mem::replace(&mut self.inbound.read, ReadState::Header)
-        else {
+        let ReadState::Payload(state) = std::mem::replace(&mut a.read, ReadState::Header) else {
             return Ok(Progress::NeedMore);
         };
         self.finish_frame(state)
     }
 
     fn finish_frame(&mut self, state: PayloadState) -> Result<Progress, ProtocolError> {
+        let a = self.active.get_or_insert_with(Box::default);
         let len = usize::try_from(state.header.payload_len).unwrap_or(0);
         let payload_end = state.header_len.saturating_add(len);
-        let range = self.inbound.rx.absolute(state.header_len, payload_end);
+        let range = a.rx.absolute(state.header_len, payload_end);
         if let Some(log) = self.outbound.trace.as_deref_mut() {
             // A streamed fragment's payload is the assembler's tail.
             let payload = if state.keep {
-                self.inbound.rx.slice(range.clone())
+                a.rx.slice(range.clone())
             } else {
-                let message = self.inbound.assembler.message();
+                let message = a.assembler.message();
                 message
                     .get(message.len().saturating_sub(len)..)
                     .unwrap_or_default()
@@ -302,19 +286,19 @@ impl Connection {
             log.received(&state.header, payload);
         }
         if state.keep {
-            self.inbound.rx.consume(payload_end);
+            a.rx.consume(payload_end);
         }
         match (state.header.opcode, state.place) {
             (OpCode::Ping, _) => {
                 // §5.5.2 "MUST send a Pong frame in response" — unless our
                 // close already went (§5.5.1: nothing may follow it).
-                self.outbound
-                    .queue_pong(self.inbound.rx.slice(range.clone()));
+                let Active { rx, out, .. } = &mut **a;
+                self.outbound.queue_pong(out, rx.slice(range.clone()));
                 Ok(Progress::Event(Ready::Ping(range)))
             }
             (OpCode::Pong, _) => Ok(Progress::Event(Ready::Pong(range))),
             (OpCode::Close, _) => {
-                let frame = parse_close_payload(self.inbound.rx.slice(range.clone()))?;
+                let frame = parse_close_payload(a.rx.slice(range.clone()))?;
                 let code = frame.code;
                 let reason = if frame.reason.is_empty() {
                     range.end..range.end
@@ -329,7 +313,7 @@ impl Connection {
                     match state.utf8 {
                         Some(mut v) => v.finish()?,
                         None => {
-                            utf8::validate(self.inbound.rx.slice(range.clone()))?;
+                            utf8::validate(a.rx.slice(range.clone()))?;
                         }
                     }
                 }
@@ -339,12 +323,31 @@ impl Connection {
                 if !state.header.fin {
                     return Ok(Progress::Continue);
                 }
-                self.inbound.assembler.finish_message()?;
+                a.assembler.finish_message()?;
                 Ok(Progress::Event(Ready::Assembled(place.kind)))
             }
             // A data opcode always has a place; nothing to report otherwise.
             (_, None) => Ok(Progress::Continue),
         }
+    }
+}
+
+/// §5.2: "MUST be 0 unless an extension is negotiated that defines
+/// meanings for non-zero values".
+fn check_rsv(rsv: u8) -> Result<(), ProtocolError> {
+    if rsv != 0 {
+        return Err(ProtocolError::ReservedBitsSet(rsv));
+    }
+    Ok(())
+}
+
+/// §5.1: "a client MUST mask all frames that it sends to the server" and
+/// "a server MUST NOT mask any frames that it sends to the client".
+fn check_mask(role: Role, masked: bool) -> Result<(), ProtocolError> {
+    match (role, masked) {
+        (Role::Server, false) => Err(ProtocolError::UnmaskedClientFrame),
+        (Role::Client, true) => Err(ProtocolError::MaskedServerFrame),
+        _ => Ok(()),
     }
 }
 

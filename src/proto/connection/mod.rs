@@ -46,6 +46,7 @@ use crate::proto::prepared::PreparedMessage;
 
 use input::{ReadState, RecvBuffer};
 use opening::Opening;
+use output::Output;
 use sender::Outbound;
 pub use sender::Sender;
 use timers::{Due, Timers};
@@ -109,10 +110,10 @@ pub struct Connection {
     config: Arc<Config>,
     role: Role,
     phase: Phase,
-    /// What parsing owns; events borrow only this part, so the driver can
-    /// answer through a [`Sender`] while it holds an event.
-    inbound: Inbound,
-    /// What sending owns.
+    /// Buffers and in-flight parsing state, boxed so an idle connection can
+    /// hand them back ([`Connection::park`]) and cost only its state.
+    active: Option<Box<Active>>,
+    /// What sending owns besides the output buffer.
     outbound: Outbound,
     /// §7.1.5 close handshake bookkeeping (our side is in `outbound`).
     close_received: bool,
@@ -125,12 +126,78 @@ pub struct Connection {
     notices: Notices,
 }
 
-/// The receive side: buffer, frame reader, message assembler.
+/// What a connection holds only while bytes are moving: the receive
+/// buffer, the frame reader's progress, the message assembler and the
+/// output queues. Events borrow the receive side while a [`Sender`]
+/// borrows `out`.
 #[derive(Debug, Default)]
-struct Inbound {
+pub struct Active {
     rx: RecvBuffer,
     read: ReadState,
     assembler: Assembler,
+    out: Output,
+}
+
+impl Active {
+    /// Nothing buffered, no frame or message half-read, nothing to write.
+    fn is_idle(&self) -> bool {
+        self.rx.len() == 0
+            && self.read == ReadState::Header
+            && !self.assembler.in_message()
+            && self.out.buffered() == 0
+    }
+
+    /// Drop contents and oversized capacity before going into a pool.
+    fn recycle(&mut self, keep: usize) {
+        self.rx.release_if_larger(keep);
+        self.assembler.trim(keep);
+        self.out.release_if_larger(keep);
+    }
+}
+
+/// Spare [`Active`] parts, shared by the connections of one event loop so
+/// that parking and unparking idle connections allocates nothing.
+#[derive(Debug)]
+pub struct BufferPool {
+    // Boxed on purpose: a connection holds `Option<Box<Active>>`, and lending
+    // is then a pointer move, never a copy or an allocation.
+    #[allow(clippy::vec_box)]
+    free: Vec<Box<Active>>,
+    limit: usize,
+    keep: usize,
+}
+
+impl BufferPool {
+    /// A pool holding at most `limit` spare parts, each keeping buffers of
+    /// up to `keep` bytes of capacity (larger ones are freed).
+    pub fn new(limit: usize, keep: usize) -> Self {
+        BufferPool {
+            free: Vec::with_capacity(limit),
+            limit,
+            keep,
+        }
+    }
+
+    /// Spare parts held now.
+    pub fn len(&self) -> usize {
+        self.free.len()
+    }
+
+    /// True when no spare part is held.
+    pub fn is_empty(&self) -> bool {
+        self.free.is_empty()
+    }
+
+    fn take(&mut self) -> Box<Active> {
+        self.free.pop().unwrap_or_default()
+    }
+
+    fn give(&mut self, mut active: Box<Active>) {
+        if self.free.len() < self.limit {
+            active.recycle(self.keep);
+            self.free.push(active);
+        }
+    }
 }
 
 impl std::fmt::Debug for Connection {
@@ -140,7 +207,7 @@ impl std::fmt::Debug for Connection {
             .field("phase", &self.phase)
             .field("close_sent", &self.outbound.close_sent)
             .field("close_received", &self.close_received)
-            .field("buffered_output", &self.outbound.out.buffered())
+            .field("buffered_output", &self.buffered_amount())
             .finish_non_exhaustive()
     }
 }
@@ -175,7 +242,7 @@ impl Connection {
         let outbound = Outbound::new(timers, Some(rng));
         let mut conn = Self::with_parts(config, Role::Client, Phase::ClientWaiting, outbound);
         let opening = conn
-            .outbound
+            .active()
             .out
             .write_raw(|out| Opening::client(request, &nonce, out));
         conn.opening = Some(Box::new(opening));
@@ -187,7 +254,7 @@ impl Connection {
             config,
             role,
             phase,
-            inbound: Inbound::default(),
+            active: None,
             outbound,
             close_received: false,
             await_eof: false,
@@ -254,15 +321,18 @@ impl Connection {
         let Connection {
             config,
             phase,
-            inbound,
+            active,
             outbound,
             notices,
             ..
         } = self;
-        let sender = Sender::new(config, *phase, outbound, &mut notices.want_writable);
+        let Active {
+            rx, assembler, out, ..
+        } = &mut **active.get_or_insert_with(Box::default);
+        let sender = Sender::new(config, *phase, out, outbound, &mut notices.want_writable);
         let event = match ready {
             Next::Notice(event) => event,
-            Next::Ready(ready) => inbound.materialize(ready),
+            Next::Ready(ready) => materialize(rx, assembler, ready),
         };
         Some((event, sender))
     }
@@ -306,7 +376,45 @@ impl Connection {
     /// into events: the peer's bytes wait, the socket stops being read, and
     /// TCP pushes back on a peer that sends faster than it reads.
     fn input_paused(&self) -> bool {
-        self.outbound.out.buffered() >= self.config.max_output_buffer
+        self.buffered_amount() >= self.config.max_output_buffer
+    }
+
+    /// The in-flight parts, created when the connection has none (the
+    /// event loop lends them from its pool first, so this rarely allocates).
+    fn active(&mut self) -> &mut Active {
+        self.active.get_or_insert_with(Box::default)
+    }
+
+    /// The in-flight parts and the output side, borrowed together.
+    fn parts(&mut self) -> (&mut Active, &mut Outbound, &Config) {
+        (
+            self.active.get_or_insert_with(Box::default),
+            &mut self.outbound,
+            &self.config,
+        )
+    }
+
+    /// Take in-flight parts from `pool` ahead of I/O, so that reading and
+    /// sending reuse buffers instead of allocating.
+    pub fn unpark(&mut self, pool: &mut BufferPool) {
+        if self.active.is_none() {
+            self.active = Some(pool.take());
+        }
+    }
+
+    /// Give the in-flight parts back to `pool` when nothing is buffered or
+    /// half-done: an idle connection then holds no buffer at all.
+    pub fn park(&mut self, pool: &mut BufferPool) {
+        if self.active.as_deref().is_some_and(Active::is_idle) {
+            if let Some(active) = self.active.take() {
+                pool.give(active);
+            }
+        }
+    }
+
+    /// True while the connection holds in-flight parts (buffers).
+    pub fn is_parked(&self) -> bool {
+        self.active.is_none()
     }
 
     // ----- failing and ending ------------------------------------------
@@ -319,8 +427,13 @@ impl Connection {
         }
         if self.phase == Phase::Open {
             let reason = err.to_string();
-            self.outbound
-                .queue_close(err.close_code(), truncate_reason(&reason), &self.config);
+            let (active, outbound, config) = self.parts();
+            outbound.queue_close(
+                &mut active.out,
+                err.close_code(),
+                truncate_reason(&reason),
+                config,
+            );
         }
         self.notices.failed = Some(err);
         // §7.1.5: no close frame was received, so the close code is 1006.
@@ -330,8 +443,10 @@ impl Connection {
     /// Enter the terminal phase and schedule the one `Closed` event.
     fn end(&mut self, code: CloseCode, clean: bool, await_eof: bool) {
         self.phase = Phase::Ended;
-        self.inbound.read = ReadState::Discard;
-        self.inbound.rx.clear();
+        if let Some(active) = self.active.as_deref_mut() {
+            active.read = ReadState::Header;
+            active.rx.clear();
+        }
         self.await_eof = await_eof;
         self.opening = None;
         if !self.notices.closed_reported && self.notices.closed.is_none() {
@@ -345,9 +460,10 @@ impl Connection {
         self.close_received = true;
         // §5.5.1: "the endpoint MUST send a Close frame in response …
         // typically echoing the status code it received".
+        let (active, outbound, config) = self.parts();
         match code {
-            Some(code) => self.outbound.queue_close(code, "", &self.config),
-            None => self.outbound.queue_close_payload(&[], &self.config),
+            Some(code) => outbound.queue_close(&mut active.out, code, "", config),
+            None => outbound.queue_close_payload(&mut active.out, &[], config),
         }
         let reported = code.unwrap_or(CloseCode::NO_STATUS);
         // §7.1.1: the server closes TCP first; the client waits for it.
@@ -360,19 +476,24 @@ impl Connection {
     /// Free space to read into; the driver reads into it and reports how
     /// many bytes arrived with [`Connection::commit_recv`].
     pub fn recv_buf(&mut self) -> &mut [u8] {
-        let inbound = &mut self.inbound;
-        let need = inbound.read.bytes_missing(inbound.rx.len());
-        inbound.rx.spare(self.config.read_buffer_size, need)
+        let size = self.config.read_buffer_size;
+        let active = self.active();
+        let need = active.read.bytes_missing(active.rx.len());
+        active.rx.spare(size, need)
     }
 
     /// `n` bytes were read into [`Connection::recv_buf`].
     pub fn commit_recv(&mut self, n: usize) {
-        self.inbound.rx.commit(n);
+        let ended = self.phase == Phase::Ended;
+        let rx = &mut self.active().rx;
+        rx.commit(n);
+        // Once the connection ended (a close was received, or it failed),
+        // input is read only to see EOF and is otherwise ignored (§7.1.7).
+        if ended {
+            rx.clear();
+        }
         if n > 0 {
             self.outbound.timers.saw_activity();
-        }
-        if self.inbound.read == ReadState::Discard {
-            self.inbound.rx.clear();
         }
     }
 
@@ -405,7 +526,9 @@ impl Connection {
     /// abnormal closure (1006) unless the connection had already ended.
     pub fn abort(&mut self) {
         self.eof = true;
-        self.outbound.out.discard();
+        if let Some(active) = self.active.as_deref_mut() {
+            active.out.discard();
+        }
         if self.phase != Phase::Ended {
             self.end(CloseCode::ABNORMAL, false, false);
         }
@@ -429,15 +552,15 @@ impl Connection {
     /// Bytes to write to the socket now (empty when there are none). Write
     /// as much as the socket takes, then call [`Connection::consume_output`].
     pub fn pending_output(&self) -> &[u8] {
-        self.outbound.out.pending()
+        self.active.as_deref().map_or(&[], |a| a.out.pending())
     }
 
     /// `n` bytes of [`Connection::pending_output`] were written.
     pub fn consume_output(&mut self, n: usize) {
-        self.outbound.out.consume(n);
-        if self.notices.want_writable
-            && self.outbound.out.buffered() < self.config.max_output_buffer
-        {
+        if let Some(active) = self.active.as_deref_mut() {
+            active.out.consume(n);
+        }
+        if self.notices.want_writable && self.buffered_amount() < self.config.max_output_buffer {
             self.notices.want_writable = false;
             self.notices.writable = true;
         }
@@ -445,12 +568,12 @@ impl Connection {
 
     /// True when there is output waiting.
     pub fn wants_write(&self) -> bool {
-        self.outbound.out.buffered() > 0
+        self.buffered_amount() > 0
     }
 
     /// Bytes queued and not yet written.
     pub fn buffered_amount(&self) -> usize {
-        self.outbound.out.buffered()
+        self.active.as_deref().map_or(0, |a| a.out.buffered())
     }
 
     /// True when the driver should drop the socket: the connection ended,
@@ -461,16 +584,16 @@ impl Connection {
             && self.notices.closed.is_none()
             && self.notices.failed.is_none()
             && (self.outbound.timers.linger_expired()
-                || (self.outbound.out.buffered() == 0 && (!self.await_eof || self.eof)))
+                || (self.buffered_amount() == 0 && (!self.await_eof || self.eof)))
     }
 
     /// Hand back buffers that hold no data, so an idle connection costs
     /// only its state. Steady traffic reuses buffers; call this when a
     /// connection goes quiet.
     pub fn release_idle_memory(&mut self) {
-        self.inbound.rx.release_if_empty();
-        self.inbound.assembler.trim(0);
-        self.outbound.out.release_if_empty();
+        if self.active.as_deref().is_some_and(Active::is_idle) {
+            self.active = None;
+        }
     }
 
     // ----- time ---------------------------------------------------------
@@ -519,18 +642,29 @@ impl Connection {
                 self.outbound.timers.expire_linger();
             }
             Due::Idle => {
-                self.outbound
-                    .queue_close(CloseCode::GOING_AWAY, "idle timeout", &self.config)
+                let (active, outbound, config) = self.parts();
+                outbound.queue_close(
+                    &mut active.out,
+                    CloseCode::GOING_AWAY,
+                    "idle timeout",
+                    config,
+                );
             }
             Due::Ping => {
-                self.outbound.queue_control(OpCode::Ping, &[]);
-                self.outbound.timers.ping_sent();
+                let (active, outbound, _) = self.parts();
+                outbound.queue_control(&mut active.out, OpCode::Ping, &[]);
+                outbound.timers.ping_sent();
             }
             Due::PeerDead => {
                 // No answer to our ping: say why, but don't wait for a reply
                 // from a peer we believe is gone.
-                self.outbound
-                    .queue_close(CloseCode::GOING_AWAY, "ping timeout", &self.config);
+                let (active, outbound, config) = self.parts();
+                outbound.queue_close(
+                    &mut active.out,
+                    CloseCode::GOING_AWAY,
+                    "ping timeout",
+                    config,
+                );
                 self.end(CloseCode::ABNORMAL, false, false);
             }
         }
@@ -540,9 +674,11 @@ impl Connection {
 
     /// A [`Sender`] for this connection.
     pub fn sender(&mut self) -> Sender<'_> {
+        let out = &mut self.active.get_or_insert_with(Box::default).out;
         Sender::new(
             &self.config,
             self.phase,
+            out,
             &mut self.outbound,
             &mut self.notices.want_writable,
         )
@@ -596,22 +732,20 @@ enum Next {
     Ready(Ready),
 }
 
-impl Inbound {
-    fn materialize(&self, ready: Ready) -> Event<'_> {
-        match ready {
-            Ready::Request(r) => Event::Request(r),
-            Ready::HttpRequest(r) => Event::HttpRequest(r),
-            Ready::Connected(r) => Event::Connected(r),
-            Ready::Single(kind, range) => message_event(kind, self.rx.slice(range)),
-            Ready::Assembled(kind) => message_event(kind, self.assembler.message()),
-            Ready::Ping(range) => Event::Ping(self.rx.slice(range)),
-            Ready::Pong(range) => Event::Pong(self.rx.slice(range)),
-            Ready::Close(code, range) => Event::CloseReceived {
-                code,
-                // Validated as UTF-8 when the frame was parsed.
-                reason: std::str::from_utf8(self.rx.slice(range)).unwrap_or_default(),
-            },
-        }
+fn materialize<'a>(rx: &'a RecvBuffer, assembler: &'a Assembler, ready: Ready) -> Event<'a> {
+    match ready {
+        Ready::Request(r) => Event::Request(r),
+        Ready::HttpRequest(r) => Event::HttpRequest(r),
+        Ready::Connected(r) => Event::Connected(r),
+        Ready::Single(kind, range) => message_event(kind, rx.slice(range)),
+        Ready::Assembled(kind) => message_event(kind, assembler.message()),
+        Ready::Ping(range) => Event::Ping(rx.slice(range)),
+        Ready::Pong(range) => Event::Pong(rx.slice(range)),
+        Ready::Close(code, range) => Event::CloseReceived {
+            code,
+            // Validated as UTF-8 when the frame was parsed.
+            reason: std::str::from_utf8(rx.slice(range)).unwrap_or_default(),
+        },
     }
 }
 

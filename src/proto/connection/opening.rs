@@ -39,10 +39,11 @@ impl Opening {
 
 impl Connection {
     pub(super) fn opening_read_request(&mut self) -> Option<Ready> {
-        match parse_request(self.inbound.rx.data(), self.config.max_handshake_size) {
+        let max_head = self.config.max_handshake_size;
+        match parse_request(self.active().rx.data(), max_head) {
             Ok(None) => None,
             Ok(Some((request, consumed))) => {
-                self.inbound.rx.consume(consumed);
+                self.active().rx.consume(consumed);
                 self.phase = Phase::ServerDeciding;
                 let upgrade = request.is_websocket();
                 self.opening = Some(Box::new(Opening {
@@ -60,7 +61,7 @@ impl Connection {
                 // §4.2.1: "the server MUST stop processing the client's
                 // handshake and return an HTTP response with an appropriate
                 // error code".
-                self.outbound
+                self.active()
                     .out
                     .write_raw(|out| write_error_response(out, &err));
                 self.fail(ProtocolError::Handshake(err));
@@ -71,8 +72,9 @@ impl Connection {
 
     pub(super) fn opening_read_response(&mut self) -> Option<Ready> {
         let opening = self.opening.as_deref()?;
+        let rx = &self.active.get_or_insert_with(Box::default).rx;
         let parsed = parse_response(
-            self.inbound.rx.data(),
+            rx.data(),
             &opening.key,
             &opening.protocols,
             self.config.max_handshake_size,
@@ -80,7 +82,7 @@ impl Connection {
         match parsed {
             Ok(None) => None,
             Ok(Some((response, consumed))) => {
-                self.inbound.rx.consume(consumed);
+                self.active().rx.consume(consumed);
                 self.opening = None;
                 self.phase = Phase::Open;
                 self.outbound.timers.opened();
@@ -114,7 +116,7 @@ impl Connection {
         let key = std::mem::take(&mut self.opening)
             .map(|o| o.key)
             .unwrap_or_default();
-        self.outbound
+        self.active()
             .out
             .write_raw(|out| write_accept_response(out, &key, protocol, None, extra_headers));
         self.phase = Phase::Open;
@@ -134,7 +136,7 @@ impl Connection {
         body: &[u8],
     ) -> Result<(), UsageError> {
         self.deciding(false)?;
-        self.outbound
+        self.active()
             .out
             .write_raw(|out| write_http_response(out, status, headers, body));
         self.end(CloseCode::ABNORMAL, false, false);

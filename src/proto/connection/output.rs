@@ -187,9 +187,19 @@ impl Output {
     }
 
     /// Give the buffers back when nothing is queued.
-    pub(super) fn release_if_empty(&mut self) {
-        if self.buffered() == 0 {
-            *self = Output::default();
+    /// Empty both queues, keeping their allocations unless they grew past
+    /// `keep`.
+    pub(super) fn release_if_larger(&mut self, keep: usize) {
+        self.data_pos = 0;
+        self.boundary = 0;
+        self.ctrl_pos = 0;
+        self.data.clear();
+        self.ctrl.clear();
+        if self.data.capacity() > keep {
+            self.data = Vec::new();
+        }
+        if self.ctrl.capacity() > keep {
+            self.ctrl = Vec::new();
         }
     }
 }

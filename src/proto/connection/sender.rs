@@ -17,11 +17,10 @@ use crate::proto::config::Config;
 use crate::proto::frame::OpCode;
 use crate::proto::prepared::PreparedMessage;
 
-/// The output side of a connection: queued bytes, our close, the masking
-/// key source, the timers that sending starts.
+/// The output side of a connection besides its buffer: our close, the
+/// masking key source, the timers that sending starts, tracing.
 #[derive(Debug)]
 pub(super) struct Outbound {
-    pub(super) out: Output,
     /// Client only: the CSPRNG behind masking keys (§5.3, §10.3).
     rng: Option<Box<StdRng>>,
     /// §5.5.1: once our close is queued nothing else may be sent.
@@ -34,7 +33,6 @@ pub(super) struct Outbound {
 impl Outbound {
     pub(super) fn new(timers: Timers, rng: Option<Box<StdRng>>) -> Self {
         Outbound {
-            out: Output::default(),
             rng,
             close_sent: false,
             timers,
@@ -44,10 +42,8 @@ impl Outbound {
 
     /// Every frame goes into the output through here, so that tracing,
     /// when on, sees each one once; when off this is a single check.
-    fn push(&mut self, write: impl FnOnce(&mut Output, Option<&mut StdRng>)) {
-        let Outbound {
-            out, rng, trace, ..
-        } = self;
+    fn push(&mut self, out: &mut Output, write: impl FnOnce(&mut Output, Option<&mut StdRng>)) {
+        let Outbound { rng, trace, .. } = self;
         match trace.as_deref_mut() {
             None => write(out, rng.as_deref_mut()),
             Some(log) => {
@@ -61,32 +57,41 @@ impl Outbound {
     }
 
     /// A pong answering a ping (§5.5.2), unless our close already went.
-    pub(super) fn queue_pong(&mut self, payload: &[u8]) {
-        if !self.close_sent {
-            self.push(|out, rng| out.queue_control(OpCode::Pong, payload, rng));
-        }
+    pub(super) fn queue_pong(&mut self, out: &mut Output, payload: &[u8]) {
+        self.queue_control(out, OpCode::Pong, payload);
     }
 
-    pub(super) fn queue_control(&mut self, opcode: OpCode, payload: &[u8]) {
+    pub(super) fn queue_control(&mut self, out: &mut Output, opcode: OpCode, payload: &[u8]) {
         if !self.close_sent {
-            self.push(|out, rng| out.queue_control(opcode, payload, rng));
+            self.push(out, |out, rng| out.queue_control(opcode, payload, rng));
         }
     }
 
     /// Our close frame with a code we chose ourselves (always sendable).
-    pub(super) fn queue_close(&mut self, code: CloseCode, reason: &str, config: &Config) {
+    pub(super) fn queue_close(
+        &mut self,
+        out: &mut Output,
+        code: CloseCode,
+        reason: &str,
+        config: &Config,
+    ) {
         let mut payload = [0u8; 125];
         let len = encode_close_payload(code, reason, &mut payload).unwrap_or(0);
-        self.queue_close_payload(payload.get(..len).unwrap_or_default(), config);
+        self.queue_close_payload(out, payload.get(..len).unwrap_or_default(), config);
     }
 
     /// Our close frame, once: after every queued data frame (§5.5.1).
-    pub(super) fn queue_close_payload(&mut self, payload: &[u8], config: &Config) {
+    pub(super) fn queue_close_payload(
+        &mut self,
+        out: &mut Output,
+        payload: &[u8],
+        config: &Config,
+    ) {
         if self.close_sent {
             return;
         }
         self.close_sent = true;
-        self.push(|out, rng| out.queue_close(payload, rng));
+        self.push(out, |out, rng| out.queue_close(payload, rng));
         self.timers.start_close(config.close_timeout);
     }
 }
@@ -97,6 +102,7 @@ impl Outbound {
 pub struct Sender<'a> {
     config: &'a Config,
     phase: Phase,
+    out: &'a mut Output,
     outbound: &'a mut Outbound,
     want_writable: &'a mut bool,
 }
@@ -105,12 +111,14 @@ impl<'a> Sender<'a> {
     pub(super) fn new(
         config: &'a Config,
         phase: Phase,
+        out: &'a mut Output,
         outbound: &'a mut Outbound,
         want_writable: &'a mut bool,
     ) -> Self {
         Sender {
             config,
             phase,
+            out,
             outbound,
             want_writable,
         }
@@ -123,7 +131,7 @@ impl<'a> Sender<'a> {
 
     /// Bytes queued and not yet written.
     pub fn buffered_amount(&self) -> usize {
-        self.outbound.out.buffered()
+        self.out.buffered()
     }
 
     fn check_open(&self) -> Result<(), UsageError> {
@@ -138,7 +146,7 @@ impl<'a> Sender<'a> {
     /// `Writable` event once there is room again).
     fn check_can_send(&mut self) -> Result<(), UsageError> {
         self.check_open()?;
-        if self.outbound.out.buffered() >= self.config.max_output_buffer {
+        if self.out.buffered() >= self.config.max_output_buffer {
             *self.want_writable = true;
             return Err(UsageError::BufferFull);
         }
@@ -160,8 +168,9 @@ impl<'a> Sender<'a> {
     fn send_message(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), UsageError> {
         self.check_can_send()?;
         let fragment = self.config.fragment_size;
-        self.outbound
-            .push(|out, rng| out.queue_message(opcode, payload, fragment, rng));
+        self.outbound.push(self.out, |out, rng| {
+            out.queue_message(opcode, payload, fragment, rng)
+        });
         Ok(())
     }
 
@@ -170,7 +179,7 @@ impl<'a> Sender<'a> {
     pub fn send_prepared(&mut self, message: &PreparedMessage) -> Result<(), UsageError> {
         self.check_can_send()?;
         self.outbound
-            .push(|out, rng| out.queue_prepared(message, rng));
+            .push(self.out, |out, rng| out.queue_prepared(message, rng));
         Ok(())
     }
 
@@ -189,7 +198,7 @@ impl<'a> Sender<'a> {
             return Err(UsageError::ControlPayloadTooLong);
         }
         self.check_can_send()?;
-        self.outbound.queue_control(opcode, payload);
+        self.outbound.queue_control(self.out, opcode, payload);
         Ok(())
     }
 
@@ -201,8 +210,11 @@ impl<'a> Sender<'a> {
         let mut payload = [0u8; 125];
         let len = encode_close_payload(code, reason, &mut payload)?;
         self.check_open()?;
-        self.outbound
-            .queue_close_payload(payload.get(..len).unwrap_or_default(), self.config);
+        self.outbound.queue_close_payload(
+            self.out,
+            payload.get(..len).unwrap_or_default(),
+            self.config,
+        );
         Ok(())
     }
 
@@ -217,8 +229,9 @@ impl<'a> Sender<'a> {
         payload: &[u8],
     ) -> Result<(), UsageError> {
         self.check_can_send()?;
-        self.outbound
-            .push(|out, rng| out.queue_raw(fin, rsv, opcode, payload, rng));
+        self.outbound.push(self.out, |out, rng| {
+            out.queue_raw(fin, rsv, opcode, payload, rng)
+        });
         Ok(())
     }
 }
