@@ -83,7 +83,8 @@ struct Notices {
     writable: bool,
     /// A send was refused for lack of space: report `Writable` later.
     want_writable: bool,
-    failed: Option<ProtocolError>,
+    /// Boxed: rare, and an idle connection should not pay for its size.
+    failed: Option<Box<ProtocolError>>,
     closed: Option<(CloseCode, bool)>,
     closed_reported: bool,
 }
@@ -343,7 +344,7 @@ impl Connection {
             return Some(Next::Notice(Event::Writable));
         }
         if let Some(err) = self.notices.failed.take() {
-            return Some(Next::Notice(Event::Failed(err)));
+            return Some(Next::Notice(Event::Failed(*err)));
         }
         let ready = if self.input_paused() {
             None
@@ -354,7 +355,7 @@ impl Connection {
             return Some(Next::Ready(ready));
         }
         if let Some(err) = self.notices.failed.take() {
-            return Some(Next::Notice(Event::Failed(err)));
+            return Some(Next::Notice(Event::Failed(*err)));
         }
         let (code, clean) = self.notices.closed.take()?;
         self.notices.closed_reported = true;
@@ -435,7 +436,7 @@ impl Connection {
                 config,
             );
         }
-        self.notices.failed = Some(err);
+        self.notices.failed = Some(Box::new(err));
         // §7.1.5: no close frame was received, so the close code is 1006.
         self.end(CloseCode::ABNORMAL, false, false);
     }

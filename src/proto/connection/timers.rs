@@ -21,12 +21,16 @@ pub(super) enum Due {
     PeerDead,
 }
 
+/// One connection's clocks. The handshake, close and linger deadlines
+/// belong to different phases (handshake → open with our close sent →
+/// ended), so they share one field: every idle connection pays for its
+/// timers, and 32 bytes saved per connection is 3 MB per 100,000.
 #[derive(Debug)]
 pub(super) struct Timers {
     now: Instant,
-    handshake: Option<Instant>,
-    close: Option<Instant>,
-    linger: Option<Instant>,
+    /// Handshake deadline while the handshake runs; the close handshake's
+    /// once our close is sent; the linger's once the connection ended.
+    deadline: Option<Instant>,
     linger_expired: bool,
     /// Last time input was seen, and whether input came since `now` was set.
     last_activity: Instant,
@@ -42,9 +46,7 @@ impl Timers {
     pub(super) fn new(now: Instant, handshake: Option<Duration>) -> Self {
         Timers {
             now,
-            handshake: handshake.and_then(|d| after(now, d)),
-            close: None,
-            linger: None,
+            deadline: handshake.and_then(|d| after(now, d)),
             linger_expired: false,
             last_activity: now,
             activity: false,
@@ -66,30 +68,30 @@ impl Timers {
     }
 
     pub(super) fn opened(&mut self) {
-        self.handshake = None;
+        self.deadline = None;
         // Heartbeats count from the moment the connection opened.
         self.activity = false;
         self.last_activity = self.now;
     }
 
     pub(super) fn handshake_deadline(&self) -> Option<Instant> {
-        self.handshake
+        self.deadline
     }
 
     pub(super) fn handshake_expired(&self) -> bool {
-        self.handshake.is_some_and(|d| self.now >= d)
+        self.deadline.is_some_and(|d| self.now >= d)
     }
 
+    /// Our close was queued: the peer has `timeout` to answer (§7.1.1).
     pub(super) fn start_close(&mut self, timeout: Duration) {
-        if self.close.is_none() {
-            self.close = after(self.now, timeout);
+        if self.deadline.is_none() {
+            self.deadline = after(self.now, timeout);
         }
     }
 
+    /// The connection ended: its last bytes have `timeout` to go out.
     pub(super) fn start_linger(&mut self, timeout: Duration) {
-        if self.linger.is_none() {
-            self.linger = after(self.now, timeout);
-        }
+        self.deadline = after(self.now, timeout);
     }
 
     pub(super) fn expire_linger(&mut self) {
@@ -97,7 +99,7 @@ impl Timers {
     }
 
     pub(super) fn check_linger(&mut self) {
-        if self.linger.is_some_and(|d| self.now >= d) {
+        if self.deadline.is_some_and(|d| self.now >= d) {
             self.linger_expired = true;
         }
     }
@@ -110,7 +112,7 @@ impl Timers {
         if self.linger_expired {
             None
         } else {
-            self.linger
+            self.deadline
         }
     }
 
@@ -135,7 +137,7 @@ impl Timers {
     /// The earliest deadline of an open connection.
     pub(super) fn open_deadline(&self, config: &Config, close_sent: bool) -> Option<Instant> {
         if close_sent {
-            return self.close;
+            return self.deadline;
         }
         [self.heartbeat_deadline(config), self.idle_deadline(config)]
             .into_iter()
@@ -146,7 +148,7 @@ impl Timers {
     pub(super) fn due(&self, config: &Config, close_sent: bool) -> Due {
         let passed = |d: Option<Instant>| d.is_some_and(|d| self.now >= d);
         if close_sent {
-            return if passed(self.close) {
+            return if passed(self.deadline) {
                 Due::CloseHandshake
             } else {
                 Due::Nothing
