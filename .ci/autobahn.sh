@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Run the real Autobahn testsuite (wstest, Python 2.7) against ws6455 in
+# both roles when a CPython 2.7 is available on this machine; check every
+# verdict against autobahn/expected-results.json.
+#
+# wstest is installed into a throwaway virtualenv (never the system Python).
+# Without a Python 2.7 this says so and succeeds: the suite is then run by
+# whoever has one (see autobahn/README.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+py27=""
+for candidate in "${PYTHON27:-}" "$HOME/.pyenv/versions/2.7.18/bin/python" "$(command -v python2.7 || true)"; do
+  if [ -n "$candidate" ] && [ -x "$candidate" ]; then py27="$candidate"; break; fi
+done
+if [ -z "$py27" ]; then
+  echo "autobahn: no CPython 2.7 on this machine: the Autobahn testsuite is not run here"
+  exit 0
+fi
+
+env_dir="${WSTEST_ENV:-${TMPDIR:-/tmp}/ws6455-wstest-env}"
+if [ ! -x "$env_dir/bin/wstest" ]; then
+  echo "autobahn: installing wstest (autobahntestsuite 25.10.1) into $env_dir with $py27"
+  tools="$env_dir-tools"
+  python3 -m venv "$tools"
+  "$tools/bin/pip" install -q 'virtualenv<20.22'
+  "$tools/bin/virtualenv" -q -p "$py27" "$env_dir"
+  "$env_dir/bin/pip" install -q autobahntestsuite==25.10.1
+fi
+"$env_dir/bin/wstest" --autobahnversion
+
+export WSTEST="$env_dir/bin/wstest"
+bash autobahn/run.sh server
+bash autobahn/run.sh client
