@@ -8,7 +8,9 @@
 //!    (read straight into the receive buffer) or [`Connection::recv`]
 //!    (copy), and [`Connection::recv_eof`] when the peer closed TCP;
 //! 2. **time** — [`Connection::handle_timeout`] with the current instant,
-//!    after input and whenever [`Connection::poll_timeout`] has passed;
+//!    after input, whenever [`Connection::poll_timeout`] has passed, and
+//!    before a command if time has moved since (a close starts its timer
+//!    from the last instant the core was given);
 //! 3. **events** — [`Connection::poll_event`] until it returns `None`,
 //!    reacting with the commands (`send_text`, `accept`, `close`, …);
 //! 4. **output** — write [`Connection::pending_output`] to the socket and
