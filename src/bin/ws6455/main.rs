@@ -1,6 +1,7 @@
 //! `ws6455`: the command-line face of the stack (floor 3). Every command is
 //! a thin app on the library's public API.
 
+mod apps;
 mod autobahn_client;
 mod connect;
 mod inspect;
@@ -21,8 +22,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run the WebSocket server: every upgrade is an echo endpoint (the
-    /// Autobahn testee); `GET /` answers with a page.
+    /// Run the WebSocket server: the chat demo (http://127.0.0.1:9001/),
+    /// the game demo (/game), and an echo endpoint on every other path.
     Serve(serve::Args),
     /// Talk to a WebSocket server: stdin lines go out as messages, what
     /// arrives is printed (like wscat). Exit 0 on a clean close, 1 on an

@@ -1,14 +1,16 @@
-//! `ws6455 serve`: an echo server on every WebSocket path (the Autobahn
-//! testee), a small page for plain `GET /`.
+//! `ws6455 serve`: the chat on `/chat` (page on `GET /`), the game on
+//! `/game` (page on `GET /game`), and an echo server on every other
+//! WebSocket path (the Autobahn testee). The demos live in `apps/`.
 
 use std::io;
 use std::time::Duration;
 
-use ws6455::io::{ConnId, Ctx, Handler, HttpResponse, Message, Server};
+use ws6455::io::{ConnId, Ctx, Decision, Handler, HttpResponse, Message, Server};
 use ws6455::proto::handshake::Request;
 use ws6455::proto::FrameTrace;
 use ws6455::{CloseCode, Config};
 
+use crate::apps::Routes;
 use crate::info;
 
 /// Options of `ws6455 serve`.
@@ -34,7 +36,9 @@ pub struct Args {
     pub trace: bool,
 }
 
-const PAGE: &str = "<!doctype html>\n<meta charset=utf-8>\n<title>ws6455</title>\n<h1>ws6455</h1>\n<p>An RFC 6455 WebSocket server. Every WebSocket path is an echo endpoint.</p>\n";
+/// Subprotocols the echo endpoint agrees to (§1.9, §4.2.2): echoing
+/// speaks any protocol, but a server only names one it knows.
+const ECHO_PROTOCOLS: &[&str] = &["ws6455.echo"];
 
 /// Echoes every message back as it came; logs opens and closes.
 pub struct Echo {
@@ -43,6 +47,12 @@ pub struct Echo {
 }
 
 impl Handler for Echo {
+    fn on_request(&mut self, _: &mut Ctx<'_>, _: ConnId, request: &Request) -> Decision {
+        Decision::Accept {
+            protocol: request.choose_subprotocol(ECHO_PROTOCOLS).map(Into::into),
+        }
+    }
+
     fn on_http(&mut self, ctx: &mut Ctx<'_>, id: ConnId, request: &Request) -> HttpResponse {
         info!(
             self.quiet,
@@ -51,10 +61,7 @@ impl Handler for Echo {
             request.target()
         );
         let _ = ctx;
-        match request.path() {
-            "/" | "/index.html" => HttpResponse::ok("text/html; charset=utf-8", PAGE),
-            _ => HttpResponse::not_found(),
-        }
+        HttpResponse::not_found()
     }
 
     fn on_open(&mut self, ctx: &mut Ctx<'_>, id: ConnId, _: Option<&ws6455::proto::Response>) {
@@ -109,8 +116,15 @@ pub fn run(args: Args) -> io::Result<()> {
         server.local_addr(),
         args.threads
     );
-    let (quiet, trace) = (args.quiet, args.trace);
-    server.run(move || Echo { quiet, trace })?;
+    if args.threads > 1 {
+        info!(
+            args.quiet,
+            "the chat and game demos need --threads 1; with {} event loops they answer 503",
+            args.threads
+        );
+    }
+    let (quiet, trace, demos) = (args.quiet, args.trace, args.threads <= 1);
+    server.run(move || Routes::new(Echo { quiet, trace }, demos, quiet))?;
     info!(args.quiet, "ws6455 stopped");
     Ok(())
 }

@@ -1,0 +1,174 @@
+#!/usr/bin/env node
+// Headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core)
+// against `ws6455 serve`: the chat and the game pages, as a person would use
+// them. Driven by tests/interop_browser.rs.
+//
+//   node browser.js BASE_URL SCREENSHOT_DIR
+//
+// Prints `PASS <what>`, `SCREENSHOT <path>`, `FAIL <what>`, and `DONE`. To test
+// reconnection it asks the Rust side to restart the server: it prints
+// `STOP_SERVER` and waits for a `STOPPED` line on stdin, then prints
+// `START_SERVER` and waits for `STARTED`.
+"use strict";
+
+const fs = require("fs");
+const os = require("os");
+const path = require("path");
+const readline = require("readline");
+const { chromium } = require("playwright-core");
+
+const [base, shots] = process.argv.slice(2);
+const PATIENCE = 30000;
+const say = (line) => process.stdout.write(line + "\n");
+
+const stdinLines = readline.createInterface({ input: process.stdin });
+const waiting = [];
+stdinLines.on("line", (line) => {
+  const i = waiting.findIndex((w) => w.line === line);
+  if (i >= 0) waiting.splice(i, 1)[0].resolve();
+});
+function ask(request, answer) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${answer} on stdin`)), 2 * PATIENCE);
+    waiting.push({ line: answer, resolve: () => { clearTimeout(timer); resolve(); } });
+    say(request);
+  });
+}
+
+async function shot(page, name) {
+  const file = path.join(shots, name);
+  await page.screenshot({ path: file });
+  say(`SCREENSHOT ${file}`);
+}
+
+// Wait until `fn(arg)` is truthy in the page; `what` names the check.
+async function until(page, what, fn, arg) {
+  try {
+    await page.waitForFunction(fn, arg, { timeout: PATIENCE, polling: 50 });
+  } catch (e) {
+    throw new Error(`${what}: ${e.message.split("\n")[0]}`);
+  }
+  say(`PASS ${what}`);
+}
+
+const presence = (nick) => document.querySelector(`#presence li[data-nick="${CSS.escape(nick)}"]`) !== null;
+const logHas = ([kind, text]) =>
+  [...document.querySelectorAll(`#log .line[data-kind="${kind}"]`)].some((l) => l.textContent.includes(text));
+const stateIs = (state) => document.getElementById("state").dataset.state === state;
+
+async function openChat(context, nick, room) {
+  const page = await context.newPage();
+  page.on("pageerror", (e) => say(`FAIL page error in ${nick}'s chat: ${e.message}`));
+  await page.goto(base + "/");
+  await until(page, `${nick}'s chat connects`, stateIs, "open");
+  await page.fill("#nick", nick);
+  await page.fill("#room", room);
+  await page.click("#join button");
+  await until(page, `${nick} is in ${room}`, presence, nick);
+  return page;
+}
+
+async function chat(context) {
+  const alice = await openChat(context, "alice", "interop");
+  const bob = await openChat(context, "bob", "interop");
+  await until(alice, "alice sees bob in presence", presence, "bob");
+  await until(bob, "bob sees alice in presence", presence, "alice");
+  await until(alice, "alice sees bob join", logHas, ["notice", "bob joined"]);
+
+  await alice.fill("#text", "hello from alice");
+  await alice.press("#text", "Enter");
+  await until(bob, "bob gets alice's room message", logHas, ["message", "hello from alice"]);
+  await until(alice, "alice sees her own room message", logHas, ["message", "hello from alice"]);
+
+  await bob.click('#presence li[data-nick="alice"]'); // picks alice as the recipient
+  await bob.fill("#text", "psst, only for alice");
+  await bob.click("#send-button");
+  await until(alice, "alice gets bob's direct message", logHas, ["dm", "psst, only for alice"]);
+  await until(bob, "bob sees his direct message", logHas, ["dm", "psst, only for alice"]);
+  await shot(alice, "chat-alice.png");
+  await shot(bob, "chat-bob.png");
+
+  // The server goes away: both pages show it and retry with backoff; when
+  // it is back they reconnect and rejoin on their own.
+  await ask("STOP_SERVER", "STOPPED");
+  await until(alice, "alice's page shows the server is gone", stateIs, "reconnecting");
+  await shot(alice, "chat-reconnecting.png");
+  await ask("START_SERVER", "STARTED");
+  await until(alice, "alice's page reconnects", stateIs, "open");
+  await until(alice, "alice is back in presence after reconnecting", presence, "alice");
+  await until(alice, "bob is back in presence after reconnecting", presence, "bob");
+
+  await bob.close();
+  await until(alice, "alice sees bob leave", logHas, ["notice", "bob left"]);
+  const absent = (nick) => document.querySelector(`#presence li[data-nick="${CSS.escape(nick)}"]`) === null;
+  await until(alice, "bob is gone from alice's presence", absent, "bob");
+  await shot(alice, "chat-after-bob-left.png");
+  await alice.close();
+}
+
+const players = () =>
+  [...document.querySelectorAll("#players li")].map((li) => ({
+    id: Number(li.dataset.id), x: Number(li.dataset.x), y: Number(li.dataset.y), me: li.dataset.me === "true",
+  }));
+
+async function game(context) {
+  const one = await context.newPage();
+  const two = await context.newPage();
+  for (const page of [one, two]) {
+    page.on("pageerror", (e) => say(`FAIL page error in the game: ${e.message}`));
+    await page.goto(base + "/game");
+  }
+  const twoDots = () => document.querySelectorAll("#players li").length === 2;
+  await until(one, "game page one shows two players", twoDots);
+  await until(two, "game page two shows two players", twoDots);
+  const start1 = (await one.evaluate(players)).find((p) => p.me);
+  const start2 = (await two.evaluate(players)).find((p) => p.me);
+
+  await one.keyboard.down("ArrowRight");
+  await two.keyboard.down("ArrowDown");
+  // Each page sees both dots move: its own and the other one.
+  const moved = ([a, b]) => {
+    const now = [...document.querySelectorAll("#players li")].map((li) => ({
+      id: Number(li.dataset.id), x: Number(li.dataset.x), y: Number(li.dataset.y),
+    }));
+    const p1 = now.find((p) => p.id === a.id), p2 = now.find((p) => p.id === b.id);
+    return p1 && p2 && p1.x >= Math.min(a.x + 40, 630) && p2.y >= Math.min(b.y + 40, 390);
+  };
+  await until(one, "page one sees both dots move", moved, [start1, start2]);
+  await until(two, "page two sees both dots move", moved, [start1, start2]);
+  await one.keyboard.up("ArrowRight");
+  await two.keyboard.up("ArrowDown");
+  await shot(one, "game-one.png");
+  await shot(two, "game-two.png");
+
+  await two.close();
+  await until(one, "the other player disappears when its page closes",
+    () => document.querySelectorAll("#players li").length === 1);
+  await one.close();
+}
+
+async function main() {
+  fs.mkdirSync(shots, { recursive: true });
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "ws6455-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    viewport: { width: 1100, height: 640 },
+    args: [
+      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ],
+  });
+  try {
+    await chat(context);
+    await game(context);
+  } finally {
+    await context.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => { say("DONE"); process.exit(0); },
+  (e) => { say(`FAIL ${e.message.split("\n")[0]}`); process.exit(1); },
+);

@@ -1,0 +1,82 @@
+//! Headless Chromium against `ws6455 serve`: two chat pages meet in a room,
+//! exchange a room message and a direct message, see each other in
+//! presence, ride out a server restart (backoff and rejoin), and one sees
+//! the other leave; two game pages see both dots move. Screenshots land in
+//! `target/screenshots/` (CI's artifacts).
+//!
+//! Needs Node, `playwright-core` (tests/interop/node) and Debian's
+//! `chromium`; skips, saying so, when one is missing — unless
+//! `WS6455_REQUIRE_INTEROP=1`.
+
+#[path = "interop/harness.rs"]
+mod harness;
+
+use harness::{
+    announce, command, node_module_missing, peer_available, probe, screenshot_dir, serve, Proc,
+};
+
+fn chromium() -> String {
+    std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned())
+}
+
+#[test]
+fn chromium_uses_the_chat_and_the_game() {
+    let missing = node_module_missing("playwright-core").or_else(|| {
+        probe(&chromium(), &["--version"])
+            .map(|_| format!("{} is not installed (apt-get install chromium)", chromium()))
+    });
+    if !peer_available("chromium_uses_the_chat_and_the_game", missing) {
+        return;
+    }
+    let mut server = serve("127.0.0.1:0");
+    let addr = server.addr;
+    let shots = screenshot_dir();
+    let base = format!("http://{addr}");
+    let mut browser = Proc::spawn(
+        "browser.js",
+        command(
+            "node",
+            &["node/browser.js", &base, &shots.display().to_string()],
+        ),
+    );
+
+    // The page must notice the server going away and come back by itself.
+    browser.expect(|l| l == "STOP_SERVER");
+    server.proc.terminate();
+    assert!(
+        server.proc.wait_exit().success(),
+        "serve did not stop cleanly"
+    );
+    browser.send_line("STOPPED");
+    browser.expect(|l| l == "START_SERVER");
+    server = serve(&addr.to_string());
+    browser.send_line("STARTED");
+
+    browser.succeed();
+    let passes = browser.passes();
+    for must in [
+        "alice sees bob in presence",
+        "bob gets alice's room message",
+        "alice gets bob's direct message",
+        "alice's page shows the server is gone",
+        "bob is back in presence after reconnecting",
+        "alice sees bob leave",
+        "page one sees both dots move",
+        "page two sees both dots move",
+        "the other player disappears when its page closes",
+    ] {
+        assert!(passes.contains(&must), "missing check {must:?}: {passes:?}");
+    }
+    let screenshots: Vec<&str> = browser
+        .seen
+        .iter()
+        .filter_map(|l| l.strip_prefix("SCREENSHOT "))
+        .collect();
+    assert_eq!(screenshots.len(), 6, "{screenshots:?}");
+    for path in screenshots {
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        assert!(size > 1000, "{path} is missing or empty");
+        announce(&format!("screenshot: {path}"));
+    }
+    drop(server);
+}
