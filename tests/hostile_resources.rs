@@ -478,23 +478,21 @@ fn junk_after_the_close_frame_is_ignored_and_tcp_closed() {
     client.send(&bytes);
     // The answer is our close echoed (1000), not a 1002 for the junk.
     client.expect_close_then_eof(1000);
-    // Further junk cannot go anywhere: the server's side is gone.
-    let mut refused = false;
+    // Further junk is read and dropped (the server drains until our FIN so
+    // that closing never meets unread data), and nothing more comes back.
     for _ in 0..50 {
         if client.stream.write_all(&junk).is_err() {
-            refused = true;
             break;
         }
         let mut byte = [0u8; 1];
         client
             .stream
-            .set_read_timeout(Some(Duration::from_millis(100)))
+            .set_read_timeout(Some(Duration::from_millis(20)))
             .unwrap();
         if let Ok(n) = client.stream.read(&mut byte) {
             assert_eq!(n, 0, "the server sent more after its close");
         }
     }
-    assert!(refused, "the server kept accepting bytes after closing");
     assert_serves(server.addr);
 }
 

@@ -82,7 +82,6 @@ fn ws6455_client_against_node_server() {
 /// lingering close (half-close, drain reads until EOF or the close
 /// timeout) would let the peer read the 1009 (see the report).
 #[test]
-#[ignore = "ws6455 resets the TCP connection right after failing it, so ws loses the 1009"]
 fn node_client_sees_1009_while_still_sending_16_mib() {
     if !node_ready("node_client_sees_1009_while_still_sending_16_mib") {
         return;

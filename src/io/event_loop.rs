@@ -15,7 +15,7 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::io;
+use std::io::{self, Read};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -67,6 +67,11 @@ pub(crate) struct Slot {
     /// (a reset arriving while a client waits for the server's TCP close
     /// is not news to it).
     pub(crate) closed_reported: bool,
+    /// The connection is over and our side of TCP is shut: the peer's last
+    /// bytes are read and dropped until its FIN or the close timeout, so
+    /// closing the socket never meets unread data (which would make the
+    /// kernel answer with a reset that can overtake our close frame).
+    draining: bool,
 }
 
 /// Everything a [`Ctx`] may touch: the loop minus `Poll` and the handler.
@@ -182,6 +187,7 @@ impl LoopCore {
             deadline: None,
             dirty: false,
             closed_reported: false,
+            draining: false,
         });
         self.schedule(idx);
         Ok(idx)
@@ -356,7 +362,8 @@ impl EventLoop {
                 self.begin_shutdown(handler);
             }
             if let Some(deadline) = self.core.shutdown_deadline {
-                if self.core.slots.is_empty() {
+                // Connections only waiting for the peer's FIN are done.
+                if self.core.slots.iter().all(|(_, slot)| slot.draining) {
                     return Ok(());
                 }
                 if self.core.now >= deadline {
@@ -438,6 +445,11 @@ impl EventLoop {
                 continue; // superseded by an earlier deadline
             }
             slot.deadline = None;
+            if slot.draining {
+                // The peer never sent its FIN: give up on it.
+                remove_slot(&mut self.core, idx);
+                continue;
+            }
             if let Some(conn) = slot.conn.as_mut() {
                 conn.handle_timeout(now);
             }
@@ -529,6 +541,10 @@ fn flush_dirty<H: Handler>(core: &mut LoopCore, handler: &mut H) {
 pub(crate) fn drive<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: usize, hup: bool) {
     // Callbacks below may close this connection; its close timer must
     // count from this turn, not from the last time it heard anything.
+    if core.slots.get(idx).is_some_and(|s| s.draining) {
+        drain(core, idx);
+        return;
+    }
     let now = core.now;
     if let Some(conn) = core.slots.get_mut(idx).and_then(|s| s.conn.as_mut()) {
         conn.handle_timeout(now);
@@ -571,22 +587,62 @@ pub(crate) fn drive<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: usize
     reap_or_schedule(core, idx);
 }
 
-/// Drop a finished connection, or keep its deadline in the heap.
+/// Drop a finished connection (after draining the peer's last bytes), or
+/// keep its deadline in the heap.
 fn reap_or_schedule(core: &mut LoopCore, idx: usize) {
-    let closed = match core.slots.get(idx) {
-        Some(slot) => slot.conn.as_ref().is_some_and(Connection::is_closed),
-        None => return,
+    let Some(slot) = core.slots.get_mut(idx) else {
+        return;
     };
-    if closed {
+    let Some(conn) = slot.conn.as_mut() else {
+        return;
+    };
+    conn.park(&mut core.pool);
+    if !conn.is_closed() {
+        core.schedule(idx);
+        return;
+    }
+    if conn.peer_closed() {
+        remove_slot(core, idx);
+        return;
+    }
+    // Send our FIN after the last frame, then wait for the peer's.
+    if slot.stream.shutdown(std::net::Shutdown::Write).is_err() {
+        remove_slot(core, idx);
+        return;
+    }
+    slot.draining = true;
+    let grace = core.config.close_timeout;
+    let due = core.now.checked_add(grace).unwrap_or(core.now);
+    slot.deadline = Some(due);
+    core.deadlines.push(Reverse((due, idx, slot.gen)));
+    drain(core, idx);
+}
+
+/// Read and drop whatever the peer still sends; drop the socket at its FIN
+/// (or on an error).
+fn drain(core: &mut LoopCore, idx: usize) {
+    let mut scratch = [0u8; 4096];
+    let Some(slot) = core.slots.get_mut(idx) else {
+        return;
+    };
+    loop {
+        match (&slot.stream).read(&mut scratch) {
+            Ok(0) => break,
+            Ok(_) => continue,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        }
+    }
+    remove_slot(core, idx);
+}
+
+fn remove_slot(core: &mut LoopCore, idx: usize) {
+    if core.slots.contains(idx) {
         let mut slot = core.slots.remove(idx);
         let _ = core.registry.deregister(&mut slot.stream);
         if let Some(mut conn) = slot.conn {
             conn.park(&mut core.pool);
         }
-    } else {
-        if let Some(conn) = core.slots.get_mut(idx).and_then(|s| s.conn.as_mut()) {
-            conn.park(&mut core.pool);
-        }
-        core.schedule(idx);
     }
 }

@@ -538,6 +538,11 @@ impl Connection {
         self.outbound.timers.expire_linger();
     }
 
+    /// True once the peer closed its side of TCP ([`Connection::recv_eof`]).
+    pub fn peer_closed(&self) -> bool {
+        self.eof
+    }
+
     /// True when the driver should read from the socket.
     pub fn wants_read(&self) -> bool {
         if self.eof {
