@@ -414,7 +414,10 @@ impl Connection {
     /// `n` bytes of [`Connection::pending_output`] were written.
     pub fn consume_output(&mut self, n: usize) {
         self.outbound.out.consume(n);
+        // Nothing can be sent once the connection ended, and `Closed` must
+        // stay the last event.
         if self.notices.want_writable
+            && self.phase != Phase::Ended
             && self.outbound.out.buffered() < self.config.max_output_buffer
         {
             self.notices.want_writable = false;
