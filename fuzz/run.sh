@@ -26,6 +26,10 @@ TARGETS=(
 
 cd "$(dirname "$0")/.."
 
+if ! rustup run nightly rustc --version >/dev/null 2>&1; then
+    echo "fuzzing needs a nightly toolchain: rustup toolchain install nightly" >&2
+    exit 2
+fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "installing cargo-fuzz" >&2
     cargo install cargo-fuzz

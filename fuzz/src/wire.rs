@@ -144,7 +144,7 @@ pub fn message_wire_len(len: usize, fragment: usize, masked: bool) -> usize {
     }
     let full = len / fragment;
     let mut total = full * frame_wire_len(fragment, masked);
-    if len % fragment != 0 {
+    if !len.is_multiple_of(fragment) {
         total += frame_wire_len(len % fragment, masked);
     }
     total
