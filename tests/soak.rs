@@ -235,8 +235,22 @@ fn soak_churn_returns_fds_and_memory() {
     let mut server = ServerProcess::spawn();
     let addr = server.addr;
     assert_serves(addr);
+    // The probe connection closes asynchronously (the server drains it until
+    // our FIN), so the idle count is taken once it has settled.
     #[cfg(target_os = "linux")]
-    let idle_fds = fd_count(server.pid());
+    let idle_fds = {
+        let pid = server.pid();
+        let mut last = fd_count(pid);
+        for _ in 0..50 {
+            std::thread::sleep(Duration::from_millis(50));
+            let now = fd_count(pid);
+            if now == last {
+                break;
+            }
+            last = now;
+        }
+        last
+    };
 
     // Warm up, so allocator pools and buffers reach their working size
     // before the baseline is taken.
@@ -246,7 +260,7 @@ fn soak_churn_returns_fds_and_memory() {
     let (baseline_fds, baseline_rss) = {
         let pid = server.pid();
         assert!(
-            eventually(2 * MUST, || fd_count(pid) == idle_fds),
+            eventually(2 * MUST, || fd_count(pid) <= idle_fds),
             "fds after warm-up: {} (idle {idle_fds})",
             fd_count(pid)
         );

@@ -66,23 +66,23 @@ pub fn read_raw_header(bytes: &[u8]) -> Result<RawHeader, usize> {
         [b0, b1, ..] => (*b0, *b1),
     };
     let len7 = byte1 & 0x7f;
-    let (length_form, extended) = match len7 {
+    let (length_form, extended): (LengthForm, usize) = match len7 {
         126 => (LengthForm::Sixteen, 2),
         127 => (LengthForm::SixtyFour, 8),
         _ => (LengthForm::Seven, 0),
     };
     let masked = byte1 & 0x80 != 0;
-    let header_len = 2 + extended + if masked { 4 } else { 0 };
+    let header_len = extended.saturating_add(if masked { 6 } else { 2 });
     if bytes.len() < header_len {
-        return Err(header_len - bytes.len());
+        return Err(header_len.saturating_sub(bytes.len()));
     }
-    let ext = bytes.get(2..2 + extended).unwrap_or_default();
+    let ext = bytes.get(2..extended.saturating_add(2)).unwrap_or_default();
     let payload_len = if extended == 0 {
         u64::from(len7)
     } else {
         ext.iter().fold(0u64, |n, &b| n << 8 | u64::from(b))
     };
-    let mask = match bytes.get(2 + extended..header_len) {
+    let mask = match bytes.get(extended.saturating_add(2)..header_len) {
         Some(&[a, b, c, d]) => Some([a, b, c, d]),
         _ => None,
     };
@@ -241,7 +241,7 @@ pub fn describe_frames(input: &[u8], options: DescribeOptions) -> FramesReport {
     let mut message: Option<Message> = None;
     let mut offset = 0;
     while let Some(rest) = input.get(offset..).filter(|r| !r.is_empty()) {
-        let number = report.frames.len() + 1;
+        let number = report.frames.len().saturating_add(1);
         let frame = describe_one(rest, offset, number, options, &mut message);
         let complete = frame.missing == 0;
         let len = frame
@@ -555,15 +555,15 @@ fn first_invalid_byte(state: Utf8Validator, bytes: &[u8]) -> Option<usize> {
         return None;
     }
     let (mut good, mut bad) = (0, bytes.len());
-    while bad - good > 1 {
-        let mid = good + (bad - good) / 2;
+    while bad.saturating_sub(good) > 1 {
+        let mid = good.saturating_add(bad.saturating_sub(good) / 2);
         if fails(mid) {
             bad = mid;
         } else {
             good = mid;
         }
     }
-    Some(bad - 1)
+    Some(bad.saturating_sub(1))
 }
 
 /// §5.5.1 close payloads and §7.4 codes.
@@ -614,7 +614,7 @@ fn check_close(frame: &mut FrameReport, header: &RawHeader) {
     if !valid {
         match first_invalid_byte(Utf8Validator::new(), reason) {
             Some(at) => frame.violate_payload(
-                2 + at as u64,
+                (at as u64).saturating_add(2),
                 "invalid UTF-8 in the close reason".into(),
                 "§8.1",
             ),
@@ -646,7 +646,7 @@ fn plural(n: u64) -> &'static str {
 
 /// Bytes as lower-case hex pairs separated by spaces.
 pub fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 3);
+    let mut out = String::with_capacity(bytes.len().saturating_mul(3));
     for (i, b) in bytes.iter().enumerate() {
         if i > 0 {
             out.push(' ');

@@ -102,7 +102,10 @@ pub fn frame_span(bytes: &[u8]) -> Option<usize> {
         }
         n => (u64::from(n), 2),
     };
-    usize::try_from(len).ok()?.checked_add(header + mask_len)
+    usize::try_from(len)
+        .ok()?
+        .checked_add(header)?
+        .checked_add(mask_len)
 }
 
 #[cfg(test)]

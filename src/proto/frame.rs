@@ -173,7 +173,9 @@ impl FrameHeader {
     /// How many bytes [`FrameHeader::encode`] writes: 2 to 14 (§5.2).
     pub const fn encoded_len(&self) -> usize {
         let mask_len = if self.mask.is_some() { 4 } else { 0 };
-        2 + self.length_form().extension_len() + mask_len
+        2usize
+            .saturating_add(self.length_form().extension_len())
+            .saturating_add(mask_len)
     }
 
     /// Writes the header with the minimal length encoding (§5.2) into `out`
@@ -204,10 +206,10 @@ impl FrameHeader {
             None => &[],
         };
         let bytes = [byte0, mask | len7];
-        let mut written = 0;
+        let mut written: usize = 0;
         for (slot, byte) in out.iter_mut().zip(bytes.iter().chain(extension).chain(key)) {
             *slot = *byte;
-            written += 1;
+            written = written.saturating_add(1);
         }
         written
     }
@@ -304,7 +306,10 @@ pub fn decode_header(buf: &[u8]) -> Result<Option<(FrameHeader, usize)>, Protoco
         mask,
         payload_len,
     };
-    Ok(Some((header, 2 + form.extension_len() + mask_len)))
+    let header_len = 2usize
+        .saturating_add(form.extension_len())
+        .saturating_add(mask_len);
+    Ok(Some((header, header_len)))
 }
 
 #[cfg(test)]

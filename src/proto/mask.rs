@@ -86,7 +86,7 @@ pub fn apply_mask_scalar(buf: &mut [u8], key: [u8; 4], offset: usize) {
 /// key[(o + j) % 4]`.
 fn rotated(key: [u8; 4], offset: usize) -> [u8; 4] {
     // A shift on a register, where `<[u8]>::rotate_left` would be a call.
-    let bits = 8 * (offset % 4) as u32;
+    let bits = ((offset % 4) as u32).wrapping_mul(8);
     u32::from_le_bytes(key).rotate_right(bits).to_le_bytes()
 }
 

@@ -6,6 +6,8 @@
 //! conversation is a pure function of its inputs — which is what lets the
 //! tests split input at every byte and the fuzzers replay crashes.
 
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
 pub mod assembler;
 pub mod close;
 pub mod config;

@@ -121,7 +121,7 @@ impl WsUri {
             None => 80,
         };
         let (path, query) = tail.split_once('?').unwrap_or((tail, ""));
-        let mut resource = String::with_capacity(tail.len() + 1);
+        let mut resource = String::with_capacity(tail.len().saturating_add(1));
         if path.is_empty() {
             resource.push('/');
         }
@@ -269,7 +269,7 @@ fn encode_into(out: &mut String, part: &str) -> Result<(), UriError> {
 /// RFC 3986 §2.1: the `%` at `i` is followed by two hex digits.
 fn is_pct_encoded(bytes: &[u8], i: usize) -> bool {
     bytes
-        .get(i + 1..i + 3)
+        .get(i.saturating_add(1)..i.saturating_add(3))
         .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
 }
 

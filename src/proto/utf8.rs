@@ -119,12 +119,12 @@ impl Utf8Validator {
     fn complete_pending<'b>(&mut self, bytes: &'b [u8]) -> Result<Option<&'b [u8]>, ProtocolError> {
         let held = usize::from(self.pending_len);
         let mut window = [0u8; 4];
-        let mut filled = 0;
+        let mut filled: usize = 0;
         // Four bytes always decide the first code point, whichever way.
         let candidates = self.pending.iter().take(held).chain(bytes);
         for (slot, byte) in window.iter_mut().zip(candidates) {
             *slot = *byte;
-            filled += 1;
+            filled = filled.saturating_add(1);
         }
         let window = window.get(..filled).unwrap_or_default();
         let consumed = match compat::from_utf8(window) {

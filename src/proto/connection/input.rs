@@ -117,7 +117,7 @@ impl ReadState {
     pub(super) fn bytes_missing(&self, buffered: usize) -> usize {
         match self {
             ReadState::Payload(p) if p.keep => {
-                let total = p.header_len as u64 + p.header.payload_len;
+                let total = (p.header_len as u64).saturating_add(p.header.payload_len);
                 usize::try_from(total.saturating_sub(buffered as u64)).unwrap_or(usize::MAX)
             }
             _ => 0,
@@ -168,21 +168,21 @@ impl Connection {
         let config = &*self.config;
         let a = self.active.get_or_insert_with(Box::default);
         let data = a.rx.data();
-        let (header, header_len) = match decode_header(data)? {
-            Some(found) => found,
-            None => {
-                // Fail fast on what the first two bytes already show.
-                if let Some(&b0) = data.first() {
-                    check_rsv((b0 >> 4) & 0b111)?;
-                }
-                if let Some(&b1) = data.get(1) {
-                    check_mask(role, b1 & 0x80 != 0)?;
-                }
-                return Ok(Progress::NeedMore);
-            }
+        // Fail fast, and judge the header in byte order — everything byte 0
+        // shows (opcode, FIN of a control frame, RSV), then byte 1 (control
+        // length, MASK), then the rest — so the error reported never
+        // depends on where the input was cut.
+        if let Some(&b0) = data.first() {
+            decode_header(&[b0])?;
+            check_rsv((b0 >> 4) & 0b111)?;
+        }
+        if let Some(first_two) = data.get(..2) {
+            decode_header(first_two)?;
+            check_mask(role, first_two.get(1).is_some_and(|&b1| b1 & 0x80 != 0))?;
+        }
+        let Some((header, header_len)) = decode_header(data)? else {
+            return Ok(Progress::NeedMore);
         };
-        check_rsv(header.rsv)?;
-        check_mask(role, header.mask.is_some())?;
         if header.payload_len > config.max_frame_size {
             return Err(ProtocolError::FrameTooLarge(header.payload_len));
         }

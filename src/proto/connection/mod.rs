@@ -568,7 +568,12 @@ impl Connection {
         if let Some(active) = self.active.as_deref_mut() {
             active.out.consume(n);
         }
-        if self.notices.want_writable && self.buffered_amount() < self.config.max_output_buffer {
+        // Nothing can be sent once the connection ended, and `Closed` must
+        // stay the last event.
+        if self.notices.want_writable
+            && self.phase != Phase::Ended
+            && self.buffered_amount() < self.config.max_output_buffer
+        {
             self.notices.want_writable = false;
             self.notices.writable = true;
         }

@@ -33,8 +33,10 @@ fn mask_key(rng: &mut Option<&mut StdRng>) -> Option<[u8; 4]> {
 impl Output {
     /// Bytes queued and not yet written.
     pub(super) fn buffered(&self) -> usize {
-        self.data.len().saturating_sub(self.data_pos)
-            + self.ctrl.len().saturating_sub(self.ctrl_pos)
+        self.data
+            .len()
+            .saturating_sub(self.data_pos)
+            .saturating_add(self.ctrl.len().saturating_sub(self.ctrl_pos))
     }
 
     /// Where each queue ends now, so that [`Output::appended`] can show

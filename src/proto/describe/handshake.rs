@@ -160,7 +160,7 @@ fn complete_head(text: &[u8], kind: HeadKind) -> (Vec<u8>, bool) {
 fn has_bare_lf(buf: &[u8]) -> bool {
     buf.iter()
         .enumerate()
-        .any(|(i, &b)| b == b'\n' && (i == 0 || buf.get(i - 1) != Some(&b'\r')))
+        .any(|(i, &b)| b == b'\n' && (i == 0 || buf.get(i.wrapping_sub(1)) != Some(&b'\r')))
 }
 
 fn collect_headers(report: &mut HandshakeReport, headers: &[httparse::Header<'_>]) {

@@ -43,14 +43,17 @@ pub fn render_frames(report: &FramesReport, full: bool) -> String {
 }
 
 fn line(out: &mut String, label: &str, text: &str) {
-    let width = LABEL.max(label.chars().count() + 1);
+    let width = LABEL.max(label.chars().count().saturating_add(1));
     let _ = writeln!(out, "  {label:<width$}{text}");
 }
 
 fn span(offset: usize, len: usize) -> String {
     match len {
         0 | 1 => format!("byte {offset}"),
-        _ => format!("bytes {offset}-{}", offset.saturating_add(len - 1)),
+        _ => format!(
+            "bytes {offset}-{}",
+            offset.saturating_add(len.saturating_sub(1))
+        ),
     }
 }
 
@@ -164,7 +167,7 @@ fn header_lines(out: &mut String, frame: &FrameReport) {
         line(out, &span(base.saturating_add(2), bytes.len()), &text);
     }
     if b1 & 0x80 != 0 {
-        let start = 2 + extended;
+        let start = extended.saturating_add(2);
         let key = frame.head.get(start..).unwrap_or_default();
         let key = key.get(..4).unwrap_or(key);
         if !key.is_empty() || frame.header.is_some() {
@@ -274,7 +277,7 @@ fn body(out: &mut String, label: &str, bytes: &[u8], as_text: bool, full: bool) 
         }
     }
     if cut {
-        let more = bytes.len() - shown.len();
+        let more = bytes.len().saturating_sub(shown.len());
         let _ = writeln!(
             out,
             "{}… {more} more byte{} (--full shows all)",
@@ -353,7 +356,7 @@ pub fn render_handshake(report: &HandshakeReport) -> String {
     let width = report
         .headers
         .iter()
-        .map(|h| h.name.len() + h.value.len() + 2)
+        .map(|h| h.name.len().saturating_add(h.value.len()).saturating_add(2))
         .max()
         .unwrap_or(0)
         .min(60);

@@ -1,0 +1,301 @@
+//! Writes the seed corpora under `fuzz/corpus/<target>/`:
+//!
+//! ```text
+//! cargo run --manifest-path fuzz/Cargo.toml --example seeds
+//! ```
+//!
+//! Seeds come from RFC 6455 itself — the §1.2/§1.3 handshake, the §5.7
+//! example frames — and from conversations like those of
+//! `tests/core_conversations.rs`: every size class, fragmentation with
+//! interleaved control frames, both close directions, and typical
+//! failures. Deterministic: running it twice writes the same files.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use ws6455::proto::encode::push_frame;
+use ws6455::proto::OpCode;
+use ws6455_fuzz::conn::{client_accept_response, Input};
+use ws6455_fuzz::{RFC_MASK, RFC_REQUEST, RFC_RESPONSE};
+
+/// §5.7 examples, unmasked (server → client).
+const RFC_FRAMES: &[(&str, &[u8])] = &[
+    ("text-hello", &[0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]),
+    (
+        "fragmented-hello",
+        &[0x01, 0x03, 0x48, 0x65, 0x6c, 0x80, 0x02, 0x6c, 0x6f],
+    ),
+    ("ping-hello", &[0x89, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]),
+];
+
+/// §5.7 examples, masked (client → server).
+const RFC_MASKED: &[(&str, &[u8])] = &[
+    (
+        "masked-text-hello",
+        &[
+            0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+        ],
+    ),
+    (
+        "masked-pong-hello",
+        &[
+            0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+        ],
+    ),
+];
+
+fn corpus(target: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("corpus")
+        .join(target);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(target: &str, name: &str, bytes: &[u8]) {
+    fs::write(corpus(target).join(name), bytes).unwrap();
+}
+
+/// A frame as `role` writes it: masked with the §5.7 key for a client.
+fn frame(masked: bool, fin: bool, opcode: OpCode, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    push_frame(&mut out, fin, opcode, payload, masked.then_some(RFC_MASK));
+    out
+}
+
+/// Peer conversations: what a client sends a server (`masked`) or a server
+/// sends a client.
+fn conversations(masked: bool) -> Vec<(&'static str, Vec<u8>)> {
+    let f = |fin, op, payload: &[u8]| frame(masked, fin, op, payload);
+    let close = |code: u16, reason: &str| {
+        let mut p = code.to_be_bytes().to_vec();
+        p.extend_from_slice(reason.as_bytes());
+        f(true, OpCode::Close, &p)
+    };
+    let mut out: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "echo-close",
+            [f(true, OpCode::Text, b"Hello"), close(1000, "bye")].concat(),
+        ),
+        (
+            "sizes",
+            [
+                f(true, OpCode::Binary, &[]),
+                f(true, OpCode::Binary, &[7; 125]),
+                f(true, OpCode::Binary, &[8; 126]),
+                f(true, OpCode::Text, "κόσμε".repeat(60).as_bytes()),
+            ]
+            .concat(),
+        ),
+        (
+            "fragments-with-ping",
+            [
+                f(false, OpCode::Text, "κό".as_bytes()),
+                f(true, OpCode::Ping, b"p"),
+                f(false, OpCode::Continuation, &"σμε".as_bytes()[..3]),
+                f(true, OpCode::Continuation, &"σμε".as_bytes()[3..]),
+                f(true, OpCode::Pong, b"unsolicited"),
+            ]
+            .concat(),
+        ),
+        ("close-empty", f(true, OpCode::Close, &[])),
+        ("close-bad-code", close(1005, "")),
+        (
+            "bad-utf8",
+            f(
+                true,
+                OpCode::Text,
+                &[0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xed, 0xa0, 0x80, 0x65],
+            ),
+        ),
+        ("bad-continuation", f(true, OpCode::Continuation, b"x")),
+        ("fragmented-ping", {
+            let mut p = f(true, OpCode::Ping, b"x");
+            p[0] &= 0x7f;
+            p
+        }),
+        ("rsv-bits", {
+            let mut p = f(true, OpCode::Text, b"x");
+            p[0] |= 0x40;
+            p
+        }),
+        ("reserved-opcode", {
+            let mut p = f(true, OpCode::Binary, b"x");
+            p[0] = 0x83;
+            p
+        }),
+        ("long-message", f(true, OpCode::Binary, &vec![0x5a; 20_000])),
+    ];
+    // The wrong masking for the role: §5.1.
+    out.push(("wrong-mask", frame(!masked, true, OpCode::Text, b"x")));
+    out
+}
+
+fn handshake_request_seeds() {
+    const SPLIT: u8 = 0x80;
+    const ROOMY: u8 = 0xff;
+    let requests: &[(&str, &[u8])] = &[
+        ("rfc-1-2", RFC_REQUEST),
+        ("plain-get", b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"),
+        ("absolute-uri", b"GET http://example.com/chat?x=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: WebSocket\r\nConnection: keep-alive, Upgrade\r\nSec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4PEC==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: a\r\nSec-WebSocket-Protocol: b, c\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n"),
+        ("version-8", b"GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n"),
+        ("post", b"POST /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"),
+        ("short-key", b"GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: c2hvcnQ=\r\nSec-WebSocket-Version: 13\r\n\r\n"),
+        ("with-frames", &[RFC_REQUEST, &[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]].concat()),
+    ];
+    for (name, request) in requests {
+        write(
+            "handshake_request",
+            name,
+            &[&[SPLIT, ROOMY][..], request].concat(),
+        );
+    }
+    write(
+        "handshake_request",
+        "tiny-limit",
+        &[&[0x40, 0x02][..], RFC_REQUEST].concat(),
+    );
+}
+
+fn handshake_response_seeds() {
+    let responses: &[(&str, &[u8])] = &[
+        ("rfc-1-3", RFC_RESPONSE),
+        ("no-protocol", b"HTTP/1.1 101 Switching Protocols\r\nupgrade: WebSocket\r\nconnection: upgrade\r\nsec-websocket-accept:  s3pPLMBiTxaQ9kYGzzhZRbK+xOo= \r\n\r\n"),
+        ("wrong-accept", b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n\r\n"),
+        ("not-101", b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"),
+        ("with-frame", &[RFC_RESPONSE, &[0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]].concat()),
+    ];
+    for (name, response) in responses {
+        write(
+            "handshake_response",
+            name,
+            &[&[0x80, 0xff][..], response].concat(),
+        );
+    }
+}
+
+fn frame_header_seeds() {
+    for (name, bytes) in RFC_FRAMES.iter().chain(RFC_MASKED) {
+        write("frame_header", name, bytes);
+    }
+    let others: &[(&str, &[u8])] = &[
+        ("len-256", &[0x82, 0x7e, 0x01, 0x00]),
+        ("len-65536", &[0x82, 0x7f, 0, 0, 0, 0, 0, 0x01, 0, 0]),
+        (
+            "masked-len-64",
+            &[0x82, 0xff, 0, 0, 0, 0, 0, 0x01, 0, 0, 1, 2, 3, 4],
+        ),
+        ("non-minimal-16", &[0x82, 0x7e, 0x00, 0x05]),
+        (
+            "non-minimal-64",
+            &[0x82, 0xff, 0, 0, 0, 0, 0, 0, 0, 7, 1, 2, 3, 4],
+        ),
+        ("top-bit", &[0x82, 0x7f, 0x80]),
+        ("long-ping", &[0x89, 0x7e]),
+        ("close-rsv", &[0xf8, 0x00]),
+    ];
+    for (name, bytes) in others {
+        write("frame_header", name, bytes);
+    }
+}
+
+fn mask_seeds() {
+    // key, offset (8 bytes), start, split (2 bytes), then the data.
+    let head = |offset: u64, start: u8| {
+        let mut v = RFC_MASK.to_vec();
+        v.extend_from_slice(&offset.to_le_bytes());
+        v.push(start);
+        v.extend_from_slice(&[3, 0]);
+        v
+    };
+    write(
+        "mask",
+        "rfc-hello",
+        &[head(0, 0), b"Hello".to_vec()].concat(),
+    );
+    write(
+        "mask",
+        "long-unaligned",
+        &[head(1, 5), vec![0xa5; 300]].concat(),
+    );
+    write(
+        "mask",
+        "offset-wraps",
+        &[head(u64::MAX - 2, 31), vec![0; 100]].concat(),
+    );
+}
+
+fn utf8_seeds() {
+    // A few piece lengths (each preceded by a "more" flag), then the bytes.
+    let cuts = [1, 3, 1, 2, 1, 1, 0];
+    let samples: &[(&str, &[u8])] = &[
+        ("kosme", "κόσμε".as_bytes()),
+        (
+            "surrogate",
+            &[
+                0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xce, 0xbc, 0xce, 0xb5, 0xed, 0xa0, 0x80, 0x65,
+            ],
+        ),
+        ("above-max", &[0xf4, 0x90, 0x80, 0x80]),
+        ("truncated", &[0x61, 0xf0, 0x9f, 0x98]),
+        ("four-byte", "a😀b€".as_bytes()),
+        ("overlong", &[0xc0, 0xaf]),
+    ];
+    for (name, bytes) in samples {
+        write("utf8", name, &[&cuts[..], bytes].concat());
+    }
+}
+
+/// A fixed pseudo-random script, so the connection targets start from some
+/// op variety as well as from plain conversations.
+fn script(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+fn connection_seeds(target: &str, masked: bool, raw_opening: &[u8]) {
+    let handshake: Vec<(&str, Vec<u8>)> = if masked {
+        RFC_MASKED.iter().map(|(n, b)| (*n, b.to_vec())).collect()
+    } else {
+        RFC_FRAMES.iter().map(|(n, b)| (*n, b.to_vec())).collect()
+    };
+    for (name, stream) in handshake.into_iter().chain(conversations(masked)) {
+        // Default mode: the driver puts the opening in front.
+        write(target, name, &Input::encode(&[], &stream));
+        // Raw mode (first script byte odd): the stream carries the opening.
+        let raw = [raw_opening, &stream].concat();
+        write(target, &format!("raw-{name}"), &Input::encode(&[1], &raw));
+    }
+    let talk = conversations(masked)
+        .into_iter()
+        .map(|(_, s)| s)
+        .take(4)
+        .collect::<Vec<_>>()
+        .concat();
+    for seed in 1..=6u64 {
+        let script = script(seed, 48);
+        write(
+            target,
+            &format!("scripted-{seed}"),
+            &Input::encode(&script, &talk),
+        );
+    }
+}
+
+fn main() {
+    handshake_request_seeds();
+    handshake_response_seeds();
+    frame_header_seeds();
+    mask_seeds();
+    utf8_seeds();
+    connection_seeds("connection_server", true, RFC_REQUEST);
+    connection_seeds("connection_client", false, &client_accept_response(None));
+    println!("seeds written under {}", corpus("").display());
+}

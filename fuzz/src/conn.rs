@@ -1,0 +1,928 @@
+//! The whole-connection driver behind `connection_server` and
+//! `connection_client`.
+//!
+//! A fuzz input is `[n: u16 LE][n bytes of script][stream]`. The script is
+//! decoded with `arbitrary` into a [`Setup`] (limits, timeouts, mode, the
+//! server's decision) and a list of [`Op`]s; the stream is what the peer
+//! sends. In the default mode a valid opening (the §1.2 request for the
+//! server, the right 101 for the client's key for the client) is put in
+//! front of the stream so the fuzzer works on frames; `raw` hands it the
+//! handshake too. An empty script means: defaults, feed the whole stream.
+//!
+//! Oracles, checked after every step:
+//! * nothing panics, and `poll_event` runs dry;
+//! * `buffered_amount()` ≤ `max_output_buffer` + the largest message the
+//!   driver itself queued + a little for control frames and handshake
+//!   answers; the heap the connection holds (measured with a counting
+//!   allocator) stays within a bound derived from the configured limits and
+//!   the largest chunk fed in — so neither buffer grows with traffic;
+//! * every send is refused exactly when it should be, and an accepted one
+//!   adds exactly its wire size;
+//! * events obey the protocol: sizes within limits, one handshake event
+//!   first, at most one `Failed`, exactly one `Closed` (by the end), and
+//!   nothing after it;
+//! * from `Failed` (and from `Closed`) on, no new byte is produced;
+//! * after `handle_timeout(now)` the next deadline is in the future;
+//! * at the end, everything written parses as one HTTP head and well-formed
+//!   frames ([`crate::wire::check_output`]), with at most one close frame,
+//!   last; after a protocol error that close carries the error's code;
+//! * chunking invariance: the stream fed in the script's chunks and fed
+//!   whole, without API calls, give the same events and the same output.
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use arbitrary::{Arbitrary, Unstructured};
+use ws6455::proto::handshake::{parse_request, write_accept_response};
+use ws6455::proto::{
+    ClientRequest, CloseCode, Config, Connection, Event, PreparedMessage, Request,
+};
+use ws6455::{ProtocolError, Role, UsageError};
+
+use crate::wire::{check_output, frame_wire_len, message_wire_len};
+use crate::{live_bytes, CLIENT_SEED, OFFERED_PROTOCOLS, RFC_REQUEST};
+
+/// Room over `max_output_buffer` for what is queued without asking the
+/// application: pongs, our close, a heartbeat ping, handshake answers.
+const CONTROL_SLACK: usize = 2048;
+
+/// Limits, each 0 meaning "a moderate default" so that an empty script runs
+/// the seed conversations to their end.
+#[derive(Arbitrary, Debug, Clone, Copy)]
+pub struct Limits {
+    max_frame: u16,
+    max_message: u16,
+    max_output: u16,
+    max_handshake: u16,
+    fragment: u16,
+    read_buffer: u16,
+}
+
+/// Timeouts in units of 50 ms; 0 means the library's default.
+#[derive(Arbitrary, Debug, Clone, Copy)]
+pub struct Timeouts {
+    handshake: u8,
+    close: u8,
+    ping: Option<u8>,
+    pong: u8,
+    idle: Option<u8>,
+}
+
+/// What the server answers to the request (and, for the client target,
+/// which subprotocol the canned 101 selects).
+#[derive(Arbitrary, Debug, Clone, Copy)]
+pub enum Decision {
+    /// `accept`: 0 = no subprotocol, 1/2 = the first/second offered, 3 = one
+    /// the client (probably) did not offer.
+    Accept { protocol: u8 },
+    /// `reject(200 + status % 400, …)`.
+    Reject { status: u16 },
+    /// `respond(200 + status % 400, …, body of `body` bytes)`.
+    Respond { status: u16, body: u8 },
+    /// Never decide.
+    Ignore,
+}
+
+/// Everything fixed for one run.
+#[derive(Arbitrary, Debug, Clone, Copy)]
+pub struct Setup {
+    /// Hand the fuzzer the opening handshake too.
+    pub raw: bool,
+    limits: Limits,
+    timeouts: Timeouts,
+    decision: Decision,
+    /// Echo every message back through `poll_event_with_sender`.
+    echo: bool,
+}
+
+/// One step of the script.
+#[derive(Arbitrary, Debug)]
+pub enum Op {
+    /// Feed the next `len` stream bytes with `recv` (if the core wants to
+    /// read).
+    Recv { len: u16 },
+    /// Feed up to `len` bytes through `recv_buf` / `commit_recv`.
+    RecvBuf { len: u16 },
+    /// Write `n` bytes of pending output.
+    Consume { n: u16 },
+    /// Write all pending output.
+    ConsumeAll,
+    /// `send_text` with an arbitrary string.
+    SendText(String),
+    /// `send_text` / `send_binary` with a generated payload of `len` bytes.
+    SendBig { len: u16, text: bool },
+    /// `send_ping`.
+    SendPing(Vec<u8>),
+    /// `send_pong`.
+    SendPong(Vec<u8>),
+    /// `send_prepared` with a generated payload.
+    SendPrepared { len: u16, text: bool, fragment: u8 },
+    /// `close`; codes with the top bit clear map into 1000–1015.
+    Close { code: u16, reason: String },
+    /// Advance the clock and `handle_timeout`.
+    Tick { millis: u16 },
+    /// Jump to `poll_timeout()` and `handle_timeout`.
+    TickToDeadline,
+    /// `recv_eof`.
+    Eof,
+    /// `abort`.
+    Abort,
+    /// `release_idle_memory`.
+    ReleaseIdle,
+}
+
+/// A fuzz input, split.
+#[derive(Debug)]
+pub struct Input<'a> {
+    /// Limits, mode, decision.
+    pub setup: Setup,
+    /// The script.
+    pub ops: Vec<Op>,
+    /// The peer's bytes.
+    pub stream: &'a [u8],
+}
+
+impl<'a> Input<'a> {
+    /// Splits `[n: u16 LE][script][stream]`; a short input is all defaults.
+    pub fn parse(data: &'a [u8]) -> Input<'a> {
+        let (script, stream) = match data.split_first_chunk::<2>() {
+            Some((n, rest)) => rest.split_at(usize::from(u16::from_le_bytes(*n)).min(rest.len())),
+            None => (&[][..], data),
+        };
+        let mut u = Unstructured::new(script);
+        let setup = Setup::arbitrary(&mut u)
+            .unwrap_or_else(|_| Setup::arbitrary(&mut Unstructured::new(&[])).unwrap());
+        let ops = Vec::<Op>::arbitrary_take_rest(u).unwrap_or_default();
+        Input { setup, ops, stream }
+    }
+
+    /// Builds an input from its parts (for the seeds).
+    pub fn encode(script: &[u8], stream: &[u8]) -> Vec<u8> {
+        let mut out = (script.len() as u16).to_le_bytes().to_vec();
+        out.extend_from_slice(script);
+        out.extend_from_slice(stream);
+        out
+    }
+}
+
+fn or(v: u16, default: usize) -> usize {
+    if v == 0 {
+        default
+    } else {
+        usize::from(v)
+    }
+}
+
+fn millis(units: u8, default_ms: u64) -> Duration {
+    if units == 0 {
+        Duration::from_millis(default_ms)
+    } else {
+        Duration::from_millis(u64::from(units) * 50)
+    }
+}
+
+impl Setup {
+    /// The configuration this setup describes: small limits so the memory
+    /// bounds are tight, nonzero timeouts so deadlines always move.
+    pub fn config(&self) -> Config {
+        let l = self.limits;
+        let t = self.timeouts;
+        Config {
+            max_frame_size: or(l.max_frame, 16 << 10) as u64,
+            max_message_size: or(l.max_message, 32 << 10) as u64,
+            max_output_buffer: or(l.max_output, 8 << 10),
+            max_handshake_size: or(l.max_handshake, 4 << 10),
+            fragment_size: or(l.fragment, 4 << 10),
+            read_buffer_size: or(l.read_buffer, 4 << 10),
+            handshake_timeout: millis(t.handshake, 10_000),
+            close_timeout: millis(t.close, 5_000),
+            ping_interval: t.ping.map(|p| millis(p, 30_000)),
+            pong_timeout: millis(t.pong, 15_000),
+            idle_timeout: t.idle.map(|i| millis(i, 60_000)),
+        }
+    }
+
+    /// The subprotocol the canned 101 of the client target selects.
+    fn client_protocol(&self) -> Option<&'static str> {
+        match self.decision {
+            Decision::Accept { protocol } => OFFERED_PROTOCOLS
+                .get(usize::from(protocol % 3).wrapping_sub(1))
+                .copied(),
+            _ => None,
+        }
+    }
+}
+
+/// The fixed origin of the fake clock.
+fn t0() -> Instant {
+    static START: OnceLock<Instant> = OnceLock::new();
+    *START.get_or_init(Instant::now)
+}
+
+/// The client request `connection_client` sends.
+pub fn client_request() -> ClientRequest {
+    let mut request = ClientRequest::new("server.example.com", "/chat");
+    request.protocols = OFFERED_PROTOCOLS.iter().map(|p| p.to_string()).collect();
+    request.origin = Some("http://example.com".into());
+    request
+}
+
+fn new_connection(role: Role, config: Arc<Config>) -> Connection {
+    match role {
+        Role::Server => Connection::server(config, t0()),
+        Role::Client => Connection::client(config, client_request(), CLIENT_SEED, t0()),
+    }
+}
+
+/// The 101 that accepts `connection_client`'s request, selecting
+/// `protocol`: computed from the key in the request the client writes.
+pub fn client_accept_response(protocol: Option<&str>) -> Vec<u8> {
+    let conn = new_connection(Role::Client, Arc::new(Config::default()));
+    let (request, _) = parse_request(conn.pending_output(), 1 << 16)
+        .expect("our client writes a valid request")
+        .expect("our client writes a complete request");
+    assert!(request.is_websocket());
+    assert_eq!(request.protocols(), OFFERED_PROTOCOLS);
+    let mut out = Vec::new();
+    write_accept_response(&mut out, request.key().unwrap(), protocol, None, &[]);
+    out
+}
+
+/// An owned copy of an event, to compare runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ev {
+    Request(String, Vec<String>, Option<String>),
+    Http(String),
+    Connected(Option<String>),
+    Text(String),
+    Binary(Vec<u8>),
+    Ping(Vec<u8>),
+    Pong(Vec<u8>),
+    CloseReceived(Option<u16>, String),
+    Writable,
+    Failed(ProtocolError),
+    Closed(u16, bool),
+}
+
+fn owned(ev: &Event<'_>) -> Ev {
+    match ev {
+        Event::Request(r) => Ev::Request(
+            r.target().into(),
+            r.protocols().to_vec(),
+            r.key().map(Into::into),
+        ),
+        Event::HttpRequest(r) => Ev::Http(r.target().into()),
+        Event::Connected(r) => Ev::Connected(r.protocol().map(Into::into)),
+        Event::Text(t) => Ev::Text((*t).into()),
+        Event::Binary(b) => Ev::Binary(b.to_vec()),
+        Event::Ping(p) => Ev::Ping(p.to_vec()),
+        Event::Pong(p) => Ev::Pong(p.to_vec()),
+        Event::CloseReceived { code, reason } => {
+            Ev::CloseReceived(code.map(|c| c.0), (*reason).into())
+        }
+        Event::Writable => Ev::Writable,
+        Event::Failed(e) => Ev::Failed(e.clone()),
+        Event::Closed { code, clean } => Ev::Closed(code.0, *clean),
+    }
+}
+
+/// The stream the peer sends: the canned opening (unless `raw`) and the
+/// fuzzer's bytes.
+pub fn full_stream(role: Role, setup: &Setup, stream: &[u8]) -> Vec<u8> {
+    let mut all = if setup.raw {
+        Vec::new()
+    } else {
+        match role {
+            Role::Server => RFC_REQUEST.to_vec(),
+            Role::Client => client_accept_response(setup.client_protocol()),
+        }
+    };
+    all.extend_from_slice(stream);
+    all
+}
+
+/// Runs one fuzz input against a connection in `role`.
+pub fn run(role: Role, data: &[u8]) {
+    let input = Input::parse(data);
+    let stream = full_stream(role, &input.setup, input.stream);
+    invariance(role, &input, &stream);
+    let mut driver = Driver::new(role, input.setup, &stream);
+    for op in &input.ops {
+        driver.step(op);
+    }
+    driver.finish();
+}
+
+/// A payload of `len` bytes (up to 65535): valid UTF-8 of mixed widths for
+/// text, padded with `z` where the next character would not fit. Cut from
+/// patterns built once, since building them per call dominated the run time.
+fn payload(len: usize, text: bool) -> Vec<u8> {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    static BINARY: OnceLock<Vec<u8>> = OnceLock::new();
+    const MAX: usize = u16::MAX as usize;
+    let len = len.min(MAX);
+    if !text {
+        let binary = BINARY.get_or_init(|| (0..MAX).map(|i| (i * 7 + 3) as u8).collect());
+        return binary[..len].to_vec();
+    }
+    let pattern = TEXT.get_or_init(|| "aé€😀".chars().cycle().take(MAX).collect());
+    let mut end = len;
+    while !pattern.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut bytes = pattern.as_bytes()[..end].to_vec();
+    bytes.resize(len, b'z');
+    bytes
+}
+
+/// What the server does with a request, after the event's borrow ends.
+fn decide(conn: &mut Connection, decision: Decision, request: &Request) {
+    let upgrade = request.is_websocket();
+    match decision {
+        Decision::Accept { protocol } => {
+            let offered = request.protocols();
+            let choice = match protocol % 4 {
+                0 => None,
+                1 => offered.first().map(String::as_str),
+                2 => offered.get(1).map(String::as_str),
+                _ => Some("x-not-offered"),
+            };
+            let result = conn.accept(choice, &[("Set-Cookie", "id=1")]);
+            if !upgrade {
+                assert_eq!(
+                    result,
+                    Err(UsageError::WrongState),
+                    "accepted a plain HTTP request"
+                );
+                assert_eq!(conn.respond(404, &[], b"not found"), Ok(()));
+            } else if choice.is_none_or(|c| offered.iter().any(|o| o == c)) {
+                assert_eq!(result, Ok(()));
+            } else {
+                assert_eq!(result, Err(UsageError::ProtocolNotOffered));
+                assert_eq!(conn.accept(None, &[]), Ok(()));
+            }
+            assert_eq!(
+                conn.accept(None, &[]),
+                Err(UsageError::WrongState),
+                "accepted twice"
+            );
+        }
+        Decision::Reject { status } => {
+            assert_eq!(conn.reject(200 + status % 400, "no"), Ok(()));
+        }
+        Decision::Respond { status, body } => {
+            let body = vec![b'x'; usize::from(body)];
+            assert_eq!(
+                conn.respond(200 + status % 400, &[("X-Fuzz", "1")], &body),
+                Ok(())
+            );
+        }
+        Decision::Ignore => {}
+    }
+}
+
+/// Feeds `stream` in `chunks` (then the rest) and returns every event and
+/// every byte written, without any API call but the server's decision and
+/// with no output limit (so backpressure cannot make runs differ).
+fn plain_run(role: Role, setup: &Setup, stream: &[u8], chunks: &[usize]) -> (Vec<Ev>, Vec<u8>) {
+    let mut config = setup.config();
+    config.max_output_buffer = usize::MAX;
+    let mut conn = new_connection(role, Arc::new(config));
+    let mut events = Vec::new();
+    let mut pos = 0;
+    let drain = |conn: &mut Connection, events: &mut Vec<Ev>| {
+        while let Some(event) = conn.poll_event() {
+            let ev = owned(&event);
+            let request = match event {
+                Event::Request(r) | Event::HttpRequest(r) => Some(r),
+                _ => None,
+            };
+            events.push(ev);
+            if let Some(r) = request {
+                decide(conn, setup.decision, &r);
+            }
+            assert!(events.len() < 100_000, "endless events");
+        }
+    };
+    for &len in chunks {
+        let n = len.min(stream.len() - pos);
+        conn.recv(&stream[pos..pos + n]);
+        pos += n;
+        drain(&mut conn, &mut events);
+    }
+    conn.recv(&stream[pos..]);
+    drain(&mut conn, &mut events);
+    conn.recv_eof();
+    drain(&mut conn, &mut events);
+    let mut out = Vec::new();
+    loop {
+        let pending = conn.pending_output();
+        if pending.is_empty() {
+            break;
+        }
+        out.extend_from_slice(pending);
+        let n = pending.len();
+        conn.consume_output(n);
+    }
+    (events, out)
+}
+
+/// The same stream in the script's chunks and whole gives the same events
+/// and the same output.
+fn invariance(role: Role, input: &Input<'_>, stream: &[u8]) {
+    let chunks: Vec<usize> = input
+        .ops
+        .iter()
+        .filter_map(|op| match op {
+            Op::Recv { len } | Op::RecvBuf { len } => Some(usize::from(*len)),
+            _ => None,
+        })
+        .collect();
+    if chunks.is_empty() {
+        return;
+    }
+    let (chunked_events, chunked_out) = plain_run(role, &input.setup, stream, &chunks);
+    let (whole_events, whole_out) = plain_run(role, &input.setup, stream, &[]);
+    assert_eq!(
+        chunked_events, whole_events,
+        "events depend on how the stream was cut ({chunks:?})"
+    );
+    assert_eq!(
+        chunked_out, whole_out,
+        "output depends on how the stream was cut"
+    );
+    let closed = whole_events
+        .iter()
+        .filter(|e| matches!(e, Ev::Closed(..)))
+        .count();
+    assert_eq!(closed, 1, "exactly one Closed");
+    assert!(
+        matches!(whole_events.last(), Some(Ev::Closed(..))),
+        "Closed is last"
+    );
+}
+
+/// Drives one connection through a script and checks every oracle.
+struct Driver<'s> {
+    role: Role,
+    setup: Setup,
+    config: Arc<Config>,
+    conn: Connection,
+    now: Instant,
+    stream: &'s [u8],
+    pos: usize,
+    /// Every byte written to the "socket".
+    written: Vec<u8>,
+    /// Heap bytes in use before the connection existed.
+    baseline: isize,
+    largest_queued: usize,
+    largest_chunk: usize,
+    handshake_seen: bool,
+    close_received: bool,
+    failed: Option<ProtocolError>,
+    /// Our close was already queued when the failure happened.
+    closed_before_failure: bool,
+    closed: bool,
+    /// No byte may be produced past this count (set by Failed and Closed).
+    frozen: Option<usize>,
+    aborted: bool,
+}
+
+impl<'s> Driver<'s> {
+    fn new(role: Role, setup: Setup, stream: &'s [u8]) -> Self {
+        let config = Arc::new(setup.config());
+        // Everything the driver owns is allocated before the baseline, so
+        // what is measured afterwards is the connection's (and `written`,
+        // which is subtracted).
+        let written = Vec::with_capacity(64);
+        let baseline = live_bytes();
+        let conn = new_connection(role, config.clone());
+        Driver {
+            role,
+            setup,
+            config,
+            conn,
+            now: t0(),
+            stream,
+            pos: 0,
+            written,
+            baseline,
+            largest_queued: 0,
+            largest_chunk: 0,
+            handshake_seen: false,
+            close_received: false,
+            failed: None,
+            closed_before_failure: false,
+            closed: false,
+            frozen: None,
+            aborted: false,
+        }
+    }
+
+    fn masked(&self) -> bool {
+        self.role == Role::Client
+    }
+
+    /// Bytes produced so far: written plus still queued.
+    fn produced(&self) -> usize {
+        self.written.len() + self.conn.buffered_amount()
+    }
+
+    fn can_send(&self) -> bool {
+        self.conn.is_open()
+            && !self.conn.close_sent()
+            && self.conn.buffered_amount() < self.config.max_output_buffer
+    }
+
+    /// Checks a send's result against what it should have been, and that an
+    /// accepted one queued exactly `wire_len` bytes.
+    fn sent(
+        &mut self,
+        expected_ok: bool,
+        before: usize,
+        result: Result<(), UsageError>,
+        wire_len: usize,
+    ) {
+        assert_eq!(result.is_ok(), expected_ok, "send result {result:?}");
+        if result.is_ok() {
+            assert_eq!(
+                self.conn.buffered_amount(),
+                before + wire_len,
+                "queued bytes != wire size"
+            );
+            self.largest_queued = self.largest_queued.max(wire_len);
+        } else {
+            assert_eq!(
+                self.conn.buffered_amount(),
+                before,
+                "a refused send queued bytes"
+            );
+        }
+    }
+
+    fn feed(&mut self, len: usize, zero_copy: bool) {
+        if !self.conn.wants_read() {
+            return;
+        }
+        let n = len.min(self.stream.len() - self.pos);
+        if n == 0 {
+            return;
+        }
+        let bytes = &self.stream[self.pos..self.pos + n];
+        if zero_copy {
+            let spare = self.conn.recv_buf();
+            assert!(!spare.is_empty(), "recv_buf offers no space");
+            let k = n.min(spare.len());
+            spare[..k].copy_from_slice(&bytes[..k]);
+            self.conn.commit_recv(k);
+            self.pos += k;
+            self.largest_chunk = self.largest_chunk.max(k);
+        } else {
+            self.conn.recv(bytes);
+            self.pos += n;
+            self.largest_chunk = self.largest_chunk.max(n);
+        }
+    }
+
+    fn consume(&mut self, n: usize) {
+        let pending = self.conn.pending_output();
+        let k = n.min(pending.len());
+        self.written.extend_from_slice(&pending[..k]);
+        self.conn.consume_output(k);
+    }
+
+    fn consume_all(&mut self) {
+        for _ in 0..100_000 {
+            if self.conn.pending_output().is_empty() {
+                assert_eq!(
+                    self.conn.buffered_amount(),
+                    0,
+                    "bytes buffered but none pending"
+                );
+                return;
+            }
+            self.consume(usize::MAX);
+        }
+        panic!("output never drains");
+    }
+
+    fn tick(&mut self, to: Instant) {
+        self.now = self.now.max(to);
+        self.conn.handle_timeout(self.now);
+        if let Some(next) = self.conn.poll_timeout() {
+            assert!(
+                next > self.now,
+                "deadline {next:?} not after handle_timeout({:?})",
+                self.now
+            );
+        }
+    }
+
+    fn step(&mut self, op: &Op) {
+        let masked = self.masked();
+        let before = self.conn.buffered_amount();
+        let fragment = self.config.fragment_size;
+        match op {
+            Op::Recv { len } => self.feed(usize::from(*len), false),
+            Op::RecvBuf { len } => self.feed(usize::from(*len), true),
+            Op::Consume { n } => self.consume(usize::from(*n)),
+            Op::ConsumeAll => self.consume_all(),
+            Op::SendText(text) => {
+                let ok = self.can_send();
+                let result = self.conn.send_text(text);
+                self.sent(
+                    ok,
+                    before,
+                    result,
+                    message_wire_len(text.len(), fragment, masked),
+                );
+            }
+            Op::SendBig { len, text } => {
+                let bytes = payload(usize::from(*len), *text);
+                let ok = self.can_send();
+                let result = if *text {
+                    self.conn.send_text(std::str::from_utf8(&bytes).unwrap())
+                } else {
+                    self.conn.send_binary(&bytes)
+                };
+                self.sent(
+                    ok,
+                    before,
+                    result,
+                    message_wire_len(bytes.len(), fragment, masked),
+                );
+            }
+            Op::SendPing(p) | Op::SendPong(p) => {
+                let ok = p.len() <= 125 && self.can_send();
+                let result = if matches!(op, Op::SendPing(_)) {
+                    self.conn.send_ping(p)
+                } else {
+                    self.conn.send_pong(p)
+                };
+                if p.len() > 125 {
+                    assert_eq!(result, Err(UsageError::ControlPayloadTooLong));
+                }
+                self.sent(ok, before, result, frame_wire_len(p.len(), masked));
+            }
+            Op::SendPrepared {
+                len,
+                text,
+                fragment,
+            } => {
+                let bytes = payload(usize::from(*len), *text);
+                let fragment = usize::from(*fragment).max(1) * 64;
+                let message = if *text {
+                    PreparedMessage::text(std::str::from_utf8(&bytes).unwrap(), fragment)
+                } else {
+                    PreparedMessage::binary(&bytes, fragment)
+                };
+                let ok = self.can_send();
+                let result = self.conn.send_prepared(&message);
+                self.sent(
+                    ok,
+                    before,
+                    result,
+                    message_wire_len(bytes.len(), fragment, masked),
+                );
+            }
+            Op::Close { code, reason } => {
+                let code = if code & 0x8000 == 0 {
+                    1000 + code % 16
+                } else {
+                    *code
+                };
+                let ok = CloseCode(code).is_valid_on_wire()
+                    && reason.len() <= 123
+                    && self.conn.is_open()
+                    && !self.conn.close_sent();
+                let result = self.conn.close(CloseCode(code), reason);
+                self.sent(ok, before, result, frame_wire_len(2 + reason.len(), masked));
+            }
+            Op::Tick { millis } => {
+                let to = self.now + Duration::from_millis(u64::from(*millis));
+                self.tick(to);
+            }
+            Op::TickToDeadline => {
+                if let Some(deadline) = self.conn.poll_timeout() {
+                    self.tick(deadline);
+                }
+            }
+            Op::Eof => self.conn.recv_eof(),
+            Op::Abort => {
+                self.conn.abort();
+                self.aborted = true;
+                assert_eq!(self.conn.buffered_amount(), 0, "abort kept output");
+            }
+            Op::ReleaseIdle => self.conn.release_idle_memory(),
+        }
+        self.drain();
+        self.check();
+    }
+
+    /// Polls every event, checking each and reacting as an application
+    /// would (the server's decision, echoes).
+    fn drain(&mut self) {
+        for _ in 0..100_000 {
+            let close_sent = self.conn.close_sent();
+            let max_output = self.config.max_output_buffer;
+            let masked = self.masked();
+            let fragment = self.config.fragment_size;
+            let Some((event, mut sender)) = self.conn.poll_event_with_sender() else {
+                return;
+            };
+            assert!(!self.closed, "event {event:?} after Closed");
+            // Taken after the poll, which may itself have queued a close.
+            let produced = self.written.len() + sender.buffered_amount();
+            let mut request = None;
+            match event {
+                Event::Request(r) | Event::HttpRequest(r) => {
+                    assert_eq!(self.role, Role::Server);
+                    assert!(!self.handshake_seen, "two handshake events");
+                    self.handshake_seen = true;
+                    request = Some(r);
+                }
+                Event::Connected(r) => {
+                    assert_eq!(self.role, Role::Client);
+                    assert!(!self.handshake_seen, "two handshake events");
+                    self.handshake_seen = true;
+                    assert_eq!(r.status(), 101);
+                    if let Some(p) = r.protocol() {
+                        assert!(OFFERED_PROTOCOLS.contains(&p));
+                    }
+                    if !self.setup.raw {
+                        assert_eq!(r.protocol(), self.setup.client_protocol());
+                    }
+                }
+                Event::Text(_) | Event::Binary(_) => {
+                    let (bytes, is_text) = match event {
+                        Event::Text(t) => (t.as_bytes(), true),
+                        Event::Binary(b) => (b, false),
+                        _ => unreachable!(),
+                    };
+                    assert!(self.handshake_seen, "message before the handshake");
+                    assert!(
+                        bytes.len() as u64 <= self.config.max_message_size,
+                        "message over the limit"
+                    );
+                    if self.setup.echo {
+                        let ok = sender.is_open() && sender.buffered_amount() < max_output;
+                        let before = sender.buffered_amount();
+                        let result = if is_text {
+                            sender.send_text(std::str::from_utf8(bytes).unwrap())
+                        } else {
+                            sender.send_binary(bytes)
+                        };
+                        let wire = message_wire_len(bytes.len(), fragment, masked);
+                        assert_eq!(result.is_ok(), ok, "echo result {result:?}");
+                        let expected = if result.is_ok() {
+                            before + wire
+                        } else {
+                            before
+                        };
+                        assert_eq!(sender.buffered_amount(), expected);
+                        if result.is_ok() {
+                            self.largest_queued = self.largest_queued.max(wire);
+                        }
+                    }
+                }
+                Event::Ping(p) | Event::Pong(p) => {
+                    assert!(self.handshake_seen);
+                    assert!(p.len() <= 125, "control payload over 125");
+                }
+                Event::CloseReceived { code, reason } => {
+                    assert!(self.handshake_seen);
+                    assert!(!self.close_received, "two close frames received");
+                    self.close_received = true;
+                    assert!(reason.len() <= 123);
+                    if let Some(code) = code {
+                        assert!(code.is_valid_on_wire());
+                    }
+                }
+                Event::Writable => {
+                    assert!(sender.buffered_amount() < max_output, "Writable while full");
+                }
+                Event::Failed(e) => {
+                    assert!(self.failed.is_none(), "two Failed events");
+                    self.failed = Some(e);
+                    self.closed_before_failure = close_sent;
+                    self.frozen = Some(produced);
+                }
+                Event::Closed { code, clean } => {
+                    self.closed = true;
+                    if self.failed.is_some() {
+                        assert_eq!((code, clean), (CloseCode::ABNORMAL, false));
+                    }
+                    if clean {
+                        assert!(self.close_received);
+                    }
+                    self.frozen = Some(self.frozen.map_or(produced, |f| f.min(produced)));
+                }
+            }
+            if let Some(r) = request {
+                decide(&mut self.conn, self.setup.decision, &r);
+                drop(r);
+                // The answer to the handshake is queued without asking.
+                self.largest_queued = self.largest_queued.max(self.conn.buffered_amount());
+            }
+        }
+        panic!("poll_event never ran dry");
+    }
+
+    /// The oracles that hold between any two steps.
+    fn check(&mut self) {
+        let buffered = self.conn.buffered_amount();
+        let cfg = &self.config;
+        let bound = cfg.max_output_buffer + self.largest_queued + CONTROL_SLACK;
+        assert!(
+            buffered <= bound,
+            "buffered {buffered} > max_output_buffer {} + largest message {} + slack",
+            cfg.max_output_buffer,
+            self.largest_queued
+        );
+        assert_eq!(self.conn.wants_write(), buffered > 0);
+        if let Some(frozen) = self.frozen {
+            assert!(
+                self.produced() <= frozen,
+                "output produced after Failed/Closed"
+            );
+        }
+        let held = live_bytes() - self.baseline - self.written.capacity() as isize;
+        let max_frame = cfg.max_frame_size as usize;
+        let max_message = cfg.max_message_size as usize;
+        let heap_bound = 4 * bound
+            + 4 * (max_frame
+                + 14
+                + cfg.max_handshake_size
+                + self.largest_chunk
+                + cfg.read_buffer_size)
+            + 2 * max_message
+            + 16 * 1024;
+        assert!(
+            held <= heap_bound as isize,
+            "connection holds {held} heap bytes, bound {heap_bound} (buffered {buffered})"
+        );
+    }
+
+    /// Feeds the rest of the stream (writing output when the core pushes
+    /// back), ends the connection, and checks the whole conversation.
+    fn finish(mut self) {
+        for _ in 0..self.stream.len() + 16 {
+            if self.pos < self.stream.len() && self.conn.wants_read() {
+                self.feed(usize::MAX, false);
+            } else if self.conn.buffered_amount() >= self.config.max_output_buffer {
+                self.consume_all();
+            } else {
+                break;
+            }
+            self.drain();
+            self.check();
+        }
+        self.conn.recv_eof();
+        self.drain();
+        self.check();
+        self.consume_all();
+        self.drain();
+        self.check();
+        assert!(self.closed, "no Closed event after EOF");
+        assert!(
+            self.conn.is_closed(),
+            "not closed after EOF with all output written"
+        );
+        assert_eq!(
+            self.conn.poll_timeout(),
+            None,
+            "a deadline on a closed connection"
+        );
+        assert!(self.conn.poll_event().is_none());
+
+        let out = check_output(self.role, &self.written, !self.aborted);
+        assert!(out.closes().count() <= 1, "more than one close frame");
+        if self.aborted {
+            return;
+        }
+        if self.close_received {
+            assert_eq!(out.closes().count(), 1, "a received close was not answered");
+        }
+        match &self.failed {
+            Some(ProtocolError::Handshake(e)) => {
+                if self.role == Role::Server {
+                    assert_eq!(out.status, Some(e.http_status()), "error answer status");
+                }
+                assert!(out.frames.is_empty());
+            }
+            Some(e) => {
+                let last = out.frames.last().expect("a failed connection sent a close");
+                assert_eq!(
+                    last.opcode,
+                    ws6455::proto::OpCode::Close,
+                    "close is not last after Failed"
+                );
+                if !self.closed_before_failure {
+                    let code = u16::from_be_bytes([last.payload[0], last.payload[1]]);
+                    assert_eq!(code, e.close_code().0, "close code for {e:?}");
+                }
+            }
+            None => {}
+        }
+    }
+}
