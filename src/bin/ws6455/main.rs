@@ -2,6 +2,7 @@
 //! a thin app on the library's public API.
 
 mod autobahn_client;
+mod bench;
 mod log;
 mod serve;
 
@@ -23,6 +24,8 @@ enum Command {
     /// Drive an Autobahn fuzzingserver with ws6455's client, echoing every
     /// message of every case.
     AutobahnClient(autobahn_client::Args),
+    /// Load generator: closed-loop echo load, fan-out, or idle connections.
+    Bench(bench::Args),
 }
 
 fn main() {
@@ -30,6 +33,7 @@ fn main() {
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::AutobahnClient(args) => autobahn_client::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     if let Err(e) = result {
         eprintln!("ws6455: {e}");
