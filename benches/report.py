@@ -203,7 +203,8 @@ def render():
     if peers:
         w(f"## Echo: messages per second and per server CPU-second\n")
         w(f"{peers['date']}, `{peers_path}`; settings: `{peers.get('settings')}`; "
-          f"1-minute load average {peers.get('load_start')} at the start, {peers.get('load_end')} at the end.\n")
+          f"1-minute load average {peers.get('load_start')} at the start, {peers.get('load_end')} at the end"
+          + load_range(peers.get("runs", [])) + ".\n")
         w("![messages per server CPU-second and per second, by cell and server](benches/results/chart.svg)\n")
         med_ = {(x["server"], x["connections"], x["size"]): x for x in peers["medians"]}
         servers = [s for s in SERVERS if any(k[0] == s for k in med_)]
@@ -257,7 +258,8 @@ def render():
         w(targets(peers, scale))
     if fanout:
         w("## Broadcast fan-out\n")
-        w(f"{fanout['date']}, `{fanout_path}`; settings: `{fanout.get('settings')}`; load {fanout.get('load_start')} → {fanout.get('load_end')}.\n")
+        w(f"{fanout['date']}, `{fanout_path}`; settings: `{fanout.get('settings')}`; load {fanout.get('load_start')} → {fanout.get('load_end')}"
+          + load_range([dict(r, kind="echo") for r in fanout.get("runs", [])]) + ".\n")
         w("`examples/fanout_server.rs` encodes each published message once (`PreparedMessage`) and queues it "
           "on every subscriber with `Ctx::broadcast`; `ws6455 bench --fanout` runs the publisher (keeping a "
           "window of messages in flight) and the subscribers in one client loop.\n")
@@ -279,9 +281,9 @@ def render():
         w(f"| **median** | **{fmt_int(fanout['median_per_second'])}** | **{fmt_int(fanout['median_per_server_cpu_s'])}** | | | | |")
         w("")
     if scale:
-        w("## Scale: 100,000 idle connections\n")
-        w(f"{scale['date']}, `{scale_path}`; load {scale.get('load_start')} → {scale.get('load_end')}.\n")
         r = scale["run"]
+        w(f"## Scale: {r['connections']:,} idle connections to ws6455 serve\n")
+        w(f"{scale['date']}, `{scale_path}`; load {scale.get('load_start')} → {scale.get('load_end')}.\n")
         w("```sh\nbenches/scale.sh   # N=100000\n```\n")
         procs = r["processes"]
         if procs > 1:
@@ -297,7 +299,19 @@ def render():
         w(f"| {conns:,} | {procs} | {total_before / 2**20:,.1f} MiB | **{total_after / 2**20:,.1f} MiB** | "
           f"{(total_after - total_before) / max(conns, 1):,.0f} B | {r['open_s']} s |")
         w("")
+    # Hand-written analysis of the newest results (profiles, causes).
+    notes = os.path.join(RESULTS, "notes.md")
+    if os.path.exists(notes):
+        with open(notes) as f:
+            w(f.read())
     return "\n".join(out) + "\n"
+
+
+def load_range(runs):
+    loads = [r["load"] for r in runs if r.get("kind") == "echo" and r.get("load") is not None]
+    if not loads:
+        return ""
+    return f" (per run: {min(loads):.2f} to {max(loads):.2f}, median {statistics.median(loads):.2f})"
 
 
 def targets(peers, scale):

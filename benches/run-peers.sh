@@ -48,6 +48,11 @@ for rep in $(seq 1 "$REPS"); do
     done
 done
 
+# The load after the echo matrix: the idle phase below wakes 10,000
+# threads of the thread-per-connection peer at once, which lifts the load
+# average for a minute without meaning anything about the echo runs.
+LOAD_END=$(cut -d' ' -f1 /proc/loadavg)
+
 # RSS per idle connection: the server's VmRSS before and after $IDLE
 # upgraded connections (measured by the bench itself, after a 2 s hold).
 for rep in $(seq 1 "$IDLE_REPS"); do
@@ -65,7 +70,6 @@ for rep in $(seq 1 "$IDLE_REPS"); do
         stop_server
     done
 done
-LOAD_END=$(cut -d' ' -f1 /proc/loadavg)
 
 python3 "$ROOT/benches/report.py" peers "$RAW" "$OUT" \
     --load-start "$LOAD_START" --load-end "$LOAD_END" \
