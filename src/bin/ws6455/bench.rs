@@ -60,7 +60,7 @@ pub struct Args {
     #[arg(long, conflicts_with = "idle")]
     pub fanout: bool,
     /// Fan-out: messages the publisher keeps in flight.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 16)]
     pub window: usize,
     /// Idle: open C upgraded connections (raw sockets, no frames) and hold
     /// them for `--hold` seconds; prints a line when all are open.
@@ -369,7 +369,9 @@ impl Progress {
     pub fn tick(&mut self, phase: &str, count: u64, detail: &str) {
         let now = Instant::now();
         let secs = now.duration_since(self.last_at).as_secs_f64().max(1e-9);
-        let rate = count.saturating_sub(self.last_count) as f64 / secs;
+        // The count restarts when measuring starts.
+        let delta = count.checked_sub(self.last_count).unwrap_or(count);
+        let rate = delta as f64 / secs;
         self.last_count = count;
         self.last_at = now;
         if self.on {

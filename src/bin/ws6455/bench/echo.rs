@@ -204,10 +204,12 @@ impl Handler for Load {
             self.mismatched += 1;
         }
         if let Some(sent) = self.sent_at.get(&id) {
+            // Warmup messages count too (for the progress line); the
+            // count restarts with the measured window.
+            self.count += 1;
             if self.phase == Phase::Measure {
                 self.hist
                     .record(now.duration_since(*sent).as_nanos() as u64);
-                self.count += 1;
             }
         }
         self.send(ctx, id);
