@@ -3,6 +3,7 @@
 
 mod apps;
 mod autobahn_client;
+mod bench;
 mod connect;
 mod inspect;
 mod log;
@@ -36,6 +37,8 @@ enum Command {
     /// Drive an Autobahn fuzzingserver with ws6455's client, echoing every
     /// message of every case.
     AutobahnClient(autobahn_client::Args),
+    /// Load generator: closed-loop echo load, fan-out, or idle connections.
+    Bench(bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
         Command::AutobahnClient(args) => autobahn_client::run(args),
         Command::Connect(args) => return connect::run(args),
         Command::Inspect(args) => return inspect::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,413 @@
+//! `ws6455 bench`: a load generator on ws6455's own mio client loop.
+//!
+//! Closed loop by default: every connection keeps exactly one message in
+//! flight (sent on open and again on each echo), so messages/s is set by
+//! round trips, as in the peer comparisons of BENCHMARKS.md. All
+//! connections are opened (in ramped batches) before the warmup starts;
+//! counters, the latency histogram and the CPU clocks (ours from
+//! /proc/self/stat, the server's from /proc/PID/stat) cover only the
+//! measured window after it. Two more modes: `--fanout` (one publisher,
+//! C subscribers of a broadcasting server) and `--idle` (C upgraded
+//! connections held open, for memory per idle connection).
+
+mod echo;
+mod fanout;
+mod hist;
+mod idle;
+
+use std::fmt::Write as _;
+use std::io::{self, IsTerminal};
+use std::time::{Duration, Instant};
+
+/// Options of `ws6455 bench`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Args {
+    /// Server URL (`--fanout`: the server's base; `/publish` and
+    /// `/subscribe` are appended).
+    #[arg(long, default_value = "ws://127.0.0.1:9001/")]
+    pub url: String,
+    /// Connections to open (subscribers with `--fanout`).
+    #[arg(long, short, default_value_t = 100)]
+    pub connections: usize,
+    /// Message size in bytes; accepts k/K (KiB) and m/M (MiB) suffixes.
+    #[arg(long, short, default_value = "20", value_parser = parse_size)]
+    pub size: usize,
+    /// Seconds measured.
+    #[arg(long, short, default_value_t = 5.0)]
+    pub duration: f64,
+    /// Seconds of load before measuring starts.
+    #[arg(long, short, default_value_t = 2.0)]
+    pub warmup: f64,
+    /// Send binary messages (default: text).
+    #[arg(long)]
+    pub binary: bool,
+    /// Print one JSON object on stdout instead of the text report.
+    #[arg(long)]
+    pub json: bool,
+    /// The server's process id: its CPU time over the window gives
+    /// messages per server CPU-second.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+    /// Handshakes in flight while opening connections (keeps the
+    /// server's accept backlog from overflowing).
+    #[arg(long, default_value_t = 256)]
+    pub ramp: usize,
+    /// Give up if the connections are not all open after this many seconds.
+    #[arg(long, default_value_t = 60.0)]
+    pub connect_timeout: f64,
+    /// Fan-out: subscribe C connections to `<url>/subscribe`, publish on
+    /// `<url>/publish`, count deliveries.
+    #[arg(long, conflicts_with = "idle")]
+    pub fanout: bool,
+    /// Fan-out: messages the publisher keeps in flight.
+    #[arg(long, default_value_t = 16)]
+    pub window: usize,
+    /// Idle: open C upgraded connections (raw sockets, no frames) and hold
+    /// them for `--hold` seconds; prints a line when all are open.
+    #[arg(long)]
+    pub idle: bool,
+    /// Idle: seconds to hold the connections once open (0: until killed).
+    #[arg(long, default_value_t = 0.0)]
+    pub hold: f64,
+    /// Idle: create this file once every connection is open.
+    #[arg(long)]
+    pub ready_file: Option<std::path::PathBuf>,
+    /// Idle: local addresses to bind, round robin (comma-separated IPs
+    /// or a range like 127.0.0.1-127.0.0.8), for more than ~28,000
+    /// connections to one server port.
+    #[arg(long)]
+    pub source_addrs: Option<String>,
+}
+
+/// "20", "1k", "64K", "16m" → bytes.
+fn parse_size(s: &str) -> Result<usize, String> {
+    let s = s.trim();
+    let (digits, unit) = match s.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&s[..i], 1usize << 10),
+        Some((i, 'm' | 'M')) => (&s[..i], 1 << 20),
+        _ => (s, 1),
+    };
+    let n: usize = digits
+        .parse()
+        .map_err(|_| format!("not a size: {s:?} (e.g. 20, 1k, 64k)"))?;
+    n.checked_mul(unit).ok_or_else(|| format!("too large: {s}"))
+}
+
+/// Run the mode the options ask for.
+pub fn run(args: Args) -> io::Result<()> {
+    if args.connections == 0 {
+        return Err(io::Error::other("--connections must be at least 1"));
+    }
+    if args.idle {
+        idle::run(&args)
+    } else if args.fanout {
+        fanout::run(&args)
+    } else {
+        echo::run(&args)
+    }
+}
+
+/// Linux's USER_HZ: the unit of utime/stime in /proc/*/stat, fixed at
+/// 100 in the kernel's ABI whatever the kernel's own tick rate.
+const USER_HZ: f64 = 100.0;
+
+/// User + system CPU seconds of a process (all its threads, live and
+/// exited) from /proc/PID/stat.
+pub fn cpu_seconds(pid: Option<u32>) -> Option<f64> {
+    let path = match pid {
+        Some(pid) => format!("/proc/{pid}/stat"),
+        None => "/proc/self/stat".to_owned(),
+    };
+    let stat = std::fs::read_to_string(path).ok()?;
+    // Fields after the command name, which may hold spaces: state is
+    // field 3, utime 14, stime 15.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: f64 = fields.next()?.parse().ok()?;
+    let stime: f64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) / USER_HZ)
+}
+
+/// A field of /proc/PID/status in bytes (e.g. "VmRSS").
+pub fn status_bytes(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find_map(|line| {
+        let rest = line.strip_prefix(field)?.strip_prefix(':')?;
+        let kb: u64 = rest.trim().trim_end_matches("kB").trim().parse().ok()?;
+        Some(kb * 1024)
+    })
+}
+
+/// The clocks at the start of the measured window.
+pub struct Window {
+    start: Instant,
+    own_cpu: Option<f64>,
+    server_cpu: Option<f64>,
+    server_pid: Option<u32>,
+}
+
+/// What the clocks said over the window.
+pub struct Measured {
+    pub secs: f64,
+    pub own_cpu: Option<f64>,
+    pub server_cpu: Option<f64>,
+}
+
+impl Window {
+    pub fn start(server_pid: Option<u32>) -> Self {
+        Window {
+            start: Instant::now(),
+            own_cpu: cpu_seconds(None),
+            server_cpu: server_pid.and_then(|p| cpu_seconds(Some(p))),
+            server_pid,
+        }
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    pub fn finish(&self) -> Measured {
+        let secs = self.start.elapsed().as_secs_f64();
+        let delta = |a: Option<f64>, b: Option<f64>| Some(b? - a?);
+        Measured {
+            secs,
+            own_cpu: delta(self.own_cpu, cpu_seconds(None)),
+            server_cpu: delta(
+                self.server_cpu,
+                self.server_pid.and_then(|p| cpu_seconds(Some(p))),
+            ),
+        }
+    }
+}
+
+/// Share of one core at or above which the generator may itself be the
+/// bottleneck.
+const SATURATED: f64 = 0.9;
+
+/// The figures every mode reports, in text or JSON.
+pub struct Report {
+    pub mode: &'static str,
+    pub args: Args,
+    /// "messages" (echo) or "deliveries" (fanout).
+    pub unit: &'static str,
+    pub count: u64,
+    pub measured: Measured,
+    pub latency: Option<[u64; 4]>,
+    pub extra: Vec<(&'static str, String)>,
+}
+
+impl Report {
+    fn rate(&self) -> f64 {
+        self.count as f64 / self.measured.secs.max(1e-9)
+    }
+
+    fn own_core_share(&self) -> Option<f64> {
+        Some(self.measured.own_cpu? / self.measured.secs.max(1e-9))
+    }
+
+    fn per_server_cpu(&self) -> Option<f64> {
+        let cpu = self.measured.server_cpu?;
+        (cpu > 0.0).then(|| self.count as f64 / cpu)
+    }
+
+    /// Print to stdout (and the saturation warning to stderr).
+    pub fn print(&self) {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+        let saturated = self.own_core_share().is_some_and(|s| s >= SATURATED);
+        if self.args.json {
+            println!("{}", self.json(cores, saturated));
+        } else {
+            println!("{}", self.text(cores));
+        }
+        if saturated {
+            eprintln!(
+                "warning: the load generator used {:.0}% of a core: it may be the bottleneck it measures (the server figures are then a lower bound)",
+                self.own_core_share().unwrap_or(0.0) * 100.0
+            );
+        }
+    }
+
+    fn text(&self, cores: f64) -> String {
+        let a = &self.args;
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "{} {}: {} connections, {} B {} messages, {:.1} s measured",
+            self.mode,
+            a.url,
+            a.connections,
+            a.size,
+            if a.binary { "binary" } else { "text" },
+            self.measured.secs
+        );
+        let _ = writeln!(s, "  {} {:>12.0} /s", self.unit, self.rate());
+        if let Some([p50, p99, p999, max]) = self.latency {
+            let _ = writeln!(
+                s,
+                "  latency  p50 {}  p99 {}  p99.9 {}  max {}",
+                micros(p50),
+                micros(p99),
+                micros(p999),
+                micros(max)
+            );
+        }
+        if let Some(share) = self.own_core_share() {
+            let _ = writeln!(
+                s,
+                "  generator CPU {:.0}% of a core, {:.0}% of the machine ({cores} cores)",
+                share * 100.0,
+                share * 100.0 / cores
+            );
+        }
+        if let (Some(cpu), Some(per)) = (self.measured.server_cpu, self.per_server_cpu()) {
+            let _ = writeln!(
+                s,
+                "  server CPU {:.2} s ({:.0}% of a core): {per:.0} {} per server CPU-second",
+                cpu,
+                cpu / self.measured.secs.max(1e-9) * 100.0,
+                self.unit
+            );
+        }
+        for (k, v) in &self.extra {
+            let _ = writeln!(s, "  {k}: {v}");
+        }
+        s.trim_end().to_owned()
+    }
+
+    fn json(&self, cores: f64, saturated: bool) -> String {
+        let a = &self.args;
+        let num = |v: Option<f64>| v.map_or("null".to_owned(), |v| format!("{v:.3}"));
+        let mut s = format!(
+            "{{\"mode\":\"{}\",\"url\":{},\"connections\":{},\"size\":{},\"binary\":{},\"warmup_s\":{},\"duration_s\":{:.3},\"{}\":{},\"per_second\":{:.1}",
+            self.mode,
+            json_str(&a.url),
+            a.connections,
+            a.size,
+            a.binary,
+            a.warmup,
+            self.measured.secs,
+            self.unit,
+            self.count,
+            self.rate()
+        );
+        if let Some([p50, p99, p999, max]) = self.latency {
+            let _ = write!(
+                s,
+                ",\"latency_us\":{{\"p50\":{:.1},\"p99\":{:.1},\"p999\":{:.1},\"max\":{:.1}}}",
+                p50 as f64 / 1e3,
+                p99 as f64 / 1e3,
+                p999 as f64 / 1e3,
+                max as f64 / 1e3
+            );
+        }
+        let share = self.own_core_share();
+        let _ = write!(
+            s,
+            ",\"generator_cpu_s\":{},\"generator_core_pct\":{},\"generator_machine_pct\":{},\"generator_saturated\":{saturated},\"cores\":{cores}",
+            num(self.measured.own_cpu),
+            num(share.map(|x| x * 100.0)),
+            num(share.map(|x| x * 100.0 / cores)),
+        );
+        let _ = write!(
+            s,
+            ",\"server_pid\":{},\"server_cpu_s\":{},\"per_server_cpu_s\":{}",
+            a.server_pid.map_or("null".to_owned(), |p| p.to_string()),
+            num(self.measured.server_cpu),
+            num(self.per_server_cpu())
+        );
+        for (k, v) in &self.extra {
+            let _ = write!(s, ",{}:{v}", json_str(k));
+        }
+        s.push('}');
+        s
+    }
+}
+
+fn micros(ns: u64) -> String {
+    if ns >= 10_000_000 {
+        format!("{:.1} ms", ns as f64 / 1e6)
+    } else {
+        format!("{:.1} µs", ns as f64 / 1e3)
+    }
+}
+
+/// A JSON string literal.
+pub fn json_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A once-a-second progress line, only on a terminal.
+pub struct Progress {
+    on: bool,
+    last_count: u64,
+    last_at: Instant,
+}
+
+impl Progress {
+    pub fn new() -> Self {
+        Progress {
+            on: io::stderr().is_terminal(),
+            last_count: 0,
+            last_at: Instant::now(),
+        }
+    }
+
+    pub fn tick(&mut self, phase: &str, count: u64, detail: &str) {
+        let now = Instant::now();
+        let secs = now.duration_since(self.last_at).as_secs_f64().max(1e-9);
+        // The count restarts when measuring starts.
+        let delta = count.checked_sub(self.last_count).unwrap_or(count);
+        let rate = delta as f64 / secs;
+        self.last_count = count;
+        self.last_at = now;
+        if self.on {
+            eprint!("\r\x1b[2K{phase:<8} {rate:>10.0}/s  {detail}");
+        }
+    }
+
+    pub fn done(&self) {
+        if self.on {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("20"), Ok(20));
+        assert_eq!(parse_size("1k"), Ok(1024));
+        assert_eq!(parse_size("64K"), Ok(65536));
+        assert_eq!(parse_size("16m"), Ok(16 << 20));
+        assert!(parse_size("x").is_err());
+        assert!(parse_size("k").is_err());
+    }
+
+    #[test]
+    fn own_cpu_is_readable() {
+        assert!(cpu_seconds(None).is_some_and(|s| s >= 0.0));
+        assert!(status_bytes(std::process::id(), "VmRSS").is_some_and(|b| b > 0));
+    }
+
+    #[test]
+    fn json_strings() {
+        assert_eq!(json_str("a\"b\\\n"), "\"a\\\"b\\\\\\u000a\"");
+    }
+}

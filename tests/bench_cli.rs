@@ -1,0 +1,110 @@
+//! `ws6455 bench` end to end against an in-process echo server: the echo
+//! and idle modes complete and print their JSON figures (the fan-out mode
+//! needs the broadcasting example and is run by benches/fanout.sh), and a
+//! refused connection fails the run with a clear message.
+
+use std::process::Command;
+
+use ws6455::io::{ConnId, Ctx, Handler, Message, Server};
+
+struct Echo;
+
+impl Handler for Echo {
+    fn on_message(&mut self, ctx: &mut Ctx<'_>, id: ConnId, message: Message<'_>) {
+        let _ = match message {
+            Message::Text(text) => ctx.send_text(id, text),
+            Message::Binary(data) => ctx.send_binary(id, data),
+        };
+    }
+}
+
+fn bench(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_ws6455"))
+        .arg("bench")
+        .args(args)
+        .output()
+        .expect("run ws6455 bench");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "bench {args:?} failed: {}{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// The number after `"key":` in a one-line JSON object.
+fn number(json: &str, key: &str) -> f64 {
+    let pat = format!("\"{key}\":");
+    let at = json
+        .find(&pat)
+        .unwrap_or_else(|| panic!("no {key} in {json}"))
+        + pat.len();
+    let rest = &json[at..];
+    let end = rest.find([',', '}']).unwrap_or(rest.len());
+    rest[..end]
+        .parse()
+        .unwrap_or_else(|_| panic!("{key} is not a number in {json}"))
+}
+
+#[test]
+fn echo_and_idle_modes_report() {
+    let server = Server::new()
+        .bind("127.0.0.1:0")
+        .expect("bind")
+        .spawn(|| Echo);
+    let url = format!("ws://{}/", server.local_addr());
+    let pid = std::process::id().to_string();
+
+    for extra in [&["--size", "1k"][..], &["--size", "70k", "--binary"][..]] {
+        let mut args = vec!["--url", &url, "-c", "3", "-w", "0.2", "-d", "0.5", "--json"];
+        args.extend_from_slice(&["--server-pid", &pid]);
+        args.extend_from_slice(extra);
+        let json = bench(&args);
+        assert!(number(&json, "messages") > 0.0, "{json}");
+        assert!(number(&json, "server_cpu_s") >= 0.0, "{json}");
+        assert!(json.contains("\"latency_us\""), "{json}");
+        assert!(!json.contains("connections_lost"), "{json}");
+        assert!(!json.contains("echo_size_mismatches"), "{json}");
+    }
+
+    let json = bench(&[
+        "--idle",
+        "--url",
+        &url,
+        "-c",
+        "20",
+        "--hold",
+        "0.2",
+        "--json",
+        "--server-pid",
+        &pid,
+        "--source-addrs",
+        "127.0.0.1-127.0.0.2",
+    ]);
+    assert_eq!(number(&json, "connections"), 20.0, "{json}");
+    assert_eq!(number(&json, "closed_by_server"), 0.0, "{json}");
+    assert!(json.contains("\"rss_per_connection\":"), "{json}");
+}
+
+#[test]
+fn refused_connections_fail_clearly() {
+    // Bind then drop a listener: nothing listens on that port any more.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let out = Command::new(env!("CARGO_BIN_EXE_ws6455"))
+        .args([
+            "bench",
+            "--url",
+            &format!("ws://127.0.0.1:{port}/"),
+            "-c",
+            "2",
+        ])
+        .output()
+        .expect("run ws6455 bench");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("failed while opening"), "{err}");
+}
