@@ -10,7 +10,8 @@
 # fuzz/artifacts/<target>/; replay one with
 #   cargo +nightly fuzz run <target> fuzz/artifacts/<target>/<file>
 # Needs a nightly toolchain (for -Zsanitizer); installs cargo-fuzz if it is
-# missing.
+# missing. WS6455_FUZZ_STRICT=1 makes the connection targets' heap oracle
+# also fail on the known output-memory bug (see fuzz/src/conn.rs).
 set -euo pipefail
 
 SECONDS_EACH="${1:-30}"

@@ -214,6 +214,12 @@ mod heap {
 /// advances `data_pos` and frees the written prefix of `data` when the
 /// whole queue has been written, so with this driver `data` grows by every
 /// message sent (about 2 MB here) while `buffered_amount()` stays at 10.
+/// `connection_server`'s heap oracle finds it too (a script of large sends
+/// and partial writes: the connection held 926 KB against a bound of
+/// 767 KB); the targets tolerate it unless `WS6455_FUZZ_STRICT=1`. A fix:
+/// in `consume`, once `data_pos` passes half of `data.len()`, settle
+/// `boundary` (so it is a frame start at or past `data_pos`), drain the
+/// written prefix and shift `data_pos` and `boundary` down by as much.
 #[test]
 #[ignore = "bug in src/proto/connection/output.rs: written output is only freed when the queue fully drains"]
 fn output_memory_is_bounded_when_never_fully_drained() {

@@ -15,7 +15,9 @@
 //!   driver itself queued + a little for control frames and handshake
 //!   answers; the heap the connection holds (measured with a counting
 //!   allocator) stays within a bound derived from the configured limits and
-//!   the largest chunk fed in — so neither buffer grows with traffic;
+//!   the largest chunk fed in — so neither buffer grows with traffic (one
+//!   known exception is tolerated unless `WS6455_FUZZ_STRICT=1`, see
+//!   [`tolerate_output_growth`]);
 //! * every send is refused exactly when it should be, and an accepted one
 //!   adds exactly its wire size;
 //! * events obey the protocol: sizes within limits, one handshake event
@@ -26,8 +28,9 @@
 //! * at the end, everything written parses as one HTTP head and well-formed
 //!   frames ([`crate::wire::check_output`]), with at most one close frame,
 //!   last; after a protocol error that close carries the error's code;
-//! * chunking invariance: the stream fed in the script's chunks and fed
-//!   whole, without API calls, give the same events and the same output.
+//! * chunking invariance: the stream fed in the script's chunks, byte by
+//!   byte once open, and whole, without API calls, gives the same events and
+//!   the same output.
 
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -45,6 +48,18 @@ use crate::{live_bytes, CLIENT_SEED, OFFERED_PROTOCOLS, RFC_REQUEST};
 /// Room over `max_output_buffer` for what is queued without asking the
 /// application: pongs, our close, a heartbeat ping, handshake answers.
 const CONTROL_SLACK: usize = 2048;
+
+/// Whether the heap oracle tolerates the known output-memory bug: the
+/// output queue frees written bytes only when it drains completely, so a
+/// driver that never quite catches up makes it grow without bound (see the
+/// ignored `output_memory_is_bounded_when_never_fully_drained` in
+/// `tests/fuzz_regressions.rs`). Tolerated by default so the targets keep
+/// looking for other bugs; `WS6455_FUZZ_STRICT=1` checks it too. Remove
+/// once `Output` is fixed.
+fn tolerate_output_growth() -> bool {
+    static STRICT: OnceLock<bool> = OnceLock::new();
+    !*STRICT.get_or_init(|| std::env::var_os("WS6455_FUZZ_STRICT").is_some_and(|v| v == "1"))
+}
 
 /// Limits, each 0 meaning "a moderate default" so that an empty script runs
 /// the seed conversations to their end.
@@ -381,10 +396,22 @@ fn decide(conn: &mut Connection, decision: Decision, request: &Request) {
     }
 }
 
-/// Feeds `stream` in `chunks` (then the rest) and returns every event and
-/// every byte written, without any API call but the server's decision and
-/// with no output limit (so backpressure cannot make runs differ).
-fn plain_run(role: Role, setup: &Setup, stream: &[u8], chunks: &[usize]) -> (Vec<Ev>, Vec<u8>) {
+/// How [`plain_run`] cuts the stream.
+enum Cuts<'c> {
+    /// These chunk lengths, then the rest.
+    These(&'c [usize]),
+    /// One byte at a time once the connection is open, 64 before: every
+    /// partial frame header is seen, while the handshake head (which the
+    /// core parses again on every read) costs a few dozen parses, not one
+    /// per byte — its cuts are the handshake targets' business.
+    Bytewise,
+}
+
+/// Feeds `stream` cut as `cuts` says (then the rest) and returns every
+/// event and every byte written, without any API call but the server's
+/// decision and with no output limit (so backpressure cannot make runs
+/// differ).
+fn plain_run(role: Role, setup: &Setup, stream: &[u8], cuts: Cuts<'_>) -> (Vec<Ev>, Vec<u8>) {
     let mut config = setup.config();
     config.max_output_buffer = usize::MAX;
     let mut conn = new_connection(role, Arc::new(config));
@@ -404,11 +431,24 @@ fn plain_run(role: Role, setup: &Setup, stream: &[u8], chunks: &[usize]) -> (Vec
             assert!(events.len() < 100_000, "endless events");
         }
     };
-    for &len in chunks {
-        let n = len.min(stream.len() - pos);
-        conn.recv(&stream[pos..pos + n]);
-        pos += n;
-        drain(&mut conn, &mut events);
+    match cuts {
+        Cuts::These(chunks) => {
+            for &len in chunks {
+                let n = len.min(stream.len() - pos);
+                conn.recv(&stream[pos..pos + n]);
+                pos += n;
+                drain(&mut conn, &mut events);
+            }
+        }
+        Cuts::Bytewise => {
+            while pos < stream.len() {
+                let n = if conn.is_open() { 1 } else { 64 };
+                let n = n.min(stream.len() - pos);
+                conn.recv(&stream[pos..pos + n]);
+                pos += n;
+                drain(&mut conn, &mut events);
+            }
+        }
     }
     conn.recv(&stream[pos..]);
     drain(&mut conn, &mut events);
@@ -427,7 +467,8 @@ fn plain_run(role: Role, setup: &Setup, stream: &[u8], chunks: &[usize]) -> (Vec
     (events, out)
 }
 
-/// The same stream in the script's chunks and whole gives the same events
+/// The same stream in the script's chunks, byte by byte (the cut that
+/// exercises every partial-header path), and whole gives the same events
 /// and the same output.
 fn invariance(role: Role, input: &Input<'_>, stream: &[u8]) {
     let chunks: Vec<usize> = input
@@ -438,19 +479,7 @@ fn invariance(role: Role, input: &Input<'_>, stream: &[u8]) {
             _ => None,
         })
         .collect();
-    if chunks.is_empty() {
-        return;
-    }
-    let (chunked_events, chunked_out) = plain_run(role, &input.setup, stream, &chunks);
-    let (whole_events, whole_out) = plain_run(role, &input.setup, stream, &[]);
-    assert_eq!(
-        chunked_events, whole_events,
-        "events depend on how the stream was cut ({chunks:?})"
-    );
-    assert_eq!(
-        chunked_out, whole_out,
-        "output depends on how the stream was cut"
-    );
+    let (whole_events, whole_out) = plain_run(role, &input.setup, stream, Cuts::These(&[]));
     let closed = whole_events
         .iter()
         .filter(|e| matches!(e, Ev::Closed(..)))
@@ -460,6 +489,21 @@ fn invariance(role: Role, input: &Input<'_>, stream: &[u8]) {
         matches!(whole_events.last(), Some(Ev::Closed(..))),
         "Closed is last"
     );
+    if !chunks.is_empty() {
+        let (events, out) = plain_run(role, &input.setup, stream, Cuts::These(&chunks));
+        assert_eq!(
+            events, whole_events,
+            "events depend on how the stream was cut ({chunks:?})"
+        );
+        assert_eq!(out, whole_out, "output depends on how the stream was cut");
+    }
+    // Byte by byte costs a poll per byte; short streams are where the
+    // interesting cuts are anyway.
+    if stream.len() <= 4096 {
+        let (events, out) = plain_run(role, &input.setup, stream, Cuts::Bytewise);
+        assert_eq!(events, whole_events, "events differ when fed byte by byte");
+        assert_eq!(out, whole_out, "output differs when fed byte by byte");
+    }
 }
 
 /// Drives one connection through a script and checks every oracle.
@@ -486,6 +530,11 @@ struct Driver<'s> {
     /// No byte may be produced past this count (set by Failed and Closed).
     frozen: Option<usize>,
     aborted: bool,
+    /// `produced()` when the output queue was last seen empty.
+    empty_mark: usize,
+    /// The most bytes queued between two moments the queue was empty, since
+    /// the output buffers were last released (they keep their capacity).
+    peak_backlog: usize,
 }
 
 impl<'s> Driver<'s> {
@@ -516,6 +565,8 @@ impl<'s> Driver<'s> {
             closed: false,
             frozen: None,
             aborted: false,
+            empty_mark: 0,
+            peak_backlog: 0,
         }
     }
 
@@ -713,7 +764,12 @@ impl<'s> Driver<'s> {
                 self.aborted = true;
                 assert_eq!(self.conn.buffered_amount(), 0, "abort kept output");
             }
-            Op::ReleaseIdle => self.conn.release_idle_memory(),
+            Op::ReleaseIdle => {
+                self.conn.release_idle_memory();
+                if self.conn.buffered_amount() == 0 {
+                    self.peak_backlog = 0;
+                }
+            }
         }
         self.drain();
         self.check();
@@ -846,10 +902,25 @@ impl<'s> Driver<'s> {
                 "output produced after Failed/Closed"
             );
         }
+        if buffered == 0 {
+            self.empty_mark = self.produced();
+        }
+        // The known bug: everything queued since the queue was last empty
+        // may still be held.
+        let produced = self.produced();
+        self.peak_backlog = self
+            .peak_backlog
+            .max(produced - self.empty_mark.min(produced));
+        let backlog = if tolerate_output_growth() {
+            2 * self.peak_backlog
+        } else {
+            0
+        };
         let held = live_bytes() - self.baseline - self.written.capacity() as isize;
         let max_frame = cfg.max_frame_size as usize;
         let max_message = cfg.max_message_size as usize;
         let heap_bound = 4 * bound
+            + backlog
             + 4 * (max_frame
                 + 14
                 + cfg.max_handshake_size
