@@ -210,18 +210,13 @@ mod heap {
 /// must not make the connection hold more than a bounded amount of memory:
 /// `buffered_amount` stays under the limit, and so should the heap.
 ///
-/// It does not: `Output::consume` (src/proto/connection/output.rs) only
-/// advances `data_pos` and frees the written prefix of `data` when the
-/// whole queue has been written, so with this driver `data` grows by every
-/// message sent (about 2 MB here) while `buffered_amount()` stays at 10.
-/// `connection_server`'s heap oracle finds it too (a script of large sends
-/// and partial writes: the connection held 926 KB against a bound of
-/// 767 KB); the targets tolerate it unless `WS6455_FUZZ_STRICT=1`. A fix:
-/// in `consume`, once `data_pos` passes half of `data.len()`, settle
-/// `boundary` (so it is a frame start at or past `data_pos`), drain the
-/// written prefix and shift `data_pos` and `boundary` down by as much.
+/// It once did not: `Output::consume` (src/proto/connection/output.rs)
+/// freed the written prefix only when the whole queue had been written, so
+/// with this driver the queue grew by every message sent (about 2 MB here)
+/// while `buffered_amount()` stayed at 10; `connection_server`'s heap oracle
+/// found it too. The written prefix is now dropped once it passes half the
+/// queue.
 #[test]
-#[ignore = "bug in src/proto/connection/output.rs: written output is only freed when the queue fully drains"]
 fn output_memory_is_bounded_when_never_fully_drained() {
     let config = Config {
         max_output_buffer: 4096,

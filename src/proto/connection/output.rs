@@ -13,6 +13,10 @@ use crate::proto::encode::{frame_span, push_frame, push_message, push_raw_frame}
 use crate::proto::frame::{decode_header, OpCode};
 use crate::proto::prepared::PreparedMessage;
 
+/// Written bytes at the front of the data queue are dropped once there are
+/// at least this many and they are more than half of it.
+const COMPACT_AFTER: usize = 16 << 10;
+
 /// Bytes waiting to be written.
 #[derive(Debug, Default)]
 pub(super) struct Output {
@@ -92,8 +96,23 @@ impl Output {
                 self.data.clear();
                 self.data_pos = 0;
                 self.boundary = 0;
+            } else if self.data_pos >= COMPACT_AFTER && self.data_pos > self.data.len() / 2 {
+                self.compact();
             }
         }
+    }
+
+    /// Drop the written prefix of the data queue. A driver that never lets
+    /// the queue drain completely (the peer reads just slower than we
+    /// send) must not make it grow forever; moving at most as many bytes
+    /// as were written keeps this amortised O(1) per byte.
+    fn compact(&mut self) {
+        // The boundary must stay a frame start after the shift.
+        self.settle_boundary();
+        let written = self.data_pos;
+        self.data.drain(..written);
+        self.data_pos = 0;
+        self.boundary = self.boundary.saturating_sub(written);
     }
 
     /// Find the end of the data frame being written, so a newly queued
