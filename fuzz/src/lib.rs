@@ -10,6 +10,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 
 pub mod conn;
+pub mod script;
 pub mod wire;
 
 /// The §1.3 example `Sec-WebSocket-Key`; its accept value is
