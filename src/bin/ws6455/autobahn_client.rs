@@ -7,6 +7,10 @@ use std::io;
 use ws6455::io::{ConnError, ConnId, ConnectOptions, Ctx, EventLoop, Handler, Message};
 use ws6455::{CloseCode, Config};
 
+/// How long the last case's connection gets to close before the reports
+/// are requested.
+const REPORT_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Options of `ws6455 autobahn-client`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -114,9 +118,22 @@ impl Handler for Runner {
     }
 
     fn on_closed(&mut self, ctx: &mut Ctx<'_>, id: ConnId, _: CloseCode, _: bool) {
-        if self.current == Some(id) {
+        if self.current != Some(id) {
+            return;
+        }
+        // `on_closed` comes with the close handshake; the fuzzingserver files
+        // a case only when its TCP connection is gone, which follows a moment
+        // later. Ask for the reports only once the last case has had that
+        // moment, or the report misses it.
+        if matches!(self.step, Step::Case(n) if n >= self.last) {
+            ctx.set_timer(REPORT_GRACE, 0);
+        } else {
             self.next(ctx);
         }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_>, _: u64) {
+        self.next(ctx);
     }
 }
 
