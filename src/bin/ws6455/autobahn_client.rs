@@ -5,6 +5,7 @@
 use std::io;
 
 use ws6455::io::{ConnError, ConnId, ConnectOptions, Ctx, EventLoop, Handler, Message};
+use ws6455::proto::deflate::DeflateConfig;
 use ws6455::{CloseCode, Config};
 
 /// Options of `ws6455 autobahn-client`.
@@ -125,6 +126,9 @@ pub fn run(args: Args) -> io::Result<()> {
     let (first, last) = parse_range(args.cases.as_deref())?;
     let config = Config {
         ping_interval: None,
+        // Sections 12 and 13 need permessage-deflate (RFC 7692); the
+        // fuzzingserver accepts the offer only in those cases.
+        deflate: Some(DeflateConfig::default()),
         ..Config::default()
     };
     let mut event_loop = EventLoop::new(config)?;

@@ -5,6 +5,7 @@ use std::io;
 use std::time::Duration;
 
 use ws6455::io::{ConnId, Ctx, Handler, HttpResponse, Message, Server};
+use ws6455::proto::deflate::DeflateConfig;
 use ws6455::proto::handshake::Request;
 use ws6455::proto::FrameTrace;
 use ws6455::{CloseCode, Config};
@@ -32,6 +33,10 @@ pub struct Args {
     /// Log every frame in (←) and out (→) on stderr, one line each.
     #[arg(long)]
     pub trace: bool,
+    /// Do not negotiate permessage-deflate (RFC 7692): every message goes
+    /// uncompressed even when the client offers compression.
+    #[arg(long)]
+    pub no_deflate: bool,
 }
 
 const PAGE: &str = "<!doctype html>\n<meta charset=utf-8>\n<title>ws6455</title>\n<h1>ws6455</h1>\n<p>An RFC 6455 WebSocket server. Every WebSocket path is an echo endpoint.</p>\n";
@@ -94,6 +99,7 @@ pub fn run(args: Args) -> io::Result<()> {
         ping_interval: (args.ping_interval > 0).then(|| Duration::from_secs(args.ping_interval)),
         max_message_size: args.max_message,
         max_frame_size: args.max_message,
+        deflate: (!args.no_deflate).then(DeflateConfig::default),
         ..Config::default()
     };
     let server = Server::new()
