@@ -104,8 +104,8 @@ impl Compressor {
 pub struct Decompressor {
     inner: Decompress,
     window: u8,
-    /// The stream ended with a final block (BFINAL, §7.2.3.4): nothing but
-    /// the end of the message may follow, and the stream restarts after.
+    /// The stream ended with a final block (BFINAL, §7.2.3.4): the rest of
+    /// the message is ignored, and the stream restarts after it.
     ended: bool,
     /// Compressed bytes of the current message were fed.
     in_message: bool,
@@ -172,8 +172,10 @@ impl Decompressor {
         }
         self.in_message = true;
         if self.ended {
-            // §7.2.3.4: after a final block the message must end.
-            return Err(ProtocolError::BadCompressedData);
+            // §7.2.3.4 puts an empty block header after the final block so
+            // that receivers which do not stop there still work; whatever
+            // follows the final block is not part of the stream.
+            return Ok(());
         }
         self.run(input, sink)
     }
@@ -241,11 +243,7 @@ impl Decompressor {
             }
             if status == Status::StreamEnd {
                 self.ended = true;
-                return if input.is_empty() {
-                    Ok(())
-                } else {
-                    Err(ProtocolError::BadCompressedData)
-                };
+                return Ok(());
             }
             // Done when the input is used up and zlib left room unused (it
             // has nothing more to give). With room to write, zlib always
