@@ -66,7 +66,11 @@ fn rfc_7692_7_2_3_1_hello_decodes_whole_and_fragmented() {
         HELLO
     );
     let mut d = Decompressor::new(15);
-    let (got, _) = inflate_message(&mut d, &[&[0xf2, 0x48, 0xcd], &[0xc9, 0xc9, 0x07, 0x00]], 100);
+    let (got, _) = inflate_message(
+        &mut d,
+        &[&[0xf2, 0x48, 0xcd], &[0xc9, 0xc9, 0x07, 0x00]],
+        100,
+    );
     assert_eq!(got.unwrap(), HELLO);
 }
 
@@ -131,7 +135,10 @@ fn rfc_7692_7_2_3_6_an_empty_message_is_one_zero_byte() {
     let mut d = Decompressor::new(15);
     assert_eq!(inflate_one(&mut d, &[0x00]).unwrap(), b"");
     assert_eq!(inflate_one(&mut d, &[0x00]).unwrap(), b"");
-    assert_eq!(inflate_one(&mut d, &compress(&mut c, HELLO)).unwrap(), HELLO);
+    assert_eq!(
+        inflate_one(&mut d, &compress(&mut c, HELLO)).unwrap(),
+        HELLO
+    );
 }
 
 #[test]
@@ -206,7 +213,10 @@ fn the_sink_error_stops_inflating() {
             Err(ProtocolError::InvalidUtf8)
         },
     };
-    assert_eq!(d.inflate(&payload, &mut sink), Err(ProtocolError::InvalidUtf8));
+    assert_eq!(
+        d.inflate(&payload, &mut sink),
+        Err(ProtocolError::InvalidUtf8)
+    );
     assert_eq!(calls, 1);
 }
 
@@ -215,7 +225,9 @@ fn small_windows_round_trip() {
     for bits in 9..=15 {
         let mut c = Compressor::new(6, bits);
         let mut d = Decompressor::new(bits);
-        let text: Vec<u8> = (0..20_000u32).flat_map(|i| (i % 251).to_le_bytes()).collect();
+        let text: Vec<u8> = (0..20_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
         for _ in 0..3 {
             let payload = compress(&mut c, &text);
             assert_eq!(inflate_one(&mut d, &payload).unwrap(), text, "bits {bits}");

@@ -156,8 +156,10 @@ fn invalid_offers_are_declined_and_the_next_one_tried() {
         "permessage-deflate; Server_No_Context_Takeover",
     ] {
         assert_eq!(server(bad), None, "{bad}");
-        let (p, _) = server(&format!("{bad}, x-other, permessage-deflate; server_max_window_bits=\"11\""))
-            .unwrap_or_else(|| panic!("fallback after {bad}"));
+        let (p, _) = server(&format!(
+            "{bad}, x-other, permessage-deflate; server_max_window_bits=\"11\""
+        ))
+        .unwrap_or_else(|| panic!("fallback after {bad}"));
         assert_eq!(p.server_max_window_bits, 11, "{bad}");
     }
     // Other extensions are not ours to accept; bad grammar declines all.
