@@ -149,6 +149,7 @@ impl Output {
     }
 
     /// [`Output::queue_message`] with the payload in `scratch`.
+    #[cfg(feature = "deflate")]
     pub(super) fn queue_scratch_message(
         &mut self,
         opcode: OpCode,
