@@ -183,7 +183,16 @@ impl Handler for Client {
             .and_then(Response::protocol)
             .map(|p| format!(" (subprotocol {p})"))
             .unwrap_or_default();
-        eprintln!("{} connected to {}{protocol}", timestamp(), self.url);
+        let extensions = response
+            .and_then(Response::extensions)
+            .filter(|e| !e.is_empty())
+            .map(|e| format!(" (extensions: {e})"))
+            .unwrap_or_default();
+        eprintln!(
+            "{} connected to {}{protocol}{extensions}",
+            timestamp(),
+            self.url
+        );
         let (outbox, remote, binary) = (self.outbox.clone(), self.remote.clone(), self.binary);
         std::thread::spawn(move || read_stdin(outbox, remote, id, binary));
         if let Some(every) = self.ping {

@@ -69,6 +69,16 @@ impl Opening {
     }
 }
 
+/// Whether a client under `config` offers any extension.
+fn offers_extensions(config: &Config) -> bool {
+    #[cfg(feature = "deflate")]
+    if config.deflate.is_some() {
+        return true;
+    }
+    let _ = config;
+    false
+}
+
 /// The `Sec-WebSocket-Extensions` a client offers under `config`.
 fn client_offer(config: &Config) -> Option<String> {
     #[cfg(feature = "deflate")]
@@ -116,7 +126,7 @@ impl Connection {
             rx.data(),
             &opening.key,
             &opening.protocols,
-            client_offer(&self.config).is_some(),
+            offers_extensions(&self.config),
             self.config.max_handshake_size,
         );
         let parsed = match parsed {

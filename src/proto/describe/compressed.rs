@@ -28,8 +28,6 @@ pub(super) fn rsv_rule(rsv: u8, opcode: u8, deflate: bool) -> Option<(String, &'
     let names = super::rsv_names(rsv);
     let rule = if deflate {
         format!("{names} set, but permessage-deflate gives a meaning to RSV1 only")
-    } else if rsv == 0b100 && first_data {
-        "RSV1 set, but no extension was negotiated to give it a meaning (with permessage-deflate agreed, RFC 7692, it would mark a compressed message)".to_owned()
     } else {
         format!(
             "{names} set, but no extension was negotiated to give {} a meaning",
