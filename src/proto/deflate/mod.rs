@@ -292,7 +292,8 @@ impl DeflateState {
 }
 
 /// Spare history-free compressors and decompressors shared by the
-/// connections of one event loop (see [`DeflateState`]), at most `limit`
+/// connections of one event loop (a connection lends them while it is
+/// busy and hands them back when it goes quiet), at most `limit`
 /// of each. Each is about 256 KiB or 40 KiB at a 32 KiB window.
 #[derive(Debug, Default)]
 pub struct CodecPool {
