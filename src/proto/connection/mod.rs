@@ -49,8 +49,7 @@ use crate::proto::prepared::PreparedMessage;
 
 use input::{ReadState, RecvBuffer};
 use opening::Opening;
-use pool::Active;
-pub use pool::BufferPool;
+pub use pool::{Active, BufferPool};
 use sender::Outbound;
 pub use sender::Sender;
 use timers::{Due, Timers};

@@ -36,7 +36,7 @@ impl Active {
     }
 }
 
-/// Spare [`Active`](crate::proto::connection::Active) parts, shared by the connections of one event loop so
+/// Spare [`Active`] parts, shared by the connections of one event loop so
 /// that parking and unparking idle connections allocates nothing.
 #[derive(Debug)]
 pub struct BufferPool {
