@@ -9,7 +9,7 @@ use crate::proto::assembler::Assembler;
 
 /// What a connection holds only while bytes are moving: the receive
 /// buffer, the frame reader's progress, the message assembler and the
-/// output queues. Events borrow the receive side while a [`Sender`]
+/// output queues. Events borrow the receive side while a [`Sender`](super::Sender)
 /// borrows `out`.
 #[derive(Debug, Default)]
 pub struct Active {
