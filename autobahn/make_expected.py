@@ -5,8 +5,8 @@ The catalog is a Markdown list with one line per case:
 
     - **7.1.6** — <what the suite sends> → *<what it expects>*
 
-Every case of the selected sections (1-10 by default: 12 and 13 need
-permessage-deflate, which ws6455 does not offer yet) is expected to get
+Every case of the selected sections (1-13 by default: every section the
+suite has; 12 and 13 exercise permessage-deflate) is expected to get
 the verdict "OK", except the cases whose outcome the suite itself leaves
 open: their expectation says the events are "undefined by the spec" or
 depend on "implementation defined" behaviour, and wstest reports them as
@@ -17,7 +17,7 @@ fuzzingserver) run the same cases, so both get the same map.
 Usage:
     python3 autobahn/make_expected.py CATALOG.md            # writes autobahn/expected-results.json
     python3 autobahn/make_expected.py CATALOG.md --out -    # prints it
-    python3 autobahn/make_expected.py CATALOG.md --sections 1-13
+    python3 autobahn/make_expected.py CATALOG.md --sections 1-10   # without 12/13
 
 Python 3 standard library only.
 """
@@ -87,7 +87,7 @@ def expected_verdicts(lines, sections):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("catalog", help="the case catalog (autobahn-cases.md)")
-    parser.add_argument("--sections", default="1-10", help="sections to expect, e.g. 1-10 (default) or 1-13")
+    parser.add_argument("--sections", default="1-13", help="sections to expect, e.g. 1-13 (default) or 1-10")
     parser.add_argument("--out", default=DEFAULT_OUT, help="output file, '-' for stdout (default: %(default)s)")
     args = parser.parse_args(argv)
 

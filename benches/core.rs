@@ -1,5 +1,6 @@
 //! Micro-benchmarks of the Sans-I/O core: masking, frame headers, UTF-8,
-//! the handshake, and a whole echo between an in-memory client and server.
+//! the handshake, a whole echo between an in-memory client and server, and
+//! permessage-deflate compression of JSON text.
 //!
 //! Run: `cargo bench --bench core` (add `-- mask` etc. to filter). Speed
 //! goals are ratios against the baselines measured in the same run (memcpy
@@ -190,5 +191,110 @@ fn core_echo(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, masking, frame_headers, utf8, handshake, core_echo);
+#[cfg(feature = "deflate")]
+/// JSON text like Autobahn 12.1's "large JSON data file": records whose
+/// keys repeat and whose values vary, `len` bytes of it.
+fn json_text(len: usize) -> String {
+    let mut out = String::from("[");
+    let mut i = 0u64;
+    while out.len() < len {
+        let x = i.wrapping_mul(2_654_435_761) % 100_000;
+        out.push_str(&format!(
+            "{{\"id\": {i}, \"guid\": \"{x:08x}-{:04x}\", \"isActive\": {}, \"balance\": \"${}.{:02}\", \
+             \"name\": \"user{}\", \"tags\": [\"lorem\", \"ipsum\", \"t{}\"], \"latitude\": {}.{}}},\n",
+            x % 4096,
+            x % 2 == 0,
+            x % 4000,
+            x % 100,
+            x % 977,
+            x % 31,
+            x % 90,
+            x % 1_000_000
+        ));
+        i += 1;
+    }
+    out.truncate(len);
+    out
+}
+
+/// RFC 7692 permessage-deflate: compressing and inflating one message of
+/// JSON text (bytes of uncompressed message per second) at zlib levels 1
+/// and 6 (the default). `fresh`: each message on a reset context (no
+/// context takeover; the reset is part of the cost). `takeover`: one
+/// context across messages, each message a different stretch of the text.
+#[cfg(feature = "deflate")]
+fn deflate(c: &mut Criterion) {
+    use ws6455::proto::deflate::{Compressor, Decompressor, InflateSink};
+    let mut group = c.benchmark_group("deflate");
+    let corpus = json_text(4 << 20);
+    for size in [256usize, 4 << 10, 128 << 10] {
+        let text = json_text(size);
+        group.throughput(Throughput::Bytes(size as u64));
+        for level in [1u32, 6] {
+            let mut z = Compressor::new(level, 15);
+            let mut out = Vec::with_capacity(size);
+            group.bench_with_input(
+                BenchmarkId::new(format!("compress_l{level}_fresh"), size),
+                &size,
+                |b, _| {
+                    b.iter(|| {
+                        out.clear();
+                        z.compress(black_box(text.as_bytes()), &mut out);
+                        z.reset();
+                    })
+                },
+            );
+            let mut z = Compressor::new(level, 15);
+            let mut at = 0;
+            group.bench_with_input(
+                BenchmarkId::new(format!("compress_l{level}_takeover"), size),
+                &size,
+                |b, _| {
+                    b.iter(|| {
+                        if at + size > corpus.len() {
+                            at = 0;
+                        }
+                        out.clear();
+                        z.compress(black_box(&corpus.as_bytes()[at..at + size]), &mut out);
+                        at += size;
+                    })
+                },
+            );
+        }
+        let mut compressed = Vec::new();
+        Compressor::new(6, 15).compress(text.as_bytes(), &mut compressed);
+        let mut d = Decompressor::new(15);
+        group.bench_with_input(BenchmarkId::new("inflate", size), &size, |b, _| {
+            b.iter(|| {
+                let mut produced = 0;
+                let mut sink = InflateSink {
+                    produced: &mut produced,
+                    limit: u64::MAX,
+                    push: |piece: &[u8]| {
+                        black_box(piece);
+                        Ok(())
+                    },
+                };
+                d.inflate(black_box(&compressed), &mut sink).ok();
+                d.finish(&mut sink).ok();
+                d.reset();
+                assert_eq!(produced, size as u64);
+            })
+        });
+    }
+    group.finish();
+}
+
+#[cfg(not(feature = "deflate"))]
+fn deflate(_: &mut Criterion) {}
+
+criterion_group!(
+    benches,
+    masking,
+    frame_headers,
+    utf8,
+    handshake,
+    core_echo,
+    deflate
+);
 criterion_main!(benches);

@@ -47,20 +47,28 @@ pub enum ProtocolError {
     ClosePayloadTooShort,
     /// §7.4: a close code that may not appear on the wire.
     InvalidCloseCode(u16),
+    /// RFC 7692 §6.1: RSV1 ("Per-Message Compressed") on a control frame
+    /// or on a continuation frame.
+    CompressionBitMisplaced,
+    /// RFC 7692 §7.2.2: a compressed message is not valid DEFLATE data
+    /// (close 1007).
+    BadCompressedData,
     /// §4: the opening handshake was malformed or refused.
     Handshake(HandshakeError),
 }
 
 impl ProtocolError {
     /// The status code of the close frame sent when this error fails the
-    /// connection (§7.4.1): 1009 for size limits, 1007 for bad UTF-8, 1002
-    /// for every other protocol violation.
+    /// connection (§7.4.1): 1009 for size limits, 1007 for bad UTF-8 or
+    /// undecodable compressed data, 1002 for every other protocol violation.
     pub fn close_code(&self) -> CloseCode {
         match self {
             ProtocolError::FrameTooLarge(_) | ProtocolError::MessageTooLarge(_) => {
                 CloseCode::MESSAGE_TOO_BIG
             }
-            ProtocolError::InvalidUtf8 => CloseCode::INVALID_PAYLOAD,
+            ProtocolError::InvalidUtf8 | ProtocolError::BadCompressedData => {
+                CloseCode::INVALID_PAYLOAD
+            }
             _ => CloseCode::PROTOCOL_ERROR,
         }
     }
@@ -115,6 +123,12 @@ impl fmt::Display for ProtocolError {
                     f,
                     "close code {code} may not be sent on the wire (RFC 6455 §7.4)"
                 )
+            }
+            ProtocolError::CompressionBitMisplaced => {
+                f.write_str("RSV1 set on a control frame or a continuation frame (RFC 7692 §6.1)")
+            }
+            ProtocolError::BadCompressedData => {
+                f.write_str("compressed message is not valid DEFLATE data (RFC 7692 §7.2.2)")
             }
             ProtocolError::Handshake(e) => write!(f, "opening handshake: {e}"),
         }

@@ -49,6 +49,14 @@
 //! | §5.5.1, §7.4 close codes and payloads | `src/proto/close.rs` |
 //! | §8.1 UTF-8 | `src/proto/utf8.rs` |
 //! | §7.1.7 failing the connection, error → close code | `src/error.rs` |
+//!
+//! And RFC 7692 (permessage-deflate, feature `deflate`):
+//!
+//! | RFC 7692 | file |
+//! |---|---|
+//! | §5, §7.1 negotiation, RFC 6455 §9.1 header grammar | `src/proto/deflate/negotiate.rs` |
+//! | §6 RSV1, §7.2 compression and decompression | `src/proto/deflate/codec.rs`, `src/proto/connection/input.rs` |
+//! | configuration, agreed parameters, per-connection state | `src/proto/deflate/mod.rs` |
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 #![cfg_attr(

@@ -27,8 +27,12 @@ pub struct FramePlace {
     /// The message this frame belongs to.
     pub kind: MessageKind,
     /// True for a message carried whole by this one frame (FIN set, no
-    /// fragments before it): its payload needs no reassembly.
+    /// fragments before it): its payload needs no reassembly. Never for a
+    /// compressed message, which is inflated into the reassembly buffer.
     pub single: bool,
+    /// The message is compressed (RFC 7692 §6: RSV1 on its first frame):
+    /// its payload must be inflated before it reaches the assembler.
+    pub compressed: bool,
 }
 
 /// Tracks the message in progress across data frames (§5.4).
@@ -36,6 +40,8 @@ pub struct FramePlace {
 pub struct Assembler {
     /// The kind of the fragmented message in progress, if any.
     current: Option<MessageKind>,
+    /// The message in progress is compressed (RFC 7692 §6.1).
+    compressed: bool,
     /// Payload bytes announced so far for the message in progress.
     size: u64,
     utf8: Utf8Validator,
@@ -59,6 +65,25 @@ impl Assembler {
         payload_len: u64,
         max_message: u64,
     ) -> Result<FramePlace, ProtocolError> {
+        self.begin_frame_rsv1(opcode, fin, payload_len, max_message, false)
+    }
+
+    /// [`Assembler::begin_frame`] for a connection that agreed to
+    /// permessage-deflate: `rsv1` on a message's first frame marks it
+    /// compressed (RFC 7692 §6), and on a continuation it is an error
+    /// (§6.1). A compressed message's size limit applies to its inflated
+    /// bytes, counted by whoever inflates them, not to its payload here.
+    pub fn begin_frame_rsv1(
+        &mut self,
+        opcode: OpCode,
+        fin: bool,
+        payload_len: u64,
+        max_message: u64,
+        rsv1: bool,
+    ) -> Result<FramePlace, ProtocolError> {
+        if rsv1 && opcode == OpCode::Continuation {
+            return Err(ProtocolError::CompressionBitMisplaced);
+        }
         let kind = match (opcode, self.current) {
             // §5.4: "a fragmented message consists of a single frame with the
             // FIN bit clear and an opcode other than 0, followed by zero or
@@ -75,22 +100,28 @@ impl Assembler {
             (other, _) => return Err(ProtocolError::ReservedOpcode(other.as_u8())),
         };
         let first = self.current.is_none();
+        let compressed = if first { rsv1 } else { self.compressed };
         let size = if first {
             payload_len
         } else {
             self.size.saturating_add(payload_len)
         };
-        if size > max_message {
+        if size > max_message && !compressed {
             return Err(ProtocolError::MessageTooLarge(size));
         }
         self.size = size;
-        let single = first && fin;
+        let single = first && fin && !compressed;
         if first && !single {
             self.current = Some(kind);
+            self.compressed = compressed;
             self.buffer.clear();
             self.utf8.reset();
         }
-        Ok(FramePlace { kind, single })
+        Ok(FramePlace {
+            kind,
+            single,
+            compressed,
+        })
     }
 
     /// Payload bytes of a fragment (already unmasked) arrived: validate
@@ -108,6 +139,7 @@ impl Assembler {
     pub fn finish_message(&mut self) -> Result<(), ProtocolError> {
         let kind = self.current.take();
         self.size = 0;
+        self.compressed = false;
         if kind == Some(MessageKind::Text) {
             self.utf8.finish()?;
         }
@@ -156,7 +188,8 @@ mod tests {
             place,
             FramePlace {
                 kind: MessageKind::Text,
-                single: true
+                single: true,
+                compressed: false,
             }
         );
         assert!(!a.in_message());
@@ -251,6 +284,43 @@ mod tests {
             b.begin_frame(OpCode::Text, true, MAX + 1, MAX),
             Err(ProtocolError::MessageTooLarge(MAX + 1))
         );
+    }
+
+    #[test]
+    fn compressed_messages_always_stream_and_skip_the_wire_size_limit() {
+        let mut a = Assembler::new();
+        let p = a
+            .begin_frame_rsv1(OpCode::Text, true, MAX + 5, MAX, true)
+            .unwrap();
+        assert!(p.compressed && !p.single);
+        assert!(a.in_message());
+        a.push_fragment(p.kind, b"hi").unwrap();
+        a.finish_message().unwrap();
+        assert_eq!(a.message(), b"hi");
+        // A continuation inherits the flag; RSV1 on it is an error.
+        let p = a
+            .begin_frame_rsv1(OpCode::Binary, false, 1, MAX, true)
+            .unwrap();
+        assert!(p.compressed);
+        let c = a
+            .begin_frame_rsv1(OpCode::Continuation, false, 1, MAX, false)
+            .unwrap();
+        assert!(c.compressed);
+        assert_eq!(
+            a.begin_frame_rsv1(OpCode::Continuation, true, 1, MAX, true),
+            Err(ProtocolError::CompressionBitMisplaced)
+        );
+        // After the message ends, the next one is uncompressed again.
+        let mut b = Assembler::new();
+        b.begin_frame_rsv1(OpCode::Text, false, 1, MAX, true)
+            .unwrap();
+        b.begin_frame_rsv1(OpCode::Continuation, true, 1, MAX, false)
+            .unwrap();
+        b.finish_message().unwrap();
+        let p = b
+            .begin_frame_rsv1(OpCode::Text, true, 1, MAX, false)
+            .unwrap();
+        assert!(p.single && !p.compressed);
     }
 
     #[test]

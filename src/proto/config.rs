@@ -46,6 +46,12 @@ pub struct Config {
     /// Close with 1001 after this much silence from the peer, whatever the
     /// heartbeat says. `None` disables it.
     pub idle_timeout: Option<Duration>,
+    /// RFC 7692 permessage-deflate: `Some` to negotiate it (a server accepts
+    /// an acceptable offer, a client offers it), `None` (the default) to run
+    /// uncompressed. Received compressed messages count against
+    /// `max_message_size` by their inflated size, checked while inflating.
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<crate::proto::deflate::DeflateConfig>,
 }
 
 impl Default for Config {
@@ -62,6 +68,8 @@ impl Default for Config {
             ping_interval: Some(Duration::from_secs(30)),
             pong_timeout: Duration::from_secs(15),
             idle_timeout: None,
+            #[cfg(feature = "deflate")]
+            deflate: None,
         }
     }
 }

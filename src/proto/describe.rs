@@ -24,9 +24,11 @@ use crate::proto::frame::{LengthForm, OpCode};
 use crate::proto::mask::apply_mask;
 use crate::proto::utf8::Utf8Validator;
 
+mod compressed;
 mod handshake;
 mod render;
 
+pub use compressed::INFLATE_LIMIT;
 pub use handshake::{describe_handshake, HandshakeReport, HeadKind, HeaderLine};
 pub use render::{render_frames, render_handshake};
 
@@ -122,6 +124,14 @@ pub struct DescribeOptions {
     /// MASK bit (masked frames are from a client) and the rule is not
     /// checked.
     pub sender: Option<Role>,
+    /// The connection agreed to RFC 7692 permessage-deflate: RSV1 on the
+    /// first frame of a data message marks it compressed instead of
+    /// breaking §5.2.
+    pub deflate: bool,
+    /// Also inflate compressed messages (implies `deflate`), keeping the
+    /// window from one message to the next, and check the UTF-8 of
+    /// compressed text on the inflated bytes.
+    pub inflate: bool,
 }
 
 /// Where a data frame sits in its message (§5.4).
@@ -174,6 +184,12 @@ pub struct FrameReport {
     pub utf8_valid: Option<bool>,
     /// For a last fragment: the reassembled message.
     pub message: Option<Vec<u8>>,
+    /// A frame of a compressed message (RFC 7692 §6: RSV1 on its first
+    /// frame, with [`DescribeOptions::deflate`]).
+    pub compressed: bool,
+    /// For the last frame of a compressed message, with
+    /// [`DescribeOptions::inflate`]: the inflated message.
+    pub inflated: Option<Vec<u8>>,
     /// For close frames: code and reason.
     pub close: Option<CloseInfo>,
     /// Every rule this frame breaks.
@@ -223,6 +239,8 @@ impl FramesReport {
 /// The message being reassembled across frames (§5.4).
 struct Message {
     kind: OpCode,
+    /// RSV1 on the first frame (RFC 7692 §6).
+    compressed: bool,
     fragments: usize,
     utf8: Utf8Validator,
     /// Set after the first UTF-8 error, so it is reported once.
@@ -239,10 +257,18 @@ pub fn describe_frames(input: &[u8], options: DescribeOptions) -> FramesReport {
         ..FramesReport::default()
     };
     let mut message: Option<Message> = None;
+    let mut inflater = compressed::Inflater::default();
+    let options = DescribeOptions {
+        deflate: options.deflate || options.inflate,
+        ..options
+    };
     let mut offset = 0;
     while let Some(rest) = input.get(offset..).filter(|r| !r.is_empty()) {
         let number = report.frames.len().saturating_add(1);
-        let frame = describe_one(rest, offset, number, options, &mut message);
+        let mut frame = describe_one(rest, offset, number, options, &mut message);
+        if options.inflate && frame.compressed && frame.message.is_some() {
+            compressed::inflate_message(&mut frame, &mut inflater);
+        }
         let complete = frame.missing == 0;
         let len = frame
             .header
@@ -283,6 +309,8 @@ fn describe_one(
         message_kind: None,
         utf8_valid: None,
         message: None,
+        compressed: false,
+        inflated: None,
         close: None,
         violations: Vec::new(),
     };
@@ -308,7 +336,10 @@ fn describe_one(
     frame.missing = header.payload_len.saturating_sub(take as u64);
     match OpCode::from_u8(header.opcode) {
         Some(OpCode::Close) => check_close(&mut frame, &header),
-        Some(op) if !op.is_control() => check_data(&mut frame, &header, op, message),
+        Some(op) if !op.is_control() => {
+            let rsv1 = options.deflate && header.rsv == 0b100;
+            check_data(&mut frame, &header, op, rsv1, message);
+        }
         _ => {}
     }
     if frame.missing > 0 {
@@ -380,16 +411,8 @@ fn check_header_bytes(frame: &mut FrameReport, options: DescribeOptions) {
         );
     }
     let rsv = (byte0 >> 4) & 0b111;
-    if rsv != 0 {
-        frame.violate(
-            0,
-            format!(
-                "{} set, but no extension was negotiated to give {} a meaning",
-                rsv_names(rsv),
-                if rsv.count_ones() == 1 { "it" } else { "them" }
-            ),
-            "§5.2",
-        );
+    if let Some((rule, section)) = compressed::rsv_rule(rsv, opcode, options.deflate) {
+        frame.violate(0, rule, section);
     }
     let control = known.is_some_and(OpCode::is_control);
     if control && byte0 & 0x80 == 0 {
@@ -459,6 +482,7 @@ fn check_data(
     frame: &mut FrameReport,
     header: &RawHeader,
     opcode: OpCode,
+    rsv1: bool,
     message: &mut Option<Message>,
 ) {
     if opcode == OpCode::Continuation {
@@ -489,6 +513,7 @@ fn check_data(
         }
         *message = Some(Message {
             kind: opcode,
+            compressed: rsv1,
             fragments: 1,
             utf8: Utf8Validator::new(),
             broken: false,
@@ -504,8 +529,10 @@ fn check_data(
         return;
     };
     frame.message_kind = Some(current.kind);
+    frame.compressed = current.compressed;
     current.bytes.extend_from_slice(&frame.payload);
-    if current.kind == OpCode::Text && !current.broken {
+    // Compressed text is UTF-8 only once inflated.
+    if current.kind == OpCode::Text && !current.broken && !current.compressed {
         let before = current.utf8;
         match current.utf8.feed(&frame.payload) {
             Ok(()) => frame.utf8_valid = Some(true),
@@ -526,8 +553,8 @@ fn check_data(
         let done = message.take();
         if let Some(mut done) = done {
             let complete = frame.missing == 0;
-            if complete && done.kind == OpCode::Text && !done.broken && done.utf8.finish().is_err()
-            {
+            let plain_text = done.kind == OpCode::Text && !done.compressed;
+            if complete && plain_text && !done.broken && done.utf8.finish().is_err() {
                 frame.utf8_valid = Some(false);
                 let end = frame.payload.len() as u64;
                 frame.violate_payload(
@@ -536,7 +563,7 @@ fn check_data(
                     "§8.1",
                 );
             }
-            if complete && done.fragments > 1 {
+            if complete && (done.fragments > 1 || done.compressed) {
                 frame.message = Some(done.bytes);
             }
         }
@@ -721,7 +748,12 @@ impl fmt::Display for FrameTrace {
             if self.fin && self.opcode & 0x8 == 0 {
                 f.write_str(" fin")?;
             }
-            if self.rsv != 0 {
+            let data = self.opcode == OpCode::Text.as_u8() || self.opcode == OpCode::Binary.as_u8();
+            if self.rsv == 0b100 && data {
+                // RFC 7692 §6: what RSV1 means on a message's first frame
+                // once permessage-deflate is agreed (else §5.2 fails it).
+                f.write_str(" compressed")?;
+            } else if self.rsv != 0 {
                 write!(f, " rsv={:03b}", self.rsv)?;
             }
             write!(f, " len={}", self.len)?;

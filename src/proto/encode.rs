@@ -14,9 +14,23 @@ pub fn push_frame(
     payload: &[u8],
     mask: Option<[u8; 4]>,
 ) {
+    push_frame_rsv(out, fin, 0, opcode, payload, mask);
+}
+
+/// [`push_frame`] with RSV bits (`0b100` = RSV1), for frames whose meaning
+/// a negotiated extension defines (RFC 7692 §6: RSV1 marks a compressed
+/// message).
+pub fn push_frame_rsv(
+    out: &mut Vec<u8>,
+    fin: bool,
+    rsv: u8,
+    opcode: OpCode,
+    payload: &[u8],
+    mask: Option<[u8; 4]>,
+) {
     let header = FrameHeader {
         fin,
-        rsv: 0,
+        rsv: rsv & 0b111,
         opcode,
         mask,
         payload_len: payload.len() as u64,
@@ -67,6 +81,20 @@ pub fn push_message(
     opcode: OpCode,
     payload: &[u8],
     fragment_size: usize,
+    next_mask: impl FnMut() -> Option<[u8; 4]>,
+) {
+    push_message_rsv(out, opcode, 0, payload, fragment_size, next_mask);
+}
+
+/// [`push_message`] with RSV bits on the first frame only (RFC 7692 §6.1:
+/// "the Per-Message Compressed bit" is set on the first frame of a
+/// compressed message and on no continuation).
+pub fn push_message_rsv(
+    out: &mut Vec<u8>,
+    opcode: OpCode,
+    rsv: u8,
+    payload: &[u8],
+    fragment_size: usize,
     mut next_mask: impl FnMut() -> Option<[u8; 4]>,
 ) {
     let fragment_size = fragment_size.max(1);
@@ -74,14 +102,15 @@ pub fn push_message(
     out.reserve(payload.len().saturating_add(frames.saturating_mul(14)));
     let mut chunks = payload.chunks(fragment_size).peekable();
     if chunks.peek().is_none() {
-        push_frame(out, true, opcode, &[], next_mask());
+        push_frame_rsv(out, true, rsv, opcode, &[], next_mask());
         return;
     }
-    let mut op = opcode;
+    let (mut op, mut bits) = (opcode, rsv);
     while let Some(chunk) = chunks.next() {
         let fin = chunks.peek().is_none();
-        push_frame(out, fin, op, chunk, next_mask());
+        push_frame_rsv(out, fin, bits, op, chunk, next_mask());
         op = OpCode::Continuation;
+        bits = 0;
     }
 }
 
@@ -137,6 +166,16 @@ mod tests {
         let mut out = Vec::new();
         push_message(&mut out, OpCode::Text, b"Hello", 3, || None);
         assert_eq!(out, [0x01, 0x03, b'H', b'e', b'l', 0x80, 0x02, b'l', b'o']);
+    }
+
+    #[test]
+    fn rsv_goes_on_the_first_frame_only() {
+        let mut out = Vec::new();
+        push_message_rsv(&mut out, OpCode::Text, 0b100, b"Hello", 3, || None);
+        assert_eq!(out, [0x41, 0x03, b'H', b'e', b'l', 0x80, 0x02, b'l', b'o']);
+        out.clear();
+        push_message_rsv(&mut out, OpCode::Binary, 0b100, b"", 3, || None);
+        assert_eq!(out, [0xc2, 0x00]);
     }
 
     #[test]

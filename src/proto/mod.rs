@@ -12,6 +12,8 @@ pub mod assembler;
 pub mod close;
 pub mod config;
 pub mod connection;
+#[cfg(feature = "deflate")]
+pub mod deflate;
 pub mod describe;
 pub mod encode;
 pub mod event;

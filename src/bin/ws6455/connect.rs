@@ -25,6 +25,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use ws6455::io::{ConnError, ConnId, ConnectOptions, Ctx, EventLoop, Handler, Message, Remote};
+use ws6455::proto::deflate::DeflateConfig;
 use ws6455::proto::describe::hex;
 use ws6455::proto::{FrameTrace, Response};
 use ws6455::{CloseCode, Config, UsageError};
@@ -55,6 +56,9 @@ pub struct Args {
     /// Print every frame in (←) and out (→) on stderr.
     #[arg(long)]
     pub trace: bool,
+    /// Do not offer permessage-deflate (RFC 7692) compression.
+    #[arg(long)]
+    pub no_deflate: bool,
 }
 
 const CLEAN: u8 = 0;
@@ -179,7 +183,16 @@ impl Handler for Client {
             .and_then(Response::protocol)
             .map(|p| format!(" (subprotocol {p})"))
             .unwrap_or_default();
-        eprintln!("{} connected to {}{protocol}", timestamp(), self.url);
+        let extensions = response
+            .and_then(Response::extensions)
+            .filter(|e| !e.is_empty())
+            .map(|e| format!(" (extensions: {e})"))
+            .unwrap_or_default();
+        eprintln!(
+            "{} connected to {}{protocol}{extensions}",
+            timestamp(),
+            self.url
+        );
         let (outbox, remote, binary) = (self.outbox.clone(), self.remote.clone(), self.binary);
         std::thread::spawn(move || read_stdin(outbox, remote, id, binary));
         if let Some(every) = self.ping {
@@ -342,6 +355,7 @@ fn converse(args: Args) -> Result<u8, String> {
     let config = Config {
         // Heartbeats are ours (--ping), so that their pongs can be timed.
         ping_interval: None,
+        deflate: (!args.no_deflate).then(DeflateConfig::default),
         ..Config::default()
     };
     let mut event_loop = EventLoop::new(config).map_err(|e| e.to_string())?;

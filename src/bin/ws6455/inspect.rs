@@ -41,6 +41,14 @@ pub struct Args {
     /// Sec-WebSocket-Accept matches it.
     #[arg(long)]
     pub key: Option<String>,
+    /// The frames come from a connection that agreed to permessage-deflate
+    /// (RFC 7692): RSV1 on a message's first frame means "compressed".
+    #[arg(long)]
+    pub deflate: bool,
+    /// Like --deflate, and inflate each compressed message (keeping the
+    /// window from one message to the next, as with context takeover).
+    #[arg(long)]
+    pub inflate: bool,
 }
 
 /// The sender named by `--role`.
@@ -83,7 +91,7 @@ fn inspect(args: &Args) -> Result<Report, String> {
     });
     if !args.hex.is_empty() {
         let bytes = parse_hex(&args.hex.join(" "))?;
-        return frames(&bytes, sender, args.full);
+        return frames(&bytes, sender, args);
     }
     if io::stdin().is_terminal() {
         eprintln!("reading from stdin (hex, or a handshake); end with Ctrl-D");
@@ -107,16 +115,21 @@ fn inspect(args: &Args) -> Result<Report, String> {
             .map_err(|_| "stdin is not hex text (use --raw for bytes)".to_owned())?;
         parse_hex(text)?
     };
-    frames(&bytes, sender, args.full)
+    frames(&bytes, sender, args)
 }
 
-fn frames(bytes: &[u8], sender: Option<Role>, full: bool) -> Result<Report, String> {
+fn frames(bytes: &[u8], sender: Option<Role>, args: &Args) -> Result<Report, String> {
     if bytes.is_empty() {
         return Err("no bytes to inspect".into());
     }
-    let report = describe_frames(bytes, DescribeOptions { sender });
+    let options = DescribeOptions {
+        sender,
+        deflate: args.deflate,
+        inflate: args.inflate,
+    };
+    let report = describe_frames(bytes, options);
     Ok(Report {
-        text: render_frames(&report, full),
+        text: render_frames(&report, args.full),
         valid: report.is_valid(),
     })
 }
@@ -142,7 +155,7 @@ fn handshake(input: &[u8], args: &Args, sender: Option<Role>) -> Result<Report, 
         HeadKind::Request => Role::Client,
         HeadKind::Response => Role::Server,
     }));
-    let frames = frames(&bytes, sender, args.full)?;
+    let frames = frames(&bytes, sender, args)?;
     text.push('\n');
     text.push_str(&frames.text);
     valid &= frames.valid;

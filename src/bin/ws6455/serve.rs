@@ -6,6 +6,7 @@ use std::io;
 use std::time::Duration;
 
 use ws6455::io::{ConnId, Ctx, Decision, Handler, HttpResponse, Message, Server};
+use ws6455::proto::deflate::DeflateConfig;
 use ws6455::proto::handshake::Request;
 use ws6455::proto::FrameTrace;
 use ws6455::{CloseCode, Config};
@@ -34,6 +35,16 @@ pub struct Args {
     /// Log every frame in (←) and out (→) on stderr, one line each.
     #[arg(long)]
     pub trace: bool,
+    /// Do not negotiate permessage-deflate (RFC 7692): every message goes
+    /// uncompressed even when the client offers compression.
+    #[arg(long)]
+    pub no_deflate: bool,
+    /// Negotiate permessage-deflate without context takeover in either
+    /// direction (RFC 7692 §7.1.1): compresses less, but an idle
+    /// connection holds no compression state (about 300 bytes instead of
+    /// about 330 KiB once a message went each way).
+    #[arg(long, conflicts_with = "no_deflate")]
+    pub deflate_no_context_takeover: bool,
 }
 
 /// Subprotocols the echo endpoint agrees to (§1.9, §4.2.2): echoing
@@ -101,6 +112,11 @@ pub fn run(args: Args) -> io::Result<()> {
         ping_interval: (args.ping_interval > 0).then(|| Duration::from_secs(args.ping_interval)),
         max_message_size: args.max_message,
         max_frame_size: args.max_message,
+        deflate: (!args.no_deflate).then(|| DeflateConfig {
+            server_no_context_takeover: args.deflate_no_context_takeover,
+            client_no_context_takeover: args.deflate_no_context_takeover,
+            ..DeflateConfig::default()
+        }),
         ..Config::default()
     };
     let server = Server::new()

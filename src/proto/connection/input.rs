@@ -165,6 +165,7 @@ impl Connection {
 
     fn read_header(&mut self) -> Result<Progress, ProtocolError> {
         let role = self.role;
+        let compression = self.compression_agreed();
         let config = &*self.config;
         let a = self.active.get_or_insert_with(Box::default);
         let data = a.rx.data();
@@ -174,7 +175,7 @@ impl Connection {
         // depends on where the input was cut.
         if let Some(&b0) = data.first() {
             decode_header(&[b0])?;
-            check_rsv((b0 >> 4) & 0b111)?;
+            check_rsv((b0 >> 4) & 0b111, b0 & 0x0f, compression)?;
         }
         if let Some(first_two) = data.get(..2) {
             decode_header(first_two)?;
@@ -183,17 +184,18 @@ impl Connection {
         let Some((header, header_len)) = decode_header(data)? else {
             return Ok(Progress::NeedMore);
         };
-        if header.payload_len > config.max_frame_size {
+        if header.payload_len > frame_limit(config.max_frame_size, compression) {
             return Err(ProtocolError::FrameTooLarge(header.payload_len));
         }
         let place = if header.opcode.is_control() {
             None
         } else {
-            Some(a.assembler.begin_frame(
+            Some(a.assembler.begin_frame_rsv1(
                 header.opcode,
                 header.fin,
                 header.payload_len,
                 config.max_message_size,
+                header.rsv & RSV1 != 0,
             )?)
         };
         let keep = place.is_none_or(|p| p.single);
@@ -214,8 +216,23 @@ impl Connection {
         Ok(Progress::Continue)
     }
 
+    /// True when RSV1 means "compressed" on this connection (RFC 7692 §6).
+    fn compression_agreed(&self) -> bool {
+        #[cfg(feature = "deflate")]
+        if self.outbound.deflate.is_some() {
+            return true;
+        }
+        false
+    }
+
     fn read_payload(&mut self) -> Result<Progress, ProtocolError> {
-        let a = self.active.get_or_insert_with(Box::default);
+        let Connection {
+            active,
+            outbound,
+            config,
+            ..
+        } = self;
+        let a = active.get_or_insert_with(Box::default);
         let ReadState::Payload(state) = &mut a.read else {
             return Ok(Progress::NeedMore);
         };
@@ -254,7 +271,12 @@ impl Connection {
                     }
                 }
             } else if let Some(place) = state.place {
-                a.assembler.push_fragment(place.kind, chunk)?;
+                if place.compressed {
+                    let max = config.max_message_size;
+                    inflate(outbound, &mut a.assembler, place.kind, chunk, max, false)?;
+                } else {
+                    a.assembler.push_fragment(place.kind, chunk)?;
+                }
                 a.rx.consume(fresh);
             }
             state.done = available;
@@ -277,6 +299,9 @@ impl Connection {
             // A streamed fragment's payload is the assembler's tail.
             let payload = if state.keep {
                 a.rx.slice(range.clone())
+            } else if state.place.is_some_and(|p| p.compressed) {
+                // The compressed bytes were inflated and are gone.
+                &[]
             } else {
                 let message = a.assembler.message();
                 message
@@ -323,6 +348,17 @@ impl Connection {
                 if !state.header.fin {
                     return Ok(Progress::Continue);
                 }
+                if place.compressed {
+                    let max = self.config.max_message_size;
+                    inflate(
+                        &mut self.outbound,
+                        &mut a.assembler,
+                        place.kind,
+                        &[],
+                        max,
+                        true,
+                    )?;
+                }
                 a.assembler.finish_message()?;
                 Ok(Progress::Event(Ready::Assembled(place.kind)))
             }
@@ -332,13 +368,91 @@ impl Connection {
     }
 }
 
+/// RSV1, as the three RSV bits of a frame header hold it.
+const RSV1: u8 = 0b100;
+
 /// §5.2: "MUST be 0 unless an extension is negotiated that defines
-/// meanings for non-zero values".
-fn check_rsv(rsv: u8) -> Result<(), ProtocolError> {
-    if rsv != 0 {
+/// meanings for non-zero values". With permessage-deflate agreed
+/// (`compression`), RSV1 marks a compressed message, on its first frame
+/// only: RFC 7692 §6.1 "An endpoint MUST NOT set the "Per-Message
+/// Compressed" bit of control frames and non-first fragments of a data
+/// message. An endpoint receiving such a frame MUST _Fail the WebSocket
+/// Connection_."
+/// The largest frame payload accepted. With permessage-deflate agreed, a
+/// frame may carry deflate's overhead on top of `max_frame_size`: a peer
+/// compressing incompressible data of exactly the limit sends stored
+/// blocks, 5 bytes per block, and small blocks (Python `websockets` uses
+/// 2 KiB ones) make that 0.25 %. zlib's bound for any settings
+/// (`deflateBound` without its fast path: n + n/8 + n/64 + 5) covers
+/// every sender. This costs no memory: fragments of a compressed message
+/// stream through the inflater, and what a message may *become* is held
+/// to `max_message_size` while inflating.
+fn frame_limit(max_frame_size: u64, compression: bool) -> u64 {
+    if !compression {
+        return max_frame_size;
+    }
+    let overhead = (max_frame_size >> 3)
+        .saturating_add(max_frame_size >> 6)
+        .saturating_add(64);
+    max_frame_size.saturating_add(overhead)
+}
+
+fn check_rsv(rsv: u8, opcode: u8, compression: bool) -> Result<(), ProtocolError> {
+    if rsv & !RSV1 != 0 || (rsv != 0 && !compression) {
         return Err(ProtocolError::ReservedBitsSet(rsv));
     }
+    // Continuation (0x0) and control frames (0x8 and up).
+    if rsv != 0 && (opcode == 0 || opcode & 0x08 != 0) {
+        return Err(ProtocolError::CompressionBitMisplaced);
+    }
     Ok(())
+}
+
+/// Inflate the next compressed bytes of a message into the assembler
+/// (RFC 7692 §7.2.2), text validated as it comes (§8.1 fail-fast) and the
+/// inflated size held to `max` (§10.4) while inflating. `end` marks the
+/// end of the message: the tail is added and the window forgotten if the
+/// peer does not keep its context.
+#[cfg(feature = "deflate")]
+fn inflate(
+    outbound: &mut super::sender::Outbound,
+    assembler: &mut crate::proto::assembler::Assembler,
+    kind: MessageKind,
+    compressed: &[u8],
+    max: u64,
+    end: bool,
+) -> Result<(), ProtocolError> {
+    use crate::proto::deflate::codec::InflateSink;
+    let Some(deflate) = outbound.deflate.as_deref_mut() else {
+        return Err(ProtocolError::ReservedBitsSet(RSV1));
+    };
+    let mut produced = assembler.buffered() as u64;
+    let mut sink = InflateSink {
+        produced: &mut produced,
+        limit: max,
+        push: |bytes: &[u8]| assembler.push_fragment(kind, bytes),
+    };
+    let decompressor = deflate.decompressor();
+    decompressor.inflate(compressed, &mut sink)?;
+    if end {
+        decompressor.finish(&mut sink)?;
+        deflate.finished_receiving();
+    }
+    Ok(())
+}
+
+/// Without the `deflate` feature nothing is ever agreed, so `check_rsv`
+/// refuses RSV1 before a message could be marked compressed.
+#[cfg(not(feature = "deflate"))]
+fn inflate(
+    _: &mut super::sender::Outbound,
+    _: &mut crate::proto::assembler::Assembler,
+    _: MessageKind,
+    _: &[u8],
+    _: u64,
+    _: bool,
+) -> Result<(), ProtocolError> {
+    Err(ProtocolError::ReservedBitsSet(RSV1))
 }
 
 /// §5.1: "a client MUST mask all frames that it sends to the server" and

@@ -27,6 +27,7 @@
 mod input;
 mod opening;
 mod output;
+mod pool;
 mod sender;
 mod timers;
 mod trace;
@@ -48,7 +49,7 @@ use crate::proto::prepared::PreparedMessage;
 
 use input::{ReadState, RecvBuffer};
 use opening::Opening;
-use output::Output;
+pub use pool::{Active, BufferPool};
 use sender::Outbound;
 pub use sender::Sender;
 use timers::{Due, Timers};
@@ -129,80 +130,6 @@ pub struct Connection {
     notices: Notices,
 }
 
-/// What a connection holds only while bytes are moving: the receive
-/// buffer, the frame reader's progress, the message assembler and the
-/// output queues. Events borrow the receive side while a [`Sender`]
-/// borrows `out`.
-#[derive(Debug, Default)]
-pub struct Active {
-    rx: RecvBuffer,
-    read: ReadState,
-    assembler: Assembler,
-    out: Output,
-}
-
-impl Active {
-    /// Nothing buffered, no frame or message half-read, nothing to write.
-    fn is_idle(&self) -> bool {
-        self.rx.len() == 0
-            && self.read == ReadState::Header
-            && !self.assembler.in_message()
-            && self.out.buffered() == 0
-    }
-
-    /// Drop contents and oversized capacity before going into a pool.
-    fn recycle(&mut self, keep: usize) {
-        self.rx.release_if_larger(keep);
-        self.assembler.trim(keep);
-        self.out.release_if_larger(keep);
-    }
-}
-
-/// Spare [`Active`] parts, shared by the connections of one event loop so
-/// that parking and unparking idle connections allocates nothing.
-#[derive(Debug)]
-pub struct BufferPool {
-    // Boxed on purpose: a connection holds `Option<Box<Active>>`, and lending
-    // is then a pointer move, never a copy or an allocation.
-    #[allow(clippy::vec_box)]
-    free: Vec<Box<Active>>,
-    limit: usize,
-    keep: usize,
-}
-
-impl BufferPool {
-    /// A pool holding at most `limit` spare parts, each keeping buffers of
-    /// up to `keep` bytes of capacity (larger ones are freed).
-    pub fn new(limit: usize, keep: usize) -> Self {
-        BufferPool {
-            free: Vec::with_capacity(limit),
-            limit,
-            keep,
-        }
-    }
-
-    /// Spare parts held now.
-    pub fn len(&self) -> usize {
-        self.free.len()
-    }
-
-    /// True when no spare part is held.
-    pub fn is_empty(&self) -> bool {
-        self.free.is_empty()
-    }
-
-    fn take(&mut self) -> Box<Active> {
-        self.free.pop().unwrap_or_default()
-    }
-
-    fn give(&mut self, mut active: Box<Active>) {
-        if self.free.len() < self.limit {
-            active.recycle(self.keep);
-            self.free.push(active);
-        }
-    }
-}
-
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Connection")
@@ -243,11 +170,12 @@ impl Connection {
         let mut nonce = [0u8; 16];
         rng.fill_bytes(&mut nonce);
         let outbound = Outbound::new(timers, Some(rng));
+        let config_copy = Arc::clone(&config);
         let mut conn = Self::with_parts(config, Role::Client, Phase::ClientWaiting, outbound);
         let opening = conn
             .active()
             .out
-            .write_raw(|out| Opening::client(request, &nonce, out));
+            .write_raw(|out| Opening::client(request, &nonce, &config_copy, out));
         conn.opening = Some(Box::new(opening));
         conn
     }
@@ -403,14 +331,23 @@ impl Connection {
         if self.active.is_none() {
             self.active = Some(pool.take());
         }
+        #[cfg(feature = "deflate")]
+        if let Some(deflate) = self.outbound.deflate.as_deref_mut() {
+            deflate.lend(&mut pool.codecs);
+        }
     }
 
     /// Give the in-flight parts back to `pool` when nothing is buffered or
-    /// half-done: an idle connection then holds no buffer at all.
+    /// half-done: an idle connection then holds no buffer at all (nor a
+    /// deflate codec that keeps no history).
     pub fn park(&mut self, pool: &mut BufferPool) {
         if self.active.as_deref().is_some_and(Active::is_idle) {
             if let Some(active) = self.active.take() {
                 pool.give(active);
+            }
+            #[cfg(feature = "deflate")]
+            if let Some(deflate) = self.outbound.deflate.as_deref_mut() {
+                deflate.give_back(Some(&mut pool.codecs));
             }
         }
     }
@@ -606,7 +543,29 @@ impl Connection {
     pub fn release_idle_memory(&mut self) {
         if self.active.as_deref().is_some_and(Active::is_idle) {
             self.active = None;
+            #[cfg(feature = "deflate")]
+            if let Some(deflate) = self.outbound.deflate.as_deref_mut() {
+                deflate.give_back(None);
+            }
         }
+    }
+
+    /// The permessage-deflate parameters agreed in the opening handshake
+    /// (RFC 7692 §7.1), or `None` when the connection runs uncompressed.
+    #[cfg(feature = "deflate")]
+    pub fn deflate_params(&self) -> Option<crate::proto::deflate::DeflateParams> {
+        self.outbound.deflate.as_deref().map(|d| d.params)
+    }
+
+    /// Whether this connection holds a deflate (compressor, decompressor)
+    /// now — for memory tests: a side without context takeover holds none
+    /// while the connection is parked.
+    #[cfg(feature = "deflate")]
+    pub fn deflate_codecs(&self) -> (bool, bool) {
+        self.outbound
+            .deflate
+            .as_deref()
+            .map_or((false, false), |d| d.holds_codecs())
     }
 
     // ----- time ---------------------------------------------------------

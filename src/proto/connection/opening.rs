@@ -8,9 +8,11 @@
 use super::{Connection, Phase, Ready, Role};
 use crate::error::{ProtocolError, UsageError};
 use crate::proto::close::CloseCode;
+use crate::proto::config::Config;
 use crate::proto::handshake::{
-    encode_key, parse_request, parse_response, write_accept_response, write_client_request,
-    write_error_response, write_http_response, ClientRequest,
+    encode_key, parse_request, parse_response_offering, write_accept_response,
+    write_client_request_offering, write_error_response, write_http_response, ClientRequest,
+    Request,
 };
 
 /// What the handshake needs to remember until it completes.
@@ -22,19 +24,69 @@ pub(super) struct Opening {
     protocols: Vec<String>,
     /// Server: whether the request reported was an upgrade.
     upgrade: bool,
+    /// Server: the permessage-deflate agreement and its response header,
+    /// when the client offered something we accept (RFC 7692 §5).
+    #[cfg(feature = "deflate")]
+    deflate: Option<(crate::proto::deflate::DeflateParams, String)>,
 }
 
 impl Opening {
-    /// Client: write the request (§4.1) and remember what to check.
-    pub(super) fn client(request: ClientRequest, nonce: &[u8; 16], out: &mut Vec<u8>) -> Opening {
+    /// Client: write the request (§4.1), with the extensions `config`
+    /// enables, and remember what to check.
+    pub(super) fn client(
+        request: ClientRequest,
+        nonce: &[u8; 16],
+        config: &Config,
+        out: &mut Vec<u8>,
+    ) -> Opening {
         let key = encode_key(nonce);
-        write_client_request(out, &request, &key);
+        let offer = client_offer(config);
+        write_client_request_offering(out, &request, &key, offer.as_deref());
         Opening {
             key,
             protocols: request.protocols,
             upgrade: true,
+            #[cfg(feature = "deflate")]
+            deflate: None,
         }
     }
+
+    /// Server: what to remember of an upgrade request until `accept`.
+    fn server(request: &Request, config: &Config) -> Opening {
+        let _ = config;
+        Opening {
+            key: request.key().unwrap_or_default().to_owned(),
+            protocols: request.protocols().to_vec(),
+            upgrade: request.is_websocket(),
+            #[cfg(feature = "deflate")]
+            deflate: match (config.deflate.as_ref(), request.extensions()) {
+                (Some(cfg), Some(offers)) if request.is_websocket() => {
+                    crate::proto::deflate::negotiate_server(offers, cfg)
+                }
+                _ => None,
+            },
+        }
+    }
+}
+
+/// Whether a client under `config` offers any extension.
+fn offers_extensions(config: &Config) -> bool {
+    #[cfg(feature = "deflate")]
+    if config.deflate.is_some() {
+        return true;
+    }
+    let _ = config;
+    false
+}
+
+/// The `Sec-WebSocket-Extensions` a client offers under `config`.
+fn client_offer(config: &Config) -> Option<String> {
+    #[cfg(feature = "deflate")]
+    if let Some(deflate) = config.deflate.as_ref() {
+        return Some(crate::proto::deflate::client_offer(deflate));
+    }
+    let _ = config;
+    None
 }
 
 impl Connection {
@@ -45,12 +97,9 @@ impl Connection {
             Ok(Some((request, consumed))) => {
                 self.active().rx.consume(consumed);
                 self.phase = Phase::ServerDeciding;
-                let upgrade = request.is_websocket();
-                self.opening = Some(Box::new(Opening {
-                    key: request.key().unwrap_or_default().to_owned(),
-                    protocols: request.protocols().to_vec(),
-                    upgrade,
-                }));
+                let opening = Opening::server(&request, &self.config);
+                let upgrade = opening.upgrade;
+                self.opening = Some(Box::new(opening));
                 Some(if upgrade {
                     Ready::Request(request)
                 } else {
@@ -73,12 +122,19 @@ impl Connection {
     pub(super) fn opening_read_response(&mut self) -> Option<Ready> {
         let opening = self.opening.as_deref()?;
         let rx = &self.active.get_or_insert_with(Box::default).rx;
-        let parsed = parse_response(
+        let parsed = parse_response_offering(
             rx.data(),
             &opening.key,
             &opening.protocols,
+            offers_extensions(&self.config),
             self.config.max_handshake_size,
         );
+        let parsed = match parsed {
+            Ok(Some((response, consumed))) => self
+                .client_extensions(&response)
+                .map(|()| Some((response, consumed))),
+            other => other,
+        };
         match parsed {
             Ok(None) => None,
             Ok(Some((response, consumed))) => {
@@ -113,12 +169,19 @@ impl Connection {
                 return Err(UsageError::ProtocolNotOffered);
             }
         }
-        let key = std::mem::take(&mut self.opening)
-            .map(|o| o.key)
-            .unwrap_or_default();
-        self.active()
-            .out
-            .write_raw(|out| write_accept_response(out, &key, protocol, None, extra_headers));
+        let Some(opening) = self.opening.take() else {
+            return Err(UsageError::WrongState);
+        };
+        let extensions = self.server_extensions(&opening);
+        self.active().out.write_raw(|out| {
+            write_accept_response(
+                out,
+                &opening.key,
+                protocol,
+                extensions.as_deref(),
+                extra_headers,
+            )
+        });
         self.phase = Phase::Open;
         self.outbound.timers.opened();
         Ok(())
@@ -154,6 +217,43 @@ impl Connection {
             &[("Content-Type", "text/plain; charset=utf-8")],
             body.as_bytes(),
         )
+    }
+
+    /// Server: switch on what was agreed and return the response's
+    /// `Sec-WebSocket-Extensions` value, if any.
+    fn server_extensions(&mut self, opening: &Opening) -> Option<String> {
+        #[cfg(feature = "deflate")]
+        if let (Some((params, header)), Some(cfg)) = (&opening.deflate, &self.config.deflate) {
+            self.outbound.deflate = Some(Box::new(crate::proto::deflate::DeflateState::new(
+                *params,
+                Role::Server,
+                cfg,
+            )));
+            return Some(header.clone());
+        }
+        let _ = opening;
+        None
+    }
+
+    /// Client: check the server's `Sec-WebSocket-Extensions` against our
+    /// offer (RFC 7692 §5.1) and switch on what was agreed.
+    fn client_extensions(
+        &mut self,
+        response: &crate::proto::handshake::Response,
+    ) -> Result<(), crate::error::HandshakeError> {
+        #[cfg(feature = "deflate")]
+        if let Some(cfg) = self.config.deflate.as_ref() {
+            let agreed = crate::proto::deflate::validate_response(response.extensions(), cfg)?;
+            self.outbound.deflate = agreed.map(|params| {
+                Box::new(crate::proto::deflate::DeflateState::new(
+                    params,
+                    Role::Client,
+                    cfg,
+                ))
+            });
+        }
+        let _ = response;
+        Ok(())
     }
 
     /// The handshake state while a server decides; `upgrade_only` refuses

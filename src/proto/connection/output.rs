@@ -9,7 +9,7 @@
 use rand::rngs::StdRng;
 use rand::RngCore;
 
-use crate::proto::encode::{frame_span, push_frame, push_message, push_raw_frame};
+use crate::proto::encode::{frame_span, push_frame, push_message_rsv, push_raw_frame};
 use crate::proto::frame::{decode_header, OpCode};
 use crate::proto::prepared::PreparedMessage;
 
@@ -27,6 +27,9 @@ pub(super) struct Output {
     boundary: usize,
     ctrl: Vec<u8>,
     ctrl_pos: usize,
+    /// Where a message is compressed before it is framed (RFC 7692);
+    /// pooled with the rest so that compressing allocates nothing.
+    pub(super) scratch: Vec<u8>,
 }
 
 /// A fresh masking key per frame for clients (§5.3), none for servers.
@@ -151,16 +154,38 @@ impl Output {
         push_frame(&mut self.data, true, OpCode::Close, payload, key);
     }
 
+    /// A data message split into frames; `rsv` goes on the first frame
+    /// (RSV1 for a compressed message, RFC 7692 §6.1).
     pub(super) fn queue_message(
         &mut self,
         opcode: OpCode,
+        rsv: u8,
         payload: &[u8],
         fragment_size: usize,
         mut rng: Option<&mut StdRng>,
     ) {
-        push_message(&mut self.data, opcode, payload, fragment_size, || {
+        push_message_rsv(&mut self.data, opcode, rsv, payload, fragment_size, || {
             mask_key(&mut rng)
         });
+    }
+
+    /// [`Output::queue_message`] with the payload in `scratch`.
+    #[cfg(feature = "deflate")]
+    pub(super) fn queue_scratch_message(
+        &mut self,
+        opcode: OpCode,
+        rsv: u8,
+        fragment_size: usize,
+        mut rng: Option<&mut StdRng>,
+    ) {
+        push_message_rsv(
+            &mut self.data,
+            opcode,
+            rsv,
+            &self.scratch,
+            fragment_size,
+            || mask_key(&mut rng),
+        );
     }
 
     pub(super) fn queue_raw(
@@ -221,6 +246,10 @@ impl Output {
         }
         if self.ctrl.capacity() > keep {
             self.ctrl = Vec::new();
+        }
+        self.scratch.clear();
+        if self.scratch.capacity() > keep {
+            self.scratch = Vec::new();
         }
     }
 }

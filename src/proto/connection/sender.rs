@@ -28,6 +28,11 @@ pub(super) struct Outbound {
     pub(super) timers: Timers,
     /// Frame records, only while tracing is on (see `trace.rs`).
     pub(super) trace: Option<Box<TraceLog>>,
+    /// RFC 7692 permessage-deflate, once agreed: both directions' state,
+    /// kept here because a [`Sender`] compresses while an event borrows
+    /// the receive side. One pointer when not negotiated.
+    #[cfg(feature = "deflate")]
+    pub(super) deflate: Option<Box<crate::proto::deflate::DeflateState>>,
 }
 
 impl Outbound {
@@ -37,6 +42,8 @@ impl Outbound {
             close_sent: false,
             timers,
             trace: None,
+            #[cfg(feature = "deflate")]
+            deflate: None,
         }
     }
 
@@ -44,16 +51,7 @@ impl Outbound {
     /// when on, sees each one once; when off this is a single check.
     fn push(&mut self, out: &mut Output, write: impl FnOnce(&mut Output, Option<&mut StdRng>)) {
         let Outbound { rng, trace, .. } = self;
-        match trace.as_deref_mut() {
-            None => write(out, rng.as_deref_mut()),
-            Some(log) => {
-                let mark = out.mark();
-                write(out, rng.as_deref_mut());
-                let (data, ctrl) = out.appended(mark);
-                log.sent(data);
-                log.sent(ctrl);
-            }
-        }
+        push_traced(out, rng, trace, write);
     }
 
     /// A pong answering a ping (§5.5.2), unless our close already went.
@@ -93,6 +91,26 @@ impl Outbound {
         self.close_sent = true;
         self.push(out, |out, rng| out.queue_close(payload, rng));
         self.timers.start_close(config.close_timeout);
+    }
+}
+
+/// [`Outbound::push`] on the fields it needs, so that a caller can hold
+/// another field (the compressed payload) at the same time.
+fn push_traced(
+    out: &mut Output,
+    rng: &mut Option<Box<StdRng>>,
+    trace: &mut Option<Box<TraceLog>>,
+    write: impl FnOnce(&mut Output, Option<&mut StdRng>),
+) {
+    match trace.as_deref_mut() {
+        None => write(out, rng.as_deref_mut()),
+        Some(log) => {
+            let mark = out.mark();
+            write(out, rng.as_deref_mut());
+            let (data, ctrl) = out.appended(mark);
+            log.sent(data);
+            log.sent(ctrl);
+        }
     }
 }
 
@@ -165,11 +183,32 @@ impl<'a> Sender<'a> {
         self.send_message(OpCode::Binary, data)
     }
 
+    /// Queue a data message: compressed (RSV1 on its first frame, RFC 7692
+    /// §6) when permessage-deflate was agreed and the message is at least
+    /// the configured threshold long, as it is otherwise.
     fn send_message(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), UsageError> {
         self.check_can_send()?;
         let fragment = self.config.fragment_size;
+        #[cfg(feature = "deflate")]
+        {
+            let Outbound {
+                rng,
+                trace,
+                deflate,
+                ..
+            } = &mut *self.outbound;
+            let out = &mut *self.out;
+            if let Some(d) = deflate.as_deref_mut() {
+                if d.compress(payload, &mut out.scratch) {
+                    push_traced(out, rng, trace, |out, rng| {
+                        out.queue_scratch_message(opcode, 0b100, fragment, rng)
+                    });
+                    return Ok(());
+                }
+            }
+        }
         self.outbound.push(self.out, |out, rng| {
-            out.queue_message(opcode, payload, fragment, rng)
+            out.queue_message(opcode, 0, payload, fragment, rng)
         });
         Ok(())
     }

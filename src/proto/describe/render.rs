@@ -108,7 +108,12 @@ fn violation(v: &Violation) -> String {
         .payload_offset
         .map(|p| format!(" (payload byte {p})"))
         .unwrap_or_default();
-    format!("{at}{payload}: {} (RFC 6455 {})", v.rule, v.section)
+    let rfc = if v.section.starts_with("RFC ") {
+        ""
+    } else {
+        "RFC 6455 "
+    };
+    format!("{at}{payload}: {} ({rfc}{})", v.rule, v.section)
 }
 
 fn header_lines(out: &mut String, frame: &FrameReport) {
@@ -128,6 +133,12 @@ fn header_lines(out: &mut String, frame: &FrameReport) {
             b0 >> 5 & 1,
             b0 >> 4 & 1,
         );
+        let first = matches!(frame.fragment, Some(Fragment::First | Fragment::Whole));
+        let text = if frame.compressed && first && b0 & 0x40 != 0 {
+            format!("{text}: compressed (permessage-deflate, RFC 7692 §6)")
+        } else {
+            text
+        };
         line(out, &span(base, 1), &text);
     }
     let Some(&b1) = frame.head.get(1) else {
@@ -196,6 +207,9 @@ fn minimal_word(frame: &FrameReport) -> &'static str {
 /// Whether a payload is best shown as text: text messages, and control
 /// payloads (ping and pong bodies are often text, as in §5.7).
 fn shows_as_text(frame: &FrameReport) -> bool {
+    if frame.compressed {
+        return false;
+    }
     match frame.message_kind {
         Some(kind) => kind == OpCode::Text,
         None => {
@@ -299,9 +313,35 @@ fn meaning_lines(out: &mut String, frame: &FrameReport, full: bool) {
             Some(Fragment::Last(n)) => format!("last fragment ({n}) of a {kind} message"),
             None => String::new(),
         };
+        let text = if frame.compressed {
+            format!("{text}, compressed (RFC 7692 §6)")
+        } else {
+            text
+        };
         line(out, "message", &text);
         if let Some(message) = &frame.message {
-            body(out, "reassembled", message, kind == "text", full);
+            let label = if frame.compressed {
+                "compressed"
+            } else {
+                "reassembled"
+            };
+            body(
+                out,
+                label,
+                message,
+                kind == "text" && !frame.compressed,
+                full,
+            );
+        }
+        if let Some(inflated) = &frame.inflated {
+            let sizes = format!(
+                "{} byte{} from {} compressed (RFC 7692 §7.2.2)",
+                inflated.len(),
+                plural(inflated.len() as u64),
+                frame.message.as_ref().map_or(0, Vec::len)
+            );
+            line(out, "inflated", &sizes);
+            body(out, "", inflated, kind == "text", full);
         }
     }
     match frame.opcode() {

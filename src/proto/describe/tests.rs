@@ -173,9 +173,11 @@ fn masking_rule_is_checked_only_for_a_given_sender() {
     let unmasked = bytes("81 05 48 65 6c 6c 6f");
     let server = DescribeOptions {
         sender: Some(Role::Server),
+        ..DescribeOptions::default()
     };
     let client = DescribeOptions {
         sender: Some(Role::Client),
+        ..DescribeOptions::default()
     };
     let r = describe_frames(&masked, server);
     assert_eq!(where_(&r), [(1, Some(0x85), "§5.1")]);
@@ -353,6 +355,79 @@ fn handshake_response_accept_value() {
     assert!(render_handshake(&report).contains("not base64"));
     let refused = describe_handshake(b"HTTP/1.1 403 Forbidden\r\n\r\n", None);
     assert!(!refused.is_valid());
+}
+
+#[test]
+fn rsv1_marks_compression_once_deflate_is_agreed() {
+    let hello = [0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+    // Without the extension RSV1 breaks §5.2.
+    let plain = describe_frames(&hello, DescribeOptions::default());
+    let v = plain.violations().next().unwrap();
+    assert_eq!(v.section, "§5.2");
+    assert!(v.rule.contains("no extension was negotiated"));
+    // With it, the frame is valid and marked compressed; its payload is
+    // not text until inflated.
+    let deflate = DescribeOptions {
+        deflate: true,
+        ..DescribeOptions::default()
+    };
+    let r = describe_frames(&hello, deflate);
+    assert!(r.is_valid(), "{:?}", r.frames[0].violations);
+    assert!(r.frames[0].compressed);
+    assert_eq!(r.frames[0].inflated, None);
+    assert!(render_frames(&r, false).contains("compressed (permessage-deflate, RFC 7692 §6)"));
+    // RSV1 on a continuation or a control frame breaks RFC 7692 §6.1.
+    let bad = [
+        0x41, 0x03, 0xf2, 0x48, 0xcd, 0xc0, 0x04, 0xc9, 0xc9, 0x07, 0x00, 0xc9, 0x00,
+    ];
+    let r = describe_frames(&bad, deflate);
+    let sections: Vec<_> = r.violations().map(|v| (v.offset, v.section)).collect();
+    assert_eq!(sections, [(5, "RFC 7692 §6.1"), (11, "RFC 7692 §6.1")]);
+    assert!(render_frames(&r, false).contains("(RFC 7692 §6.1)"));
+    // RSV2 is still reserved.
+    let r = describe_frames(&[0xe1, 0x00], deflate);
+    assert_eq!(r.violations().next().unwrap().section, "§5.2");
+}
+
+#[cfg(feature = "deflate")]
+#[test]
+fn inflate_shows_what_compressed_messages_say() {
+    let inflate = DescribeOptions {
+        inflate: true,
+        ..DescribeOptions::default()
+    };
+    // RFC 7692 §7.2.3.1 fragmented, then §7.2.3.2's shared-window message.
+    let input = [
+        0x41, 0x03, 0xf2, 0x48, 0xcd, 0x80, 0x04, 0xc9, 0xc9, 0x07, 0x00, 0xc1, 0x05, 0xf2, 0x00,
+        0x11, 0x00, 0x00,
+    ];
+    let r = describe_frames(&input, inflate);
+    assert!(r.is_valid(), "{:?}", r.violations().collect::<Vec<_>>());
+    assert_eq!(r.frames[0].inflated, None);
+    assert_eq!(r.frames[1].inflated.as_deref(), Some(&b"Hello"[..]));
+    assert_eq!(r.frames[2].inflated.as_deref(), Some(&b"Hello"[..]));
+    let text = render_frames(&r, false);
+    assert!(
+        text.contains("inflated      5 bytes from 7 compressed"),
+        "{text}"
+    );
+    // Garbage and inflated text that is not UTF-8 are reported.
+    let r = describe_frames(&[0xc2, 0x02, 0xff, 0xff], inflate);
+    assert_eq!(r.violations().next().unwrap().section, "RFC 7692 §7.2.2");
+    let mut payload = Vec::new();
+    assert!(crate::proto::deflate::Compressor::new(6, 15).compress(&[0xff, 0xfe], &mut payload));
+    let mut frame = vec![0xc1, payload.len() as u8];
+    frame.extend_from_slice(&payload);
+    let r = describe_frames(&frame, inflate);
+    assert_eq!(r.violations().next().unwrap().section, "§8.1");
+}
+
+#[test]
+fn trace_lines_name_compressed_frames() {
+    let t = FrameTrace::new(Direction::Received, true, 0b100, 1, true, 7, &[]);
+    assert_eq!(t.to_string(), "← text fin compressed len=7");
+    let t = FrameTrace::new(Direction::Received, true, 0b100, 9, true, 0, &[]);
+    assert_eq!(t.to_string(), "← ping rsv=100 len=0");
 }
 
 proptest! {

@@ -76,6 +76,20 @@ impl ClientRequest {
 /// `host` and `key` outside visible ASCII are dropped; unsafe headers are
 /// skipped (see [`ClientRequest::headers`]).
 pub fn write_client_request(out: &mut Vec<u8>, req: &ClientRequest, key: &str) {
+    write_client_request_offering(out, req, key, None);
+}
+
+/// [`write_client_request`] offering `extensions` (§4.1 item 11, §9.1) in
+/// a `Sec-WebSocket-Extensions` header, written when it is free of control
+/// characters. The core offers only extensions it implements (RFC 7692
+/// permessage-deflate, see [`crate::proto::Config`]); callers cannot add
+/// the header through [`ClientRequest::headers`].
+pub fn write_client_request_offering(
+    out: &mut Vec<u8>,
+    req: &ClientRequest,
+    key: &str,
+    extensions: Option<&str>,
+) {
     out.extend_from_slice(b"GET ");
     push_target(out, &req.path);
     out.extend_from_slice(b" HTTP/1.1\r\n");
@@ -99,6 +113,9 @@ pub fn write_client_request(out: &mut Vec<u8>, req: &ClientRequest, key: &str) {
             "Sec-WebSocket-Protocol",
             protocols.join(", ").as_bytes(),
         );
+    }
+    if let Some(extensions) = extensions.filter(|e| is_safe_value(e) && !e.is_empty()) {
+        push_header(out, "Sec-WebSocket-Extensions", extensions.as_bytes());
     }
     let origin = req.origin.as_deref().filter(|o| is_safe_value(o));
     if let Some(origin) = origin {
@@ -159,7 +176,9 @@ impl Response {
     }
 
     /// §4.1 the _Extensions In Use_: the server's `Sec-WebSocket-Extensions`
-    /// or `None`. We offer no extensions yet, so this is at most empty.
+    /// (several headers joined with `", "`), or `None`. Without an offer of
+    /// ours it is at most empty; with one, the connection checked it
+    /// (RFC 7692 §5.1 for permessage-deflate) before reporting it.
     pub fn extensions(&self) -> Option<&str> {
         self.extensions.as_deref()
     }
@@ -181,6 +200,20 @@ pub fn parse_response(
     buf: &[u8],
     key: &str,
     offered_protocols: &[String],
+    max_head: usize,
+) -> Result<Option<(Response, usize)>, HandshakeError> {
+    parse_response_offering(buf, key, offered_protocols, false, max_head)
+}
+
+/// [`parse_response`] after a request that offered extensions
+/// (`offered_extensions`): a `Sec-WebSocket-Extensions` answer is then
+/// returned in [`Response::extensions`] for the caller to check against
+/// its offer (§4.1 step 5), instead of failing the handshake.
+pub fn parse_response_offering(
+    buf: &[u8],
+    key: &str,
+    offered_protocols: &[String],
+    offered_extensions: bool,
     max_head: usize,
 ) -> Result<Option<(Response, usize)>, HandshakeError> {
     let window = head_window(buf, max_head);
@@ -207,7 +240,11 @@ pub fn parse_response(
     let headers = own_headers(parsed.headers);
     validate_headers(&headers, key)?;
     let protocol = selected_protocol(&headers, offered_protocols)?;
-    let extensions = selected_extensions(&headers)?;
+    let extensions = if offered_extensions {
+        joined_extensions(&headers)
+    } else {
+        selected_extensions(&headers)?
+    };
     let response = Response {
         status: code,
         headers,
@@ -304,6 +341,24 @@ fn selected_extensions(headers: &[(String, Vec<u8>)]) -> Result<Option<String>, 
         }
     }
     Ok(present.then(String::new))
+}
+
+/// Every `Sec-WebSocket-Extensions` value joined with `", "` (§9.1: one
+/// list, however many header lines carry it), `None` without one; a value
+/// that is not UTF-8 is kept as an unparseable marker so the check fails.
+fn joined_extensions(headers: &[(String, Vec<u8>)]) -> Option<String> {
+    let mut joined: Option<String> = None;
+    for value in values(headers, "sec-websocket-extensions") {
+        let text = std::str::from_utf8(value.trim_ascii()).unwrap_or("\u{fffd}");
+        match joined.as_mut() {
+            Some(j) => {
+                j.push_str(", ");
+                j.push_str(text);
+            }
+            None => joined = Some(text.to_owned()),
+        }
+    }
+    joined
 }
 
 /// Append the request-target, percent-encoding every byte that could end the

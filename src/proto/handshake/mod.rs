@@ -32,7 +32,10 @@ pub mod response;
 #[cfg(test)]
 mod roundtrip_tests;
 
-pub use client::{encode_key, parse_response, write_client_request, ClientRequest, Response};
+pub use client::{
+    encode_key, parse_response, parse_response_offering, write_client_request,
+    write_client_request_offering, ClientRequest, Response,
+};
 pub use request::{parse_request, Request};
 pub use response::{
     reason_phrase, write_accept_response, write_error_response, write_http_response,

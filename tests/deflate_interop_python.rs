@@ -1,0 +1,289 @@
+//! permessage-deflate interop with Python `websockets` (which compresses
+//! by default), in both roles: its client against `ws6455 serve`, and our
+//! blocking client against its server. Hundreds of messages per
+//! connection exercise context takeover; the "lean" variants exercise no
+//! context takeover and small windows on both sides.
+//!
+//! Skipped with a note when `python3` or `websockets` (>= 11, for its sync
+//! API) is missing, unless `WS6455_REQUIRE_INTEROP=1`.
+#![cfg(all(feature = "deflate", feature = "io"))]
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ws6455::io::{Incoming, WebSocket};
+use ws6455::proto::deflate::DeflateConfig;
+use ws6455::proto::{ClientRequest, CloseCode, Config};
+
+const MUST: Duration = Duration::from_secs(10);
+
+/// Whether Python `websockets` with its sync API is importable.
+fn python_websockets() -> bool {
+    let ok = Command::new("python3")
+        .args([
+            "-c",
+            "import websockets.sync.client, websockets.sync.server",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        if std::env::var("WS6455_REQUIRE_INTEROP").as_deref() == Ok("1") {
+            panic!("WS6455_REQUIRE_INTEROP=1 but python3 with websockets >= 11 is missing");
+        }
+        println!(
+            "note: python3 with websockets >= 11 not found; skipping (pip install websockets)"
+        );
+    }
+    ok
+}
+
+/// The messages both scripts and the Rust side send: JSON-ish text whose
+/// keys repeat across messages (what context takeover is good at), and
+/// binary with a repeating pattern, in many sizes.
+const SHARED: &str = r#"
+import json
+def messages(n):
+    for i in range(n):
+        if i % 3 == 2:
+            yield bytes((i * 7 + j % 251) % 256 for j in range(i * 37 % 5000))
+        else:
+            yield json.dumps({"seq": i, "user": "user%d" % (i % 10), "tags": ["alpha", "beta", "gamma"][: i % 4],
+                              "text": "lorem ipsum dolor sit amet " * (i % 40), "unicode": "κόσμε ✓"})
+"#;
+
+const CLIENT: &str = r#"
+import sys
+from websockets.sync.client import connect
+from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
+url, variant, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+if variant == "lean":
+    ext = ClientPerMessageDeflateFactory(server_no_context_takeover=True, client_no_context_takeover=True,
+                                         server_max_window_bits=10, client_max_window_bits=9)
+else:
+    ext = ClientPerMessageDeflateFactory()
+with connect(url, extensions=[ext], compression=None, max_size=2**24, open_timeout=10) as ws:
+    agreed = ws.response.headers.get("Sec-WebSocket-Extensions", "")
+    assert agreed.startswith("permessage-deflate"), agreed
+    count = 0
+    for m in messages(n):
+        ws.send(m)
+        back = ws.recv(timeout=10)
+        assert back == m, (count, len(m), len(back))
+        count += 1
+    print("OK", count, agreed, flush=True)
+"#;
+
+const SERVER: &str = r#"
+import sys
+from websockets.sync.server import serve
+from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
+variant = sys.argv[1]
+if variant == "lean":
+    ext = ServerPerMessageDeflateFactory(server_no_context_takeover=True, client_no_context_takeover=True,
+                                         server_max_window_bits=11, client_max_window_bits=10)
+else:
+    ext = ServerPerMessageDeflateFactory()
+def echo(ws):
+    for m in ws:
+        ws.send(m)
+with serve(echo, "127.0.0.1", 0, extensions=[ext], compression=None, max_size=2**24) as server:
+    print(server.socket.getsockname()[1], flush=True)
+    server.serve_forever()
+"#;
+
+/// The messages of `SHARED`, built the same way in Rust.
+fn messages(n: usize) -> Vec<Incoming> {
+    let script = format!(
+        "{SHARED}\nimport sys\nfor m in messages({n}):\n    \
+         sys.stdout.write(('B' + m.hex()) if isinstance(m, bytes) else ('T' + m.encode().hex()))\n    \
+         sys.stdout.write('\\n')\n"
+    );
+    let out = Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let bytes: Vec<u8> = (1..line.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&line[i..i + 2], 16).unwrap())
+                .collect();
+            match &line[..1] {
+                "T" => Incoming::Text(String::from_utf8(bytes).unwrap()),
+                _ => Incoming::Binary(bytes),
+            }
+        })
+        .collect()
+}
+
+/// `ws6455 serve` (compression on by default) on a free loopback port.
+struct Serve(Child, SocketAddr);
+
+impl Serve {
+    fn start() -> Serve {
+        for _ in 0..5 {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+            let mut child = Command::new(env!("CARGO_BIN_EXE_ws6455"))
+                .args(["serve", "--listen", &addr.to_string(), "--quiet"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let deadline = Instant::now() + MUST;
+            while Instant::now() < deadline {
+                if child.try_wait().unwrap().is_some() {
+                    break;
+                }
+                if TcpStream::connect(addr).is_ok() {
+                    return Serve(child, addr);
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("ws6455 serve did not start");
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn python_client(addr: SocketAddr, variant: &str, n: usize) -> String {
+    let script = format!("{SHARED}{CLIENT}");
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            &script,
+            &format!("ws://{addr}/"),
+            variant,
+            &n.to_string(),
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "python client ({variant}) failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn python_client_against_ws6455_serve() {
+    if !python_websockets() {
+        return;
+    }
+    let server = Serve::start();
+    let out = python_client(server.1, "default", 300);
+    assert!(out.starts_with("OK 300 permessage-deflate"), "{out}");
+    let out = python_client(server.1, "lean", 200);
+    assert!(
+        out.starts_with(
+            "OK 200 permessage-deflate; server_no_context_takeover; client_no_context_takeover; \
+             server_max_window_bits=10; client_max_window_bits=9"
+        ),
+        "{out}"
+    );
+}
+
+/// A Python `websockets` echo server; killed on drop.
+struct PyServer(Child, u16);
+
+impl PyServer {
+    fn start(variant: &str) -> PyServer {
+        let mut child = Command::new("python3")
+            .args(["-c", SERVER, variant])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        let stdout = child.stdout.take().unwrap();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let port = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("no port: {line:?}"));
+        PyServer(child, port)
+    }
+}
+
+impl Drop for PyServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn our_client_against(variant: &str, deflate: DeflateConfig, expect: &str) {
+    let server = PyServer::start(variant);
+    let addr: SocketAddr = ([127, 0, 0, 1], server.1).into();
+    let stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(MUST)).unwrap();
+    let config = Config {
+        deflate: Some(deflate),
+        ..Config::default()
+    };
+    let (mut ws, response) =
+        WebSocket::client(stream, ClientRequest::new(addr.to_string(), "/"), config).unwrap();
+    assert_eq!(response.extensions(), Some(expect));
+    assert!(ws.connection().deflate_params().is_some());
+    let all = messages(300);
+    for m in &all {
+        match m {
+            Incoming::Text(t) => ws.send_text(t).unwrap(),
+            Incoming::Binary(b) => ws.send_binary(b).unwrap(),
+            _ => unreachable!(),
+        }
+        assert_eq!(&ws.read().unwrap(), m);
+    }
+    ws.close(CloseCode::NORMAL, "").unwrap();
+    // The server's close echo ends the conversation (reads time out).
+    let deadline = Instant::now() + MUST;
+    let mut closed = false;
+    while Instant::now() < deadline && !closed {
+        closed = matches!(ws.read(), Ok(Incoming::Close(..)) | Err(_));
+    }
+    assert!(closed);
+}
+
+#[test]
+fn ws6455_client_against_python_server() {
+    if !python_websockets() {
+        return;
+    }
+    our_client_against("default", DeflateConfig::default(), "permessage-deflate");
+    our_client_against(
+        "lean",
+        DeflateConfig {
+            client_no_context_takeover: true,
+            ..DeflateConfig::default()
+        },
+        "permessage-deflate; server_no_context_takeover; client_no_context_takeover; \
+         server_max_window_bits=11; client_max_window_bits=10",
+    );
+}
