@@ -23,6 +23,8 @@ TARGETS=(
     utf8
     connection_server
     connection_client
+    inflate
+    extensions
 )
 
 cd "$(dirname "$0")/.."

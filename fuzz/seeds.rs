@@ -246,6 +246,52 @@ fn utf8_seeds() {
     }
 }
 
+fn inflate_seeds() {
+    // Layout of the target's input: six u16 cuts, a u16 limit, window bits,
+    // level, reset, round trip, repeat count, then the bytes.
+    let head = |limit: u16, round_trip: bool| -> Vec<u8> {
+        let mut h = Vec::new();
+        for cut in [3u16, 1, 7, 2, 0, 5] {
+            h.extend_from_slice(&cut.to_le_bytes());
+        }
+        h.extend_from_slice(&limit.to_le_bytes());
+        h.extend_from_slice(&[6, 6, 0, u8::from(round_trip), 4]);
+        h
+    };
+    let text = b"A WebSocket message, a WebSocket message, compressed twice over.";
+    let samples: &[(&str, u16, bool, &[u8])] = &[
+        // RFC 7692 §7.2.3.1: "Hello" in one compressed block.
+        ("rfc-hello", 1000, false, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]),
+        // §7.2.3.3: "Hello" in an uncompressed (stored) block.
+        ("rfc-stored", 1000, false, &[0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00]),
+        // §7.2.3.4: a final block, then an empty block header after it.
+        ("rfc-bfinal", 1000, false, &[0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00]),
+        ("rfc-hello-limit", 4, false, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]),
+        ("round-trip", 1000, true, text),
+        ("round-trip-limit", 20, true, text),
+    ];
+    for (name, limit, round_trip, bytes) in samples {
+        write("inflate", name, &[&head(*limit, *round_trip)[..], bytes].concat());
+    }
+}
+
+fn extensions_seeds() {
+    // Client side, server side (each: two flags, two window bits), value.
+    let sides = [0u8, 0, 15, 15, 1, 1, 10, 12];
+    let values = [
+        ("browser", "permessage-deflate; client_max_window_bits"),
+        ("two-offers", "permessage-deflate; server_max_window_bits=10, permessage-deflate"),
+        ("quoted", "permessage-deflate; client_max_window_bits=\"10\"; server_no_context_takeover"),
+        ("duplicate", "permessage-deflate; server_no_context_takeover; server_no_context_takeover"),
+        ("other-first", "x-webkit-deflate-frame, permessage-deflate; client_no_context_takeover"),
+        ("answer", "permessage-deflate; server_max_window_bits=12; client_max_window_bits=9"),
+        ("bad-bits", "permessage-deflate; server_max_window_bits=08"),
+    ];
+    for (name, value) in values {
+        write("extensions", name, &[&sides[..], value.as_bytes()].concat());
+    }
+}
+
 /// A fixed pseudo-random script, so the connection targets start from some
 /// op variety as well as from plain conversations.
 fn script(seed: u64, len: usize) -> Vec<u8> {
@@ -295,6 +341,8 @@ fn main() {
     frame_header_seeds();
     mask_seeds();
     utf8_seeds();
+    inflate_seeds();
+    extensions_seeds();
     connection_seeds("connection_server", true, RFC_REQUEST);
     connection_seeds("connection_client", false, &client_accept_response(None));
     println!("seeds written under {}", corpus("").display());

@@ -166,6 +166,9 @@ impl Setup {
             ping_interval: t.ping.map(|p| millis(p, 30_000)),
             pong_timeout: millis(t.pong, 15_000),
             idle_timeout: t.idle.map(|i| millis(i, 60_000)),
+            // The connection targets' oracles model uncompressed traffic;
+            // the inflate and extensions targets cover RFC 7692.
+            deflate: None,
         }
     }
 
