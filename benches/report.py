@@ -5,6 +5,7 @@ BENCHMARKS.md (and benches/results/chart.svg) from the newest results.
     report.py peers  RAW.jsonl OUT.json [--load-start L --load-end L --settings S]
     report.py fanout RAW.jsonl OUT.json [...]
     report.py scale  RAW.json  OUT.json [...]
+    report.py deflate RAW.jsonl OUT.json [...]
     report.py render                      # BENCHMARKS.md from benches/results/
 
 Python standard library only.
@@ -25,6 +26,7 @@ ROOT = os.path.dirname(HERE)
 RESULTS = os.path.join(HERE, "results")
 sys.path.insert(0, HERE)
 import chart  # noqa: E402
+import report_deflate  # noqa: E402
 
 SERVERS = ["ws6455", "fastwebsockets", "tokio-tungstenite", "tungstenite", "node-ws", "raw-mio"]
 
@@ -187,6 +189,7 @@ def render():
     w("benches/run-peers.sh   # echo matrix + RSS per idle connection (≈30 min)")
     w("benches/fanout.sh      # 1 publisher → 10,000 subscribers")
     w("benches/scale.sh       # 100,000 idle connections to ws6455 serve")
+    w("benches/deflate.sh     # permessage-deflate: memory per idle connection, compressed echo")
     w("```\n")
     w("Each echo cell starts a fresh server and runs (servers alternate within every repetition; "
       "3 repetitions; medians reported):\n")
@@ -299,6 +302,9 @@ def render():
         w(f"| {conns:,} | {procs} | {total_before / 2**20:,.1f} MiB | **{total_after / 2**20:,.1f} MiB** | "
           f"{(total_after - total_before) / max(conns, 1):,.0f} B | {r['open_s']} s |")
         w("")
+    deflate, deflate_path = latest("deflate")
+    if deflate:
+        w(report_deflate.render(deflate, deflate_path))
     # Hand-written analysis of the newest results (profiles, causes).
     notes = os.path.join(RESULTS, "notes.md")
     if os.path.exists(notes):
@@ -360,7 +366,7 @@ def targets(peers, scale):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("kind", choices=["peers", "fanout", "scale", "render"])
+    p.add_argument("kind", choices=["peers", "fanout", "scale", "deflate", "render"])
     p.add_argument("raw", nargs="?")
     p.add_argument("out", nargs="?")
     p.add_argument("--load-start")
@@ -373,6 +379,10 @@ def main():
             runs = read_jsonl(args.raw)
             doc["peer_versions"] = peer_versions()
             doc["medians"], doc["idle"] = summarize_peers(runs)
+            doc["runs"] = runs
+        elif args.kind == "deflate":
+            runs = read_jsonl(args.raw)
+            doc.update(report_deflate.summarize(runs))
             doc["runs"] = runs
         elif args.kind == "fanout":
             runs = read_jsonl(args.raw)

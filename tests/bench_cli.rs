@@ -1,7 +1,8 @@
 //! `ws6455 bench` end to end against an in-process echo server: the echo
 //! and idle modes complete and print their JSON figures (the fan-out mode
-//! needs the broadcasting example and is run by benches/fanout.sh), and a
-//! refused connection fails the run with a clear message.
+//! needs the broadcasting example and is run by benches/fanout.sh), with
+//! and without permessage-deflate, and a refused connection or a declined
+//! `--deflate` fails the run with a clear message.
 
 use std::process::Command;
 
@@ -107,4 +108,74 @@ fn refused_connections_fail_clearly() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("failed while opening"), "{err}");
+}
+
+#[cfg(feature = "deflate")]
+#[test]
+fn deflate_modes_compress_and_insist_on_the_extension() {
+    use ws6455::proto::deflate::DeflateConfig;
+    use ws6455::Config;
+    let with = Server::new()
+        .config(Config {
+            deflate: Some(DeflateConfig::default()),
+            ..Config::default()
+        })
+        .bind("127.0.0.1:0")
+        .expect("bind")
+        .spawn(|| Echo);
+    let url = format!("ws://{}/", with.local_addr());
+    let json = bench(&[
+        "--url",
+        &url,
+        "-c",
+        "2",
+        "-s",
+        "4k",
+        "-w",
+        "0.2",
+        "-d",
+        "0.5",
+        "--json",
+        "--deflate",
+    ]);
+    assert!(number(&json, "messages") > 0.0, "{json}");
+    assert!(json.contains("\"deflate\":true"), "{json}");
+    assert!(!json.contains("echo_size_mismatches"), "{json}");
+    let json = bench(&[
+        "--idle",
+        "--url",
+        &url,
+        "-c",
+        "5",
+        "--hold",
+        "0.2",
+        "--json",
+        "--deflate",
+        "--warm",
+    ]);
+    assert_eq!(number(&json, "connections"), 5.0, "{json}");
+    assert!(json.contains("\"deflate\":true,\"warm\":true"), "{json}");
+
+    // A server that declines the offer fails both modes, saying why.
+    let without = Server::new()
+        .bind("127.0.0.1:0")
+        .expect("bind")
+        .spawn(|| Echo);
+    let url = format!("ws://{}/", without.local_addr());
+    for args in [
+        &["-c", "1", "-d", "0.2", "--deflate"][..],
+        &["--idle", "-c", "1", "--hold", "0.1", "--deflate"][..],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_ws6455"))
+            .args(["bench", "--url", &url])
+            .args(args)
+            .output()
+            .expect("run ws6455 bench");
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("did not agree to permessage-deflate"),
+            "{args:?}: {err}"
+        );
+    }
 }

@@ -574,3 +574,33 @@ proptest! {
         prop_assert_eq!(drain(&mut c), expected);
     }
 }
+
+#[test]
+fn traces_show_each_compressed_message_with_both_sizes() {
+    use ws6455::proto::connection::{Direction, FrameTrace};
+    let (mut c, mut s) = pair(on(), on());
+    c.set_trace(true);
+    s.set_trace(true);
+    let text = "hello ".repeat(20);
+    c.send_text(&text).unwrap();
+    let sent: Vec<FrameTrace> = std::iter::from_fn(|| c.poll_trace()).collect();
+    // The message record comes first, then the frame that carries it.
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    let wire = sent[1].len;
+    assert_eq!(sent[0].direction, Direction::Sent);
+    assert_eq!((sent[0].len, sent[0].compressed_len), (120, Some(wire)));
+    assert!(wire < 120 && sent[1].rsv == 0b100 && sent[1].compressed_len.is_none());
+    assert_eq!(
+        sent[0].to_string(),
+        format!("→ text message 120 B deflated to {wire} B \"hello hello hello hello hello he\"…")
+    );
+    s.recv(&take_output(&mut c));
+    assert_eq!(drain(&mut s), vec![Ev::Text(text)]);
+    let got: Vec<FrameTrace> = std::iter::from_fn(|| s.poll_trace()).collect();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0].len, wire);
+    assert_eq!((got[1].len, got[1].compressed_len), (120, Some(wire)));
+    assert!(got[1].to_string().starts_with(&format!(
+        "← text message 120 B inflated from {wire} B \"hello"
+    )));
+}

@@ -146,6 +146,12 @@ impl Assembler {
         Ok(())
     }
 
+    /// Payload bytes received for the message in progress, as announced
+    /// by its frame headers (compressed bytes for a compressed message).
+    pub fn wire_size(&self) -> u64 {
+        self.size
+    }
+
     /// The last message completed by [`Assembler::finish_message`].
     pub fn message(&self) -> &[u8] {
         &self.buffer

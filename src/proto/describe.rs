@@ -733,6 +733,22 @@ impl fmt::Display for FrameTrace {
         }
         let preview_bytes = self.preview();
         let cut = (preview_bytes.len() as u64) < self.len;
+        if let Some(compressed) = self.compressed_len {
+            // RFC 7692 §7.2: the message the compressed frames carried.
+            let (verb, way) = match self.direction {
+                Direction::Received => ("inflated", "from"),
+                Direction::Sent => ("deflated", "to"),
+            };
+            write!(f, " message {} B {verb} {way} {compressed} B", self.len)?;
+            if !preview_bytes.is_empty() {
+                let as_text = self.opcode == OpCode::Text.as_u8();
+                write!(f, " {}", preview(preview_bytes, as_text, cut))?;
+                if cut {
+                    f.write_str("…")?;
+                }
+            }
+            return write_lost(f, self.lost);
+        }
         if self.opcode == OpCode::Close.as_u8() && self.rsv == 0 {
             if let [hi, lo, reason @ ..] = preview_bytes {
                 write!(f, " {}", CloseCode(u16::from_be_bytes([*hi, *lo])))?;
@@ -769,16 +785,16 @@ impl fmt::Display for FrameTrace {
         if cut && !preview_bytes.is_empty() {
             f.write_str("…")?;
         }
-        if self.lost > 0 {
-            write!(
-                f,
-                " ({} earlier frame{} not traced)",
-                self.lost,
-                plural(self.lost)
-            )?;
-        }
-        Ok(())
+        write_lost(f, self.lost)
     }
+}
+
+/// The note on a trace line that records were dropped before it.
+fn write_lost(f: &mut fmt::Formatter<'_>, lost: u64) -> fmt::Result {
+    if lost > 0 {
+        write!(f, " ({lost} earlier frame{} not traced)", plural(lost))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -77,6 +77,62 @@ pub struct Args {
     /// connections to one server port.
     #[arg(long)]
     pub source_addrs: Option<String>,
+    /// Offer permessage-deflate (RFC 7692) and fail unless the server
+    /// agrees. Echo: every message is compressed both ways, and the
+    /// payload is JSON-like text (compressible, not trivially so) instead
+    /// of a repeated sentence. Idle: the upgrade request offers it.
+    /// (Not with `--fanout`: a broadcast is encoded once, uncompressed.)
+    #[arg(long, conflicts_with = "fanout")]
+    pub deflate: bool,
+    /// Idle: each connection sends one message (about 1 KiB of JSON-like
+    /// text; compressed with `--deflate`) and waits for its echo before it
+    /// counts as open, so the server has used its compressor and
+    /// decompressor once.
+    #[arg(long, requires = "idle")]
+    pub warm: bool,
+}
+
+/// `size` bytes of JSON-like text: objects whose keys repeat and whose
+/// values vary (what permessage-deflate meets in practice, and what
+/// Autobahn's 12.x cases send), deterministic for a given size.
+pub fn json_text(size: usize) -> String {
+    const WORDS: [&str; 12] = [
+        "lorem",
+        "ipsum",
+        "dolor",
+        "sit",
+        "amet",
+        "consectetur",
+        "adipiscing",
+        "elit",
+        "sed",
+        "do",
+        "eiusmod",
+        "tempor",
+    ];
+    let mut out = String::with_capacity(size + 160);
+    let mut state: u32 = 0x9e37_79b9;
+    let mut seq = 0u32;
+    while out.len() < size {
+        let mut words = String::new();
+        for _ in 0..(state >> 28) + 2 {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            words.push_str(WORDS[(state % 12) as usize]);
+            words.push(' ');
+        }
+        let _ = write!(
+            out,
+            "{{\"seq\":{seq},\"user\":\"user{}\",\"score\":{},\"text\":\"{}\"}}\n",
+            state % 97,
+            state % 10_007,
+            words.trim_end()
+        );
+        seq += 1;
+    }
+    out.truncate(size);
+    out
 }
 
 /// "20", "1k", "64K", "16m" → bytes.

@@ -8,6 +8,7 @@
 
 use std::ops::Range;
 
+use super::trace::Direction;
 use super::{Active, Connection, Ready, Role};
 use crate::error::ProtocolError;
 use crate::proto::assembler::{FramePlace, MessageKind};
@@ -358,6 +359,18 @@ impl Connection {
                         max,
                         true,
                     )?;
+                    if let Some(log) = self.outbound.trace.as_deref_mut() {
+                        let opcode = match place.kind {
+                            MessageKind::Text => OpCode::Text,
+                            MessageKind::Binary => OpCode::Binary,
+                        };
+                        log.compressed_message(
+                            Direction::Received,
+                            opcode.as_u8(),
+                            a.assembler.message(),
+                            a.assembler.wire_size(),
+                        );
+                    }
                 }
                 a.assembler.finish_message()?;
                 Ok(Progress::Event(Ready::Assembled(place.kind)))

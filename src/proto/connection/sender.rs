@@ -200,6 +200,14 @@ impl<'a> Sender<'a> {
             let out = &mut *self.out;
             if let Some(d) = deflate.as_deref_mut() {
                 if d.compress(payload, &mut out.scratch) {
+                    if let Some(log) = trace.as_deref_mut() {
+                        log.compressed_message(
+                            super::trace::Direction::Sent,
+                            opcode.as_u8(),
+                            payload,
+                            out.scratch.len() as u64,
+                        );
+                    }
                     push_traced(out, rng, trace, |out, rng| {
                         out.queue_scratch_message(opcode, 0b100, fragment, rng)
                     });

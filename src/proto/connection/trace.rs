@@ -58,6 +58,12 @@ pub struct FrameTrace {
     /// Records dropped just before this one because the driver did not
     /// poll them in time.
     pub lost: u64,
+    /// `Some(n)`: this record is not a frame but a whole message that went
+    /// compressed (RFC 7692 §7.2): `len` is its size uncompressed, the
+    /// preview its start, and `n` its compressed payload bytes on the wire.
+    /// Received, it follows the message's frames (it was inflated from
+    /// them); sent, it precedes them.
+    pub compressed_len: Option<u64>,
     preview: [u8; PREVIEW_LEN],
     preview_len: u8,
 }
@@ -89,8 +95,26 @@ impl FrameTrace {
             masked,
             len,
             lost: 0,
+            compressed_len: None,
             preview,
             preview_len: kept,
+        }
+    }
+
+    /// A record of a whole compressed message (RFC 7692): `len` bytes
+    /// uncompressed, starting with `payload`, carried in `compressed_len`
+    /// bytes of compressed payload. `opcode` is the message's (text or
+    /// binary).
+    pub fn compressed_message(
+        direction: Direction,
+        opcode: u8,
+        len: u64,
+        compressed_len: u64,
+        payload: &[u8],
+    ) -> Self {
+        FrameTrace {
+            compressed_len: Some(compressed_len),
+            ..FrameTrace::new(direction, true, 0, opcode, false, len, payload)
         }
     }
 
@@ -160,6 +184,24 @@ impl TraceLog {
             ));
             bytes = payload.get(len.min(payload.len())..).unwrap_or_default();
         }
+    }
+
+    /// A message inflated from (received) or deflated into (sent) the
+    /// frames around this record.
+    pub(super) fn compressed_message(
+        &mut self,
+        direction: Direction,
+        opcode: u8,
+        message: &[u8],
+        compressed_len: u64,
+    ) {
+        self.push(FrameTrace::compressed_message(
+            direction,
+            opcode,
+            message.len() as u64,
+            compressed_len,
+            message,
+        ));
     }
 
     pub(super) fn pop(&mut self) -> Option<FrameTrace> {

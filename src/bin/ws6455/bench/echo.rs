@@ -5,6 +5,7 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use ws6455::io::{ConnError, ConnId, ConnectOptions, Ctx, EventLoop, Handler, Message};
+use ws6455::proto::deflate::DeflateConfig;
 use ws6455::proto::Response;
 use ws6455::{CloseCode, Config};
 
@@ -23,16 +24,33 @@ enum Phase {
 }
 
 /// The client config of every generator: no heartbeats (they would add
-/// traffic), room for the largest message asked for.
-pub fn client_config(size: usize) -> Config {
+/// traffic), room for the largest message asked for; with `deflate`, an
+/// offer of permessage-deflate that compresses every message.
+pub fn client_config(size: usize, deflate: bool) -> Config {
     let limit = (size as u64).max(16 << 20);
     Config {
         ping_interval: None,
         max_message_size: limit,
         max_frame_size: limit,
         max_output_buffer: size.saturating_mul(2).max(1 << 20),
+        deflate: deflate.then(|| DeflateConfig {
+            threshold: 0,
+            ..DeflateConfig::default()
+        }),
         ..Config::default()
     }
+}
+
+/// With `--deflate`, a server that declined the offer is an error: the
+/// figures would silently be of uncompressed traffic.
+pub fn check_agreed(args: &Args, response: Option<&Response>) -> Result<(), String> {
+    let agreed = response
+        .and_then(Response::extensions)
+        .is_some_and(|e| e.to_ascii_lowercase().contains("permessage-deflate"));
+    if args.deflate && !agreed {
+        return Err("--deflate: the server did not agree to permessage-deflate".to_owned());
+    }
+    Ok(())
 }
 
 /// Opens connections `ramp` at a time: one more for each that opens.
@@ -186,8 +204,12 @@ impl Load {
 }
 
 impl Handler for Load {
-    fn on_open(&mut self, ctx: &mut Ctx<'_>, id: ConnId, _: Option<&Response>) {
+    fn on_open(&mut self, ctx: &mut Ctx<'_>, id: ConnId, response: Option<&Response>) {
         self.ensure_ticking(ctx);
+        if let Err(why) = check_agreed(&self.args, response) {
+            self.opener.fail(ctx, why);
+            return;
+        }
         self.ids.push(id);
         self.opener.next(ctx);
         if self.phase == Phase::Opening && self.opener.all_open() {
@@ -283,9 +305,13 @@ impl Handler for Load {
 }
 
 pub fn run(args: &Args) -> io::Result<()> {
-    let mut ev = EventLoop::new(client_config(args.size))?;
+    let mut ev = EventLoop::new(client_config(args.size, args.deflate))?;
     let pattern = b"ws6455 bench: the quick brown fox jumps over the lazy dog. ";
-    let binary: Vec<u8> = pattern.iter().copied().cycle().take(args.size).collect();
+    let binary: Vec<u8> = if args.deflate {
+        super::json_text(args.size).into_bytes()
+    } else {
+        pattern.iter().copied().cycle().take(args.size).collect()
+    };
     let text = String::from_utf8(binary.clone()).map_err(io::Error::other)?;
     let mut load = Load {
         args: args.clone(),
@@ -325,6 +351,9 @@ pub fn run(args: &Args) -> io::Result<()> {
     }
     if load.mismatched > 0 {
         extra.push(("echo_size_mismatches", load.mismatched.to_string()));
+    }
+    if args.deflate {
+        extra.push(("deflate", "true".to_owned()));
     }
     Report {
         mode: "echo",

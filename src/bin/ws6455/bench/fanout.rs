@@ -209,7 +209,7 @@ impl Handler for Fanout {
 
 pub fn run(args: &Args) -> io::Result<()> {
     let base = args.url.trim_end_matches('/');
-    let mut ev = EventLoop::new(client_config(args.size))?;
+    let mut ev = EventLoop::new(client_config(args.size, false))?;
     let mut f = Fanout {
         args: args.clone(),
         publish_url: format!("{base}/publish"),

@@ -7,6 +7,12 @@
 //! bound round robin to `--source-addrs` (socket2), sends a fixed upgrade
 //! request, checks for `101`, then only answers pings (so servers with
 //! heartbeats keep it) and notices closes.
+//!
+//! `--deflate` offers permessage-deflate (RFC 7692) and requires the
+//! server to agree; `--warm` makes each connection send one ~1 KiB text
+//! message (compressed with `--deflate`, RSV1 set, §7.2.1) and wait for its
+//! echo before it counts as open, so what is weighed is a connection that
+//! has used its codecs once and gone quiet.
 
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -23,6 +29,8 @@ use super::{json_str, status_bytes, Args};
 enum State {
     Connecting,
     Sent,
+    /// `--warm`: the message went out, its echo has not come back yet.
+    Warming,
     Open,
 }
 
@@ -67,17 +75,37 @@ fn start(addr: SocketAddr, source: Option<IpAddr>) -> io::Result<TcpStream> {
     Ok(TcpStream::from_std(socket.into()))
 }
 
-/// Complete frames in `buf`: answer pings with (zero-key masked) pongs.
-/// Returns (bytes consumed, close seen).
-fn frames(buf: &[u8], stream: &mut TcpStream, pings: &mut u64) -> (usize, bool) {
-    let mut pos = 0;
-    while let [b0, b1, ..] = buf[pos..] {
-        let len = usize::from(b1 & 0x7f);
-        if len > 125 {
-            // Data frames never come to an idle client; skip what we can.
-            return (buf.len(), false);
-        }
-        let Some(payload) = buf.get(pos + 2..pos + 2 + len) else {
+/// What `frames` found in the bytes it was given.
+#[derive(Default)]
+struct Seen {
+    consumed: usize,
+    close: bool,
+    /// A data frame with FIN (the `--warm` echo) was read whole.
+    data: bool,
+}
+
+/// Complete frames in `buf` (server frames are unmasked): answer pings
+/// with (zero-key masked) pongs, note a close and whole data messages.
+fn frames(buf: &[u8], stream: &mut TcpStream, pings: &mut u64) -> Seen {
+    let mut seen = Seen::default();
+    while let [b0, b1, ..] = buf[seen.consumed..] {
+        let at = seen.consumed;
+        let (len, head) = match b1 & 0x7f {
+            126 => match buf.get(at + 2..at + 4) {
+                Some(l) => (usize::from(u16::from_be_bytes([l[0], l[1]])), 4),
+                None => break,
+            },
+            127 => match buf.get(at + 2..at + 10) {
+                Some(l) => (
+                    usize::try_from(u64::from_be_bytes(l.try_into().unwrap_or_default()))
+                        .unwrap_or(usize::MAX),
+                    10,
+                ),
+                None => break,
+            },
+            n => (usize::from(n), 2),
+        };
+        let Some(payload) = buf.get(at + head..(at + head).saturating_add(len)) else {
             break;
         };
         match b0 & 0x0f {
@@ -87,12 +115,42 @@ fn frames(buf: &[u8], stream: &mut TcpStream, pings: &mut u64) -> (usize, bool) 
                 let _ = stream.write_all(&pong);
                 *pings += 1;
             }
-            0x8 => return (buf.len(), true),
-            _ => {}
+            0x8 => {
+                seen.close = true;
+                seen.consumed = buf.len();
+                return seen;
+            }
+            _ => seen.data |= b0 & 0x80 != 0 && b0 & 0x08 == 0,
         }
-        pos += 2 + len;
+        seen.consumed = at + head + len;
     }
-    (pos, false)
+    seen
+}
+
+/// The `--warm` message as a masked client frame (zero key, so the
+/// payload reads as is): ~1 KiB of JSON-like text, compressed when
+/// permessage-deflate is on.
+fn warm_frame(deflate: bool) -> Vec<u8> {
+    let text = super::json_text(1024).into_bytes();
+    let (rsv1, payload) = if deflate {
+        let mut out = Vec::new();
+        let mut z = ws6455::proto::deflate::Compressor::new(6, 15);
+        z.compress(&text, &mut out);
+        (0x40, out)
+    } else {
+        (0, text)
+    };
+    let mut frame = vec![0x81 | rsv1];
+    match payload.len() {
+        n @ 0..=125 => frame.push(0x80 | n as u8),
+        n => {
+            frame.push(0x80 | 126);
+            frame.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+    }
+    frame.extend_from_slice(&[0; 4]);
+    frame.extend_from_slice(&payload);
+    frame
 }
 
 pub fn run(args: &Args) -> io::Result<()> {
@@ -102,10 +160,16 @@ pub fn run(args: &Args) -> io::Result<()> {
         None => Vec::new(),
     };
     let request = format!(
-        "GET {} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        "GET {} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{}\r\n",
         uri.resource,
-        uri.host_header()
+        uri.host_header(),
+        if args.deflate {
+            "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+        } else {
+            ""
+        }
     );
+    let warm = args.warm.then(|| warm_frame(args.deflate));
     let total = args.connections;
     let ramp = args.ramp.max(1);
     let mut poll = Poll::new()?;
@@ -202,16 +266,32 @@ pub fn run(args: &Args) -> io::Result<()> {
                             "connection {i}: upgrade refused: {first}"
                         )));
                     }
+                    let head = String::from_utf8_lossy(&c.carry[..end]).to_ascii_lowercase();
+                    if args.deflate && !head.contains("permessage-deflate") {
+                        return Err(io::Error::other(format!(
+                            "connection {i}: --deflate: the server did not agree to permessage-deflate"
+                        )));
+                    }
                     c.carry.drain(..end + 4);
+                    if let Some(frame) = &warm {
+                        c.stream.write_all(frame)?;
+                        c.state = State::Warming;
+                    } else {
+                        c.state = State::Open;
+                        opened += 1;
+                        in_flight -= 1;
+                    }
+                }
+            }
+            if matches!(c.state, State::Warming | State::Open) && !c.carry.is_empty() {
+                let seen = frames(&c.carry, &mut c.stream, &mut pings);
+                c.carry.drain(..seen.consumed);
+                gone |= seen.close;
+                if seen.data && c.state == State::Warming {
                     c.state = State::Open;
                     opened += 1;
                     in_flight -= 1;
                 }
-            }
-            if c.state == State::Open && !c.carry.is_empty() {
-                let (used, close) = frames(&c.carry, &mut c.stream, &mut pings);
-                c.carry.drain(..used);
-                gone |= close;
             }
             if c.carry.is_empty() {
                 c.carry = Vec::new(); // hold nothing while idle
@@ -237,8 +317,10 @@ pub fn run(args: &Args) -> io::Result<()> {
     };
     let num = |v: Option<u64>| v.map_or("null".to_owned(), |v| v.to_string());
     let line = format!(
-        "{{\"mode\":\"idle\",\"url\":{},\"connections\":{total},\"source_addrs\":{},\"open_s\":{:.3},\"held_s\":{:.3},\"closed_by_server\":{closed},\"pings_answered\":{pings},\"server_pid\":{},\"server_rss_before\":{},\"server_rss_after\":{},\"rss_per_connection\":{}}}",
+        "{{\"mode\":\"idle\",\"url\":{},\"connections\":{total},\"deflate\":{},\"warm\":{},\"source_addrs\":{},\"open_s\":{:.3},\"held_s\":{:.3},\"closed_by_server\":{closed},\"pings_answered\":{pings},\"server_pid\":{},\"server_rss_before\":{},\"server_rss_after\":{},\"rss_per_connection\":{}}}",
         json_str(&args.url),
+        args.deflate,
+        args.warm,
         sources.len().max(1),
         ready_at.map_or(0.0, |r| r.duration_since(began).as_secs_f64()),
         ready_at.map_or(0.0, |r| r.elapsed().as_secs_f64()),

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# permessage-deflate (RFC 7692): what it costs per idle connection and how
+# fast it echoes compressed text, ws6455 against Node `ws` (which has the
+# extension, at the same zlib settings) in the same run.
+#
+# * idle: $IDLE connections each, RSS per connection, for: no extension;
+#   the extension agreed but unused; one ~1 KiB message each way
+#   (`bench --idle --warm`) with and without the extension, and with
+#   `serve --deflate-no-context-takeover`;
+# * echo: $CONNS connections echoing JSON-like text of each of $SIZES,
+#   every message compressed both ways (`bench --deflate`); payload MB per
+#   server CPU-second = what one core inflates and deflates.
+#
+# $REPS repetitions, servers alternating, medians reported. Writes
+# benches/results/deflate-<date>.json and regenerates BENCHMARKS.md.
+#
+#   benches/deflate.sh
+#   IDLE=10000 CONNS=10 SIZES="1k 16k 128k" REPS=3 benches/deflate.sh
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+IDLE=${IDLE:-10000}
+CONNS=${CONNS:-10}
+SIZES=${SIZES:-1k 16k 128k}
+WARMUP=${WARMUP:-2}
+DURATION=${DURATION:-5}
+REPS=${REPS:-3}
+STAMP=$(date -u +%Y-%m-%dT%H%M%SZ)
+RAW=$RESULTS/.deflate-$STAMP.jsonl
+OUT=$RESULTS/deflate-$STAMP.json
+
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+    (cd "$ROOT" && cargo build --release --bin ws6455)
+    if [ ! -d "$ROOT/benches/peers/node/node_modules/ws" ]; then
+        (cd "$ROOT/benches/peers/node" && npm install --no-audit --no-fund)
+    fi
+fi
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+LOAD_START=$(wait_for_calm)
+: >"$RAW"
+
+# record KIND REP SERVER CASE -- bench args…
+record() {
+    local kind=$1 rep=$2 server=$3 case=$4 line
+    shift 5
+    if line=$("$WS" bench "$@" --json --server-pid "$SERVER_PID"); then
+        echo "{\"kind\":\"$kind\",\"rep\":$rep,\"server\":\"$server\",\"case\":\"$case\",\"load\":$(cut -d' ' -f1 /proc/loadavg),\"result\":$line}" >>"$RAW"
+    else
+        log "$kind $server $case failed"
+        echo "{\"kind\":\"$kind\",\"rep\":$rep,\"server\":\"$server\",\"case\":\"$case\",\"error\":true}" >>"$RAW"
+    fi
+}
+
+port=9960
+for rep in $(seq 1 "$REPS"); do
+    # server, case, bench flags
+    while read -r server case flags; do
+        port=$((port + 1))
+        start_server "$server" "$port"
+        log "idle rep $rep: $server $case"
+        # shellcheck disable=SC2086
+        record idle "$rep" "$server" "$case" -- --idle --url "ws://127.0.0.1:$port/" \
+            --connections "$IDLE" --hold 2 $flags
+        stop_server
+    done <<'CASES'
+ws6455 plain
+node-ws plain
+ws6455 plain-warm --warm
+node-ws plain-warm --warm
+ws6455-deflate agreed --deflate
+node-ws-deflate agreed --deflate
+ws6455-deflate warm --deflate --warm
+node-ws-deflate warm --deflate --warm
+ws6455-nct warm-nct --deflate --warm
+CASES
+    for size in $SIZES; do
+        for server in ws6455-deflate node-ws-deflate; do
+            port=$((port + 1))
+            start_server "$server" "$port"
+            log "echo rep $rep: $server $size"
+            record echo "$rep" "$server" "$size" -- --url "ws://127.0.0.1:$port/" --deflate \
+                --connections "$CONNS" --size "$size" --warmup "$WARMUP" --duration "$DURATION"
+            stop_server
+        done
+    done
+done
+python3 "$ROOT/benches/report.py" deflate "$RAW" "$OUT" \
+    --load-start "$LOAD_START" --load-end "$(cut -d' ' -f1 /proc/loadavg)" \
+    --settings "IDLE=$IDLE CONNS=$CONNS SIZES='$SIZES' WARMUP=$WARMUP DURATION=$DURATION REPS=$REPS"
+rm -f "$RAW"
+log "wrote $OUT and BENCHMARKS.md"

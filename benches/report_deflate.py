@@ -1,0 +1,98 @@
+"""The permessage-deflate section of BENCHMARKS.md (see benches/deflate.sh).
+
+summarize(runs) turns the raw lines of one deflate.sh run into medians;
+render(doc, path) writes the section from them.
+"""
+import statistics
+
+IDLE_CASES = [
+    ("plain", "no extension, after the handshake"),
+    ("plain-warm", "no extension, after one ~1 KiB message each way"),
+    ("agreed", "permessage-deflate agreed, no message yet"),
+    ("warm", "permessage-deflate, after one compressed message each way (context takeover)"),
+    ("warm-nct", "permessage-deflate without context takeover either way, after one message each way"),
+]
+PEER = "node-ws"
+
+
+def med(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def base(server):
+    """ws6455-deflate and ws6455-nct are ws6455; node-ws-deflate is node-ws."""
+    return "ws6455" if server.startswith("ws6455") else PEER
+
+
+def summarize(runs):
+    idle, echo = {}, {}
+    for r in runs:
+        key = (base(r["server"]), r["case"])
+        (idle if r["kind"] == "idle" else echo).setdefault(key, []).append(r)
+    out = {"idle": [], "echo": []}
+    for (server, case), rs in sorted(idle.items()):
+        ok = [r["result"] for r in rs if "result" in r]
+        out["idle"].append({
+            "server": server, "case": case, "runs": len(rs), "errors": len(rs) - len(ok),
+            "connections": ok[0]["connections"] if ok else None,
+            "rss_per_connection": med([x.get("rss_per_connection") for x in ok]),
+        })
+    for (server, case), rs in sorted(echo.items()):
+        ok = [r["result"] for r in rs if "result" in r]
+        size = ok[0]["size"] if ok else None
+        out["echo"].append({
+            "server": server, "case": case, "size": size, "runs": len(rs), "errors": len(rs) - len(ok),
+            "per_second": med([x["per_second"] for x in ok]),
+            "per_server_cpu_s": med([x.get("per_server_cpu_s") for x in ok]),
+            # Payload bytes each server CPU-second inflated (one message in)
+            # and deflated (its echo out).
+            "mb_per_server_cpu_s": med([x["per_server_cpu_s"] * x["size"] / 1e6 for x in ok
+                                        if x.get("per_server_cpu_s") is not None]),
+        })
+    return out
+
+
+def fmt(v, unit=""):
+    return "–" if v is None else f"{v:,.0f}{unit}"
+
+
+def ratio(a, b):
+    return "–" if a is None or not b else f"{a / b:.2f}×"
+
+
+def render(doc, path):
+    out = []
+    w = out.append
+    w("## permessage-deflate (RFC 7692)\n")
+    w(f"{doc['date']}, `{path}`; settings: `{doc.get('settings')}`; load {doc.get('load_start')} → "
+      f"{doc.get('load_end')}. Both servers compress every message (threshold 0) at zlib level 6 with "
+      "32 KiB windows and context takeover unless the row says otherwise; Node `ws` "
+      "(`benches/peers/node/echo-ws.js --deflate`) uses Node's zlib (C), ws6455 flate2 on zlib-rs.\n")
+    w("```sh\nbenches/deflate.sh\n"
+      "ws6455 bench --idle --url ws://127.0.0.1:PORT/ --connections 10000 --hold 2 [--deflate] [--warm] --json --server-pid PID\n"
+      "ws6455 bench --deflate --url ws://127.0.0.1:PORT/ --connections 10 --size S --json --server-pid PID\n```\n")
+    idle = {(x["server"], x["case"]): x for x in doc["idle"]}
+    w("### Memory per idle connection (RSS, medians)\n")
+    w(f"| connection state | ws6455 | {PEER} | ws6455 ÷ {PEER} |")
+    w("|---|---:|---:|---:|")
+    for case, label in IDLE_CASES:
+        ours = idle.get(("ws6455", case), {}).get("rss_per_connection")
+        theirs = idle.get((PEER, case), {}).get("rss_per_connection")
+        w(f"| {label} | {fmt(ours, ' B')} | {fmt(theirs, ' B')} | {ratio(ours, theirs)} |")
+    w("")
+    echo = {(x["server"], x["size"]): x for x in doc["echo"]}
+    sizes = sorted({k[1] for k in echo if k[1]})
+    w("### Compressed echo throughput (medians)\n")
+    w("JSON-like text, every message inflated on the way in and deflated on the way out; "
+      "**payload MB per server CPU-second** is what one core compresses and decompresses.\n")
+    w(f"| message size | ws6455 MB/CPU-s | {PEER} MB/CPU-s | ratio | ws6455 msg/s | {PEER} msg/s | ratio |")
+    w("|---|---:|---:|---:|---:|---:|---:|")
+    for s in sizes:
+        a, b = echo.get(("ws6455", s), {}), echo.get((PEER, s), {})
+        label = f"{s // 1024} KiB" if s >= 1024 else f"{s} B"
+        w(f"| {label} | {fmt(a.get('mb_per_server_cpu_s'))} | {fmt(b.get('mb_per_server_cpu_s'))} | "
+          f"{ratio(a.get('mb_per_server_cpu_s'), b.get('mb_per_server_cpu_s'))} | {fmt(a.get('per_second'))} | "
+          f"{fmt(b.get('per_second'))} | {ratio(a.get('per_second'), b.get('per_second'))} |")
+    w("")
+    return "\n".join(out)
