@@ -122,9 +122,9 @@ pub fn json_text(size: usize) -> String {
             words.push_str(WORDS[(state % 12) as usize]);
             words.push(' ');
         }
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "{{\"seq\":{seq},\"user\":\"user{}\",\"score\":{},\"text\":\"{}\"}}\n",
+            "{{\"seq\":{seq},\"user\":\"user{}\",\"score\":{},\"text\":\"{}\"}}",
             state % 97,
             state % 10_007,
             words.trim_end()
