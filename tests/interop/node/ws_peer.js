@@ -7,6 +7,14 @@
 //   node ws_peer.js wait-close URL   connect, print CONNECTED, wait for the server to close
 //   node ws_peer.js server           a scripted server for ws6455's client (prints LISTENING port)
 //
+// permessage-deflate (RFC 7692), driven by tests/deflate_interop_node.rs;
+// VARIANT is `default` or `lean` (no context takeover, small windows):
+//
+//   node ws_peer.js deflate-client URL N VARIANT  echo N messages through `ws6455 serve`,
+//                                                 compressing every one (threshold 0)
+//   node ws_peer.js deflate-server VARIANT        `server` with compression (threshold 0)
+//   node ws_peer.js deflate-messages N            print the N messages, `T<hex>` or `B<hex>`
+//
 // Every check prints `PASS <what>`; the first failure prints `FAIL <what>`
 // and exits 1. The server prints one `CLOSED <code> <reason>` line per
 // connection with the close code and reason it received.
@@ -140,11 +148,102 @@ async function waitClose(url) {
   say(`CLOSED ${code} ${reason.toString()}`);
 }
 
-function server() {
+// The messages of the deflate tests, the same on every run: JSON-like text
+// whose keys repeat from message to message (what context takeover pays
+// off on), binary with patterns and some incompressible noise, sizes from
+// 0 to 64 KiB (the first 14 at the length-encoding edges of §5.2), and two
+// of 1 MiB.
+function deflateMessages(n) {
+  let seed = 0x6455;
+  const rand = () => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return seed >>> 0;
+  };
+  const EDGES = [0, 1, 125, 126, 127, 65535, 65536];
+  const KINDS = ["join", "leave", "message", "typing", "presence"];
+  const TAGS = ["alpha", "beta", "gamma", "delta"];
+  const text = (i, size) => {
+    let s = "";
+    for (let k = 0; s.length < size; k++) {
+      s += (k ? "," : "[") + JSON.stringify({
+        seq: i * 1000 + k, user: `user${(i + k) % 17}`, kind: KINDS[(i * 7 + k) % 5],
+        tags: TAGS.slice(0, (i + k) % 5), ok: k % 3 === 0, text: "lorem ipsum dolor sit amet, κόσμε ✓",
+      });
+    }
+    // Exactly `size` bytes of UTF-8: cut at a character boundary, pad.
+    const bytes = Buffer.from(s.slice(0, size));
+    let cut = Math.min(size, bytes.length);
+    while (cut < bytes.length && (bytes[cut] & 0xc0) === 0x80) cut--;
+    return bytes.subarray(0, cut).toString("utf8") + "x".repeat(size - cut);
+  };
+  const binary = (i, size) => {
+    const b = Buffer.alloc(size);
+    if (i % 10 === 4) for (let j = 0; j < size; j++) b[j] = rand() & 0xff; // noise
+    else if (i % 10 === 2) for (let j = 0; j < size; j++) b[j] = (j >> 9) & 1 ? 0 : (j * 7 + i) & 0xff; // runs
+    else for (let j = 0; j < size; j++) b[j] = j % 16 < 4 ? (j >> 4) & 0xff : (i + j % 16) & 0xff; // records
+    return b;
+  };
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    let isText = i < 2 * EDGES.length ? i % 2 === 0 : i % 5 !== 2 && i % 5 !== 4;
+    let size = i < 2 * EDGES.length ? EDGES[i >> 1] : Math.floor(2 ** ((rand() % 16001) / 1000));
+    if (i === Math.floor(n / 3) || i === Math.floor((2 * n) / 3)) {
+      isText = i === Math.floor(n / 3);
+      size = 1 << 20;
+    }
+    out.push(isText ? text(i, size) : binary(i, size));
+  }
+  return out;
+}
+
+// VARIANT's perMessageDeflate options; threshold 0 compresses every message.
+function deflateOptions(variant, isServer) {
+  if (variant === "default") return { threshold: 0 };
+  if (variant !== "lean") throw new Error(`unknown variant ${variant}`);
+  return {
+    threshold: 0,
+    serverNoContextTakeover: true,
+    clientNoContextTakeover: true,
+    serverMaxWindowBits: isServer ? 11 : 10,
+    clientMaxWindowBits: isServer ? 10 : 9,
+  };
+}
+
+// Echo N messages one at a time, each checked byte for byte. Prints the
+// agreed extensions header and the bytes on the wire against the payload.
+async function deflateClient(url, n, variant) {
+  const ws = new WebSocket(url, { maxPayload: 2 * MIB16, perMessageDeflate: deflateOptions(variant, false) });
+  const upgrade = once(ws, "upgrade");
+  await once(ws, "open");
+  const [response] = await upgrade;
+  check(ws.extensions === "permessage-deflate", "extensions name permessage-deflate");
+  say(`AGREED ${response.headers["sec-websocket-extensions"]}`);
+  let payload = 0;
+  const messages = deflateMessages(n);
+  for (const [i, m] of messages.entries()) {
+    const got = await roundTrip(ws, () => ws.send(m));
+    const want = typeof m === "string" ? Buffer.from(m) : m;
+    if (got.isBinary !== (typeof m !== "string") || Buffer.compare(got.data, want) !== 0) {
+      check(false, `echo of message ${i} (${want.length} bytes)`);
+    }
+    payload += want.length;
+  }
+  check(true, `${messages.length} compressed messages echoed byte-exact`);
+  say(`BYTES payload=${payload} sent=${ws._socket.bytesWritten} received=${ws._socket.bytesRead}`);
+  const closed = once(ws, "close");
+  ws.close(1000, "deflate done");
+  const [code] = await closed;
+  check(code === 1000, "closed with 1000");
+}
+
+function server(perMessageDeflate = false) {
   const wss = new WebSocketServer({
     host: "127.0.0.1",
     port: 0,
     maxPayload: 2 * MIB16,
+    perMessageDeflate,
     // Accept without a subprotocol when none matches (§4.2.2).
     handleProtocols: (offered) => (offered.has("ws6455.test") ? "ws6455.test" : false),
   });
@@ -196,7 +295,17 @@ if (mode === "client") client(url, smallUrl).then(() => { say("DONE"); process.e
 else if (mode === "oversize") oversize(url).then(() => process.exit(0), fail);
 else if (mode === "wait-close") waitClose(url).then(() => process.exit(0), fail);
 else if (mode === "server") server();
-else {
-  process.stderr.write("usage: ws_peer.js client URL SMALL_URL | oversize URL | wait-close URL | server\n");
+else if (mode === "deflate-client") {
+  deflateClient(url, Number(process.argv[4]), process.argv[5]).then(() => { say("DONE"); process.exit(0); }, fail);
+} else if (mode === "deflate-server") server(deflateOptions(url, true));
+else if (mode === "deflate-messages") {
+  for (const m of deflateMessages(Number(url))) {
+    say(typeof m === "string" ? "T" + Buffer.from(m).toString("hex") : "B" + m.toString("hex"));
+  }
+} else {
+  process.stderr.write(
+    "usage: ws_peer.js client URL SMALL_URL | oversize URL | wait-close URL | server\n" +
+      "       | deflate-client URL N VARIANT | deflate-server VARIANT | deflate-messages N\n",
+  );
   process.exit(2);
 }
