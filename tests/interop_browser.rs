@@ -2,7 +2,11 @@
 //! exchange a room message and a direct message, see each other in
 //! presence, ride out a server restart (backoff and rejoin), and one sees
 //! the other leave; two game pages see both dots move. Screenshots land in
-//! `target/screenshots/` (CI's artifacts).
+//! `target/screenshots/` (CI's artifacts). Then a page opens its own
+//! WebSocket on the echo endpoint: Chromium offers permessage-deflate (RFC
+//! 7692), which `ws6455 serve` takes, so `ws.extensions` must name it; 200
+//! repetitive JSON texts, up to about 80 KiB, are echoed and compared in
+//! the page.
 //!
 //! Needs Node, `playwright-core` (tests/interop/node) and Debian's
 //! `chromium`; skips, saying so, when one is missing — unless
@@ -64,6 +68,9 @@ fn chromium_uses_the_chat_and_the_game() {
         "page one sees both dots move",
         "page two sees both dots move",
         "the other player disappears when its page closes",
+        "the page's WebSocket agreed permessage-deflate",
+        "200 JSON messages echoed in the page",
+        "the echo WebSocket closed with 1000",
     ] {
         assert!(passes.contains(&must), "missing check {must:?}: {passes:?}");
     }

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core)
 // against `ws6455 serve`: the chat and the game pages, as a person would use
-// them. Driven by tests/interop_browser.rs.
+// them, then a page's own WebSocket on the echo endpoint, where Chromium's
+// offer of permessage-deflate (RFC 7692) is taken. Driven by
+// tests/interop_browser.rs.
 //
 //   node browser.js BASE_URL SCREENSHOT_DIR
 //
@@ -147,6 +149,59 @@ async function game(context) {
   await one.close();
 }
 
+// In the page: open a WebSocket to `url`, send `count` JSON texts (keys
+// repeating from one to the next) one at a time, and compare each echo.
+async function echoInPage({ url, count, patience }) {
+  const ws = new WebSocket(url);
+  const inbox = [];
+  let waiter = null;
+  ws.onmessage = (e) => (waiter ? waiter(e.data) : inbox.push(e.data));
+  const closed = new Promise((resolve) => (ws.onclose = (e) => resolve(e.code)));
+  const next = () =>
+    inbox.length
+      ? Promise.resolve(inbox.shift())
+      : new Promise((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error("no echo in time")), patience);
+          waiter = (data) => { clearTimeout(timer); waiter = null; resolve(data); };
+        });
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("the echo WebSocket did not open")), patience);
+    ws.onopen = () => { clearTimeout(timer); resolve(); };
+    ws.onerror = () => { clearTimeout(timer); reject(new Error("the echo WebSocket failed")); };
+  });
+  const extensions = ws.extensions;
+  const wrong = [];
+  for (let i = 0; i < count; i++) {
+    const text = JSON.stringify({
+      seq: i, room: "interop", user: `user${i % 7}`, kind: ["join", "message", "leave"][i % 3],
+      tags: ["alpha", "beta", "gamma"].slice(0, i % 4),
+      text: "lorem ipsum dolor sit amet, κόσμε ✓ ".repeat(i % 50 === 49 ? 2000 : 1 + ((i * 13) % 200)),
+    });
+    ws.send(text);
+    const echo = await next();
+    if (echo !== text) wrong.push(i);
+  }
+  ws.close(1000, "echo done");
+  return { extensions, wrong, code: await closed };
+}
+
+async function compressedEcho(context) {
+  const page = await context.newPage();
+  page.on("pageerror", (e) => say(`FAIL page error in the echo page: ${e.message}`));
+  await page.goto(base + "/echo"); // a 404 page, but on the server's origin
+  const count = 200;
+  const got = await page.evaluate(echoInPage, { url: base.replace(/^http/, "ws") + "/echo", count, patience: PATIENCE });
+  if (!got.extensions.split(",").some((e) => e.trim().split(";")[0] === "permessage-deflate")) {
+    throw new Error(`the echo WebSocket agreed to ${JSON.stringify(got.extensions)}, not permessage-deflate`);
+  }
+  say("PASS the page's WebSocket agreed permessage-deflate");
+  if (got.wrong.length) throw new Error(`${got.wrong.length} of ${count} echoes differ, the first: message ${got.wrong[0]}`);
+  say(`PASS ${count} JSON messages echoed in the page`);
+  if (got.code !== 1000) throw new Error(`the echo WebSocket closed with ${got.code}`);
+  say("PASS the echo WebSocket closed with 1000");
+  await page.close();
+}
+
 async function main() {
   fs.mkdirSync(shots, { recursive: true });
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), "ws6455-chromium-"));
@@ -162,6 +217,7 @@ async function main() {
   try {
     await chat(context);
     await game(context);
+    await compressedEcho(context);
   } finally {
     await context.close();
     fs.rmSync(profile, { recursive: true, force: true });
