@@ -38,5 +38,25 @@ fi
 "$env_dir/bin/wstest" --autobahnversion
 
 export WSTEST="$env_dir/bin/wstest"
-bash autobahn/run.sh server
-bash autobahn/run.sh client
+# Both roles at once, on two ports: each wstest is single-threaded Python
+# and sections 12-13 make a role take tens of minutes, so on two cores this
+# halves the wall time. Full logs go to target/autobahn-<role>.log; the
+# per-case progress lines are left out of what is printed here.
+cargo build --release
+mkdir -p target
+AUTOBAHN_PORT=${AUTOBAHN_SERVER_PORT:-9001} bash autobahn/run.sh server >target/autobahn-server.log 2>&1 &
+server_pid=$!
+AUTOBAHN_PORT=${AUTOBAHN_CLIENT_PORT:-9002} bash autobahn/run.sh client >target/autobahn-client.log 2>&1 &
+client_pid=$!
+trap 'kill "$server_pid" "$client_pid" 2>/dev/null || true' EXIT
+server_rc=0
+wait "$server_pid" || server_rc=$?
+client_rc=0
+wait "$client_pid" || client_rc=$?
+trap - EXIT
+for role in server client; do
+    echo "=== autobahn: $role role (full log: target/autobahn-$role.log)"
+    grep -vE '^(Running test case ID|case [0-9]+/[0-9]+$|Cases = )' "target/autobahn-$role.log" || true
+done
+echo "autobahn: server role exit $server_rc, client role exit $client_rc"
+[ "$server_rc" -eq 0 ] && [ "$client_rc" -eq 0 ]

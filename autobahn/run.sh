@@ -12,13 +12,15 @@
 #
 # Environment: WSTEST (default: wstest) names the wstest executable, e.g.
 # the one inside a Python 2.7 virtualenv; PYTHON3 (default: python3) runs
-# the checker. Port 9001 on 127.0.0.1 must be free.
+# the checker; AUTOBAHN_PORT (default 9001) is the port on 127.0.0.1 the run
+# uses, which must be free (the spec files say 9001; for another port the
+# run uses a copy with the port changed, so both roles can run at once).
 set -euo pipefail
 
 here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd -- "$here/.." && pwd)
 host=127.0.0.1
-port=9001
+port=${AUTOBAHN_PORT:-9001}
 url="ws://$host:$port"
 agent=ws6455
 wstest=${WSTEST:-wstest}
@@ -81,6 +83,7 @@ cleanup() {
     stop "$fg_pid"
     fg_pid=""
     stop_bg
+    [ -z "${moved:-}" ] || rm -f "$moved"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -127,16 +130,24 @@ bin="$root/target/release/ws6455"
 
 # wstest resolves the spec's outdir (./reports/...) against its cwd.
 cd "$here"
+spec=fuzzingclient.json
+if [ "$role" = client ]; then spec=fuzzingserver.json; fi
+if [ "$port" != 9001 ]; then
+    moved=$(mktemp "${TMPDIR:-/tmp}/ws6455-autobahn-$role-XXXXXX")
+    sed "s/$host:9001/$host:$port/" "$spec" >"$moved"
+    spec=$moved
+fi
 status=0
 if [ "$role" = server ]; then
     "$bin" serve --listen "$host:$port" --quiet &
     bg_pid=$!
     wait_for_port "ws6455 serve"
-    run_fg "$wstest" -m fuzzingclient -s fuzzingclient.json || status=$?
+    run_fg "$wstest" -m fuzzingclient -s "$spec" || status=$?
     stop_bg
     reports=reports/servers
 else
-    "$wstest" -m fuzzingserver -s fuzzingserver.json &
+    # --webport 0: no report web server on 8080, so nothing else is needed free.
+    "$wstest" -m fuzzingserver -s "$spec" --webport 0 &
     bg_pid=$!
     wait_for_port "wstest -m fuzzingserver"
     run_fg "$bin" autobahn-client --url "$url" --agent "$agent" || status=$?
