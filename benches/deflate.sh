@@ -6,7 +6,8 @@
 # * idle: $IDLE connections each, RSS per connection, for: no extension;
 #   the extension agreed but unused; one ~1 KiB message each way
 #   (`bench --idle --warm`) with and without the extension, and with
-#   `serve --deflate-no-context-takeover`;
+#   `serve --deflate-no-context-takeover` and
+#   `--deflate-server-no-context-takeover`;
 # * echo: $CONNS connections echoing JSON-like text of each of $SIZES,
 #   every message compressed both ways (`bench --deflate`); payload MB per
 #   server CPU-second = what one core inflates and deflates.
@@ -72,6 +73,7 @@ node-ws-deflate agreed --deflate
 ws6455-deflate warm --deflate --warm
 node-ws-deflate warm --deflate --warm
 ws6455-nct warm-nct --deflate --warm
+ws6455-snct warm-snct --deflate --warm
 CASES
     for size in $SIZES; do
         for server in ws6455-deflate node-ws-deflate; do

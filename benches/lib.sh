@@ -27,9 +27,11 @@ server_cmd() {
         tungstenite) echo "$PEERS/echo-tungstenite --listen 127.0.0.1:$2" ;;
         node-ws) echo "node $ROOT/benches/peers/node/echo-ws.js --listen 127.0.0.1:$2" ;;
         # permessage-deflate at the same settings on both (level 6, 32 KiB
-        # windows, context takeover); ws6455-nct: no context takeover.
+        # windows, context takeover); ws6455-nct: no context takeover;
+        # ws6455-snct: no context takeover for the server only.
         ws6455-deflate) echo "$WS serve --listen 127.0.0.1:$2 --quiet" ;;
         ws6455-nct) echo "$WS serve --listen 127.0.0.1:$2 --quiet --deflate-no-context-takeover" ;;
+        ws6455-snct) echo "$WS serve --listen 127.0.0.1:$2 --quiet --deflate-server-no-context-takeover" ;;
         node-ws-deflate) echo "node $ROOT/benches/peers/node/echo-ws.js --listen 127.0.0.1:$2 --deflate" ;;
         raw-mio) echo "$PEERS/echo-raw-mio --listen 127.0.0.1:$2" ;;
         *) log "unknown server $1"; return 1 ;;

@@ -10,7 +10,8 @@ IDLE_CASES = [
     ("plain-warm", "no extension, after one ~1 KiB message each way"),
     ("agreed", "permessage-deflate agreed, no message yet"),
     ("warm", "permessage-deflate, after one compressed message each way (context takeover)"),
-    ("warm-nct", "permessage-deflate without context takeover either way, after one message each way"),
+    ("warm-snct", "permessage-deflate, no context takeover for the server only (`--deflate-server-no-context-takeover`), after one message each way"),
+    ("warm-nct", "permessage-deflate without context takeover either way (`--deflate-no-context-takeover`), after one message each way"),
 ]
 PEER = "node-ws"
 

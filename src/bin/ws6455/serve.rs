@@ -45,6 +45,13 @@ pub struct Args {
     /// about 330 KiB once a message went each way).
     #[arg(long, conflicts_with = "no_deflate")]
     pub deflate_no_context_takeover: bool,
+    /// Negotiate permessage-deflate with `server_no_context_takeover` only
+    /// (RFC 7692 §7.1.1.1, the server's own choice): our compressor keeps
+    /// no history, so one per event loop serves every connection, while
+    /// clients keep compressing with their history. An idle connection
+    /// then holds only its decompressor's window (about 40 KiB).
+    #[arg(long, conflicts_with_all = ["no_deflate", "deflate_no_context_takeover"])]
+    pub deflate_server_no_context_takeover: bool,
 }
 
 /// Subprotocols the echo endpoint agrees to (§1.9, §4.2.2): echoing
@@ -113,7 +120,8 @@ pub fn run(args: Args) -> io::Result<()> {
         max_message_size: args.max_message,
         max_frame_size: args.max_message,
         deflate: (!args.no_deflate).then(|| DeflateConfig {
-            server_no_context_takeover: args.deflate_no_context_takeover,
+            server_no_context_takeover: args.deflate_no_context_takeover
+                || args.deflate_server_no_context_takeover,
             client_no_context_takeover: args.deflate_no_context_takeover,
             ..DeflateConfig::default()
         }),

@@ -135,8 +135,13 @@ impl Opener {
     }
 }
 
+/// With `--deflate`: how far into the payload pool a message may start.
+const ROTATION: usize = 64 << 10;
+
 struct Load {
     args: Args,
+    /// Messages sent, to pick each one's window of the pool.
+    sends: usize,
     text: String,
     binary: Vec<u8>,
     opener: Opener,
@@ -156,10 +161,21 @@ struct Load {
 
 impl Load {
     fn send(&mut self, ctx: &mut Ctx<'_>, id: ConnId) {
-        let sent = if self.args.binary {
-            ctx.send_binary(id, &self.binary)
+        // With --deflate each message is a different window of a longer
+        // text (same vocabulary, different bytes): identical messages
+        // would let context takeover match each one whole against the
+        // last, which flatters the compressor.
+        let size = self.args.size;
+        let start = if self.args.deflate {
+            self.sends = self.sends.wrapping_add(1);
+            self.sends.wrapping_mul(4099) % ROTATION
         } else {
-            ctx.send_text(id, &self.text)
+            0
+        };
+        let sent = if self.args.binary {
+            ctx.send_binary(id, &self.binary[start..start + size])
+        } else {
+            ctx.send_text(id, &self.text[start..start + size])
         };
         if sent.is_ok() {
             self.sent_at.insert(id, Instant::now());
@@ -308,13 +324,14 @@ pub fn run(args: &Args) -> io::Result<()> {
     let mut ev = EventLoop::new(client_config(args.size, args.deflate))?;
     let pattern = b"ws6455 bench: the quick brown fox jumps over the lazy dog. ";
     let binary: Vec<u8> = if args.deflate {
-        super::json_text(args.size).into_bytes()
+        super::json_text(args.size + ROTATION).into_bytes()
     } else {
         pattern.iter().copied().cycle().take(args.size).collect()
     };
     let text = String::from_utf8(binary.clone()).map_err(io::Error::other)?;
     let mut load = Load {
         args: args.clone(),
+        sends: 0,
         text,
         binary,
         opener: Opener::new(args, args.url.clone()),

@@ -1,0 +1,74 @@
+//! `ws6455 serve`'s permessage-deflate options (RFC 7692 §7.1), run as a
+//! program: what each agrees to with a client offering the extension, and
+//! that compressed echoes then work. Default: both sides keep their
+//! context; `--deflate-server-no-context-takeover`: the server resets its
+//! compressor (§7.1.1.1, its own choice) and the client keeps its
+//! context; `--deflate-no-context-takeover`: neither keeps it;
+//! `--no-deflate`: the offer is declined and messages go uncompressed.
+#![cfg(all(feature = "deflate", feature = "io"))]
+
+#[path = "interop/harness.rs"]
+#[allow(dead_code)]
+mod harness;
+
+use std::net::TcpStream;
+use std::time::Duration;
+
+use ws6455::io::{Incoming, WebSocket};
+use ws6455::proto::deflate::DeflateConfig;
+use ws6455::proto::{ClientRequest, CloseCode, Config};
+
+/// (serve options, agreed (server, client) no-context-takeover, or None
+/// for no agreement).
+const MODES: [(&[&str], Option<(bool, bool)>); 4] = [
+    (&[], Some((false, false))),
+    (
+        &["--deflate-server-no-context-takeover"],
+        Some((true, false)),
+    ),
+    (&["--deflate-no-context-takeover"], Some((true, true))),
+    (&["--no-deflate"], None),
+];
+
+#[test]
+fn each_serve_option_agrees_to_what_it_says_and_echoes() {
+    for (options, want) in MODES {
+        let mut serve = harness::serve_with("127.0.0.1:0", options);
+        let stream = TcpStream::connect(serve.addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let config = Config {
+            deflate: Some(DeflateConfig {
+                threshold: 0,
+                ..DeflateConfig::default()
+            }),
+            ..Config::default()
+        };
+        let request = ClientRequest::new(serve.addr.to_string(), "/");
+        let (mut ws, _) = WebSocket::client(stream, request, config).unwrap();
+        let agreed = ws
+            .connection()
+            .deflate_params()
+            .map(|p| (p.server_no_context_takeover, p.client_no_context_takeover));
+        assert_eq!(agreed, want, "serve {options:?}");
+        // Repetitive messages: with the client's context kept, later ones
+        // are matched against earlier ones.
+        for i in 0..50 {
+            let text = format!("{{\"seq\":{i},\"text\":\"{}\"}}", "state update ".repeat(i));
+            ws.send_text(&text).unwrap();
+            assert_eq!(
+                ws.read().unwrap(),
+                Incoming::Text(text),
+                "serve {options:?}"
+            );
+        }
+        ws.close(CloseCode::NORMAL, "").unwrap();
+        assert!(matches!(
+            ws.read(),
+            Ok(Incoming::Close(Some(CloseCode::NORMAL), _))
+        ));
+        drop(ws);
+        serve.proc.terminate();
+    }
+}
