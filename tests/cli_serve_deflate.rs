@@ -8,7 +8,6 @@
 #![cfg(all(feature = "deflate", feature = "io"))]
 
 #[path = "interop/harness.rs"]
-#[allow(dead_code)]
 mod harness;
 
 use std::net::TcpStream;
@@ -18,9 +17,12 @@ use ws6455::io::{Incoming, WebSocket};
 use ws6455::proto::deflate::DeflateConfig;
 use ws6455::proto::{ClientRequest, CloseCode, Config};
 
-/// (serve options, agreed (server, client) no-context-takeover, or None
-/// for no agreement).
-const MODES: [(&[&str], Option<(bool, bool)>); 4] = [
+/// The agreed (server, client) no-context-takeover, or None for no
+/// agreement.
+type Agreed = Option<(bool, bool)>;
+
+/// serve's options and what they agree to.
+const MODES: [(&[&str], Agreed); 4] = [
     (&[], Some((false, false))),
     (
         &["--deflate-server-no-context-takeover"],
