@@ -1,5 +1,5 @@
 use super::*;
-use crate::proto::connection::PREVIEW_LEN;
+use crate::proto::connection::{Direction, FrameTrace, PREVIEW_LEN};
 use crate::proto::frame::decode_header;
 use proptest::prelude::*;
 
