@@ -358,7 +358,6 @@ pub fn run(args: &Args) -> io::Result<()> {
         .measured
         .take()
         .ok_or_else(|| io::Error::other("the run ended before the measurement"))?;
-    let h = &load.hist;
     let mut extra = Vec::new();
     if load.lost > 0 {
         extra.push(("connections_lost", load.lost.to_string()));
@@ -377,14 +376,7 @@ pub fn run(args: &Args) -> io::Result<()> {
         args: args.clone(),
         unit: "messages",
         count: load.count,
-        latency: (h.count() > 0).then(|| {
-            [
-                h.quantile(0.5),
-                h.quantile(0.99),
-                h.quantile(0.999),
-                h.quantile(1.0),
-            ]
-        }),
+        latency: load.hist.percentiles(),
         measured,
         extra,
     }

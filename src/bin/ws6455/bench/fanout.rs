@@ -241,7 +241,6 @@ pub fn run(args: &Args) -> io::Result<()> {
         .measured
         .take()
         .ok_or_else(|| io::Error::other("the run ended before the measurement"))?;
-    let h = &f.hist;
     let mut extra = vec![
         ("published", (f.sent - f.sent_at_start).to_string()),
         ("window", args.window.to_string()),
@@ -257,14 +256,7 @@ pub fn run(args: &Args) -> io::Result<()> {
         args: args.clone(),
         unit: "deliveries",
         count: f.count,
-        latency: (h.count() > 0).then(|| {
-            [
-                h.quantile(0.5),
-                h.quantile(0.99),
-                h.quantile(0.999),
-                h.quantile(1.0),
-            ]
-        }),
+        latency: f.hist.percentiles(),
         measured,
         extra,
     }

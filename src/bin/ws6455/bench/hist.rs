@@ -65,6 +65,19 @@ impl Histogram {
         self.total
     }
 
+    /// p50, p99, p99.9 and the maximum, as every report prints them;
+    /// `None` before anything was recorded.
+    pub fn percentiles(&self) -> Option<[u64; 4]> {
+        (self.count() > 0).then(|| {
+            [
+                self.quantile(0.5),
+                self.quantile(0.99),
+                self.quantile(0.999),
+                self.quantile(1.0),
+            ]
+        })
+    }
+
     /// The value below which a fraction `q` (0..=1) of the records lie.
     pub fn quantile(&self, q: f64) -> u64 {
         if self.total == 0 {
