@@ -8,7 +8,7 @@
 
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::Instant;
+use ws6455::Timestamp;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ws6455::proto::frame::{decode_header, FrameHeader, OpCode, MAX_HEADER_LEN};
@@ -104,7 +104,7 @@ fn handshake(c: &mut Criterion) {
     });
     group.bench_function("server_connection_accept", |b| {
         let config = Arc::new(Config::default());
-        let now = Instant::now();
+        let now = Timestamp::ZERO;
         b.iter(|| {
             let mut conn = Connection::server(config.clone(), now);
             conn.recv(REQUEST);
@@ -133,7 +133,7 @@ fn pump(from: &mut Connection, to: &mut Connection) {
 
 fn echo_pair(config: Config) -> (Connection, Connection) {
     let config = Arc::new(config);
-    let now = Instant::now();
+    let now = Timestamp::ZERO;
     let mut client = Connection::client(
         config.clone(),
         ClientRequest::new("bench", "/"),

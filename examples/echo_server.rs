@@ -2,7 +2,7 @@
 //!
 //! Run: `cargo run --example echo_server`, then connect to ws://127.0.0.1:9002/.
 
-use ws6455::io::{ConnId, Ctx, Handler, Message, Server};
+use ws6455::{ConnId, Ctx, Handler, Message, Server};
 
 struct Echo;
 

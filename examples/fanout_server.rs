@@ -10,10 +10,10 @@
 
 use std::collections::HashSet;
 
-use ws6455::io::{ConnId, Ctx, Decision, Handler, Message, Server};
 use ws6455::proto::handshake::Request;
 use ws6455::proto::prepared::PreparedMessage;
 use ws6455::{CloseCode, Config};
+use ws6455::{ConnId, Ctx, Decision, Handler, Message, Server};
 
 #[derive(Default)]
 struct Fanout {

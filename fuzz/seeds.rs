@@ -13,8 +13,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use ws6455::proto::encode::push_frame;
-use ws6455::proto::OpCode;
+use ws6455_proto::encode::push_frame;
+use ws6455_proto::OpCode;
 use ws6455_fuzz::conn::{client_accept_response, Input};
 use ws6455_fuzz::{RFC_MASK, RFC_REQUEST, RFC_RESPONSE};
 

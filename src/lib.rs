@@ -1,62 +1,74 @@
 //! # ws6455 — RFC 6455 WebSockets, from the wire up
 //!
-//! A WebSocket stack in three floors, with imports pointing down only:
+//! A WebSocket server and client on a mio event loop, and a blocking
+//! adapter over any `Read + Write`, all driving one Sans-I/O protocol core.
 //!
-//! 1. [`proto`] — the Sans-I/O protocol core. Bytes in, events and bytes out.
-//!    It never touches a socket, a clock, a thread or a random source: time
-//!    and randomness are passed in, so every shell, test and fuzz target
-//!    drives the same [`proto::Connection`].
-//! 2. `io` (feature `io`, on by default) — a mio event loop, server and
-//!    client, plus a blocking adapter; they move bytes and turn the core's
-//!    wishes (`wants_read`, `wants_write`, `poll_timeout`) into interest and
-//!    timeouts. They never parse or build a frame.
-//! 3. The `ws6455` binary and `examples/` — thin apps on the public API.
+//! The house has floors, each its own package, so an import can only point
+//! down:
 //!
-//! ## Driving the core by hand
+//! 1. [`proto`] (the `ws6455-proto` package, `#![no_std]`) — the protocol:
+//!    bytes in, events and bytes out. It never touches a socket, a clock, a
+//!    thread or a random source; time and randomness are passed in.
+//! 2. This crate — the shells: [`EventLoop`], [`Server`] and client
+//!    connections ([`Ctx::connect`]) on mio, and the blocking
+//!    [`WebSocket`]. They move bytes and turn the core's wishes
+//!    (`wants_read`, `wants_write`, `poll_timeout`) into interest and
+//!    timeouts; they never parse or build a frame.
+//! 3. The `ws6455` command (package `ws6455-cli`): serve, connect, inspect,
+//!    bench, the demo apps. Nothing of it is compiled into a program that
+//!    depends on this crate.
 //!
+//! ## A server
+//!
+//! Implement [`Handler`] (every callback has a default) and hand it to a
+//! [`Server`]:
+//!
+//! ```no_run
+//! use ws6455::{ConnId, Ctx, Handler, Message, Server};
+//!
+//! struct Echo;
+//!
+//! impl Handler for Echo {
+//!     fn on_message(&mut self, ctx: &mut Ctx<'_>, id: ConnId, message: Message<'_>) {
+//!         let _ = match message {
+//!             Message::Text(text) => ctx.send_text(id, text),
+//!             Message::Binary(data) => ctx.send_binary(id, data),
+//!         };
+//!     }
+//! }
+//!
+//! Server::bind("127.0.0.1:9001")?.run(Echo)?;
+//! # Ok::<(), std::io::Error>(())
 //! ```
-//! use std::{sync::Arc, time::Instant};
-//! use ws6455::{Config, Connection, Event};
 //!
-//! let mut server = Connection::server(Arc::new(Config::default()), Instant::now());
-//! server.recv(b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
-//! Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-//! Sec-WebSocket-Version: 13\r\n\r\n");
-//! assert!(matches!(server.poll_event(), Some(Event::Request(_))));
-//! server.accept(None, &[]).unwrap();
-//! let response = server.pending_output();
-//! assert!(response.starts_with(b"HTTP/1.1 101 Switching Protocols\r\n"));
-//! // §5.7: a masked "Hello" from the client.
-//! let n = response.len();
-//! server.consume_output(n);
-//! server.recv(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
-//! assert_eq!(server.poll_event(), Some(Event::Text("Hello")));
+//! ## A blocking client
+//!
+//! ```no_run
+//! use ws6455::blocking::{Incoming, WebSocket};
+//! use ws6455::ConnectOptions;
+//!
+//! let mut ws = WebSocket::connect("ws://127.0.0.1:9001/", &ConnectOptions::default())?;
+//! ws.send_text("hello")?;
+//! if let Incoming::Text(reply) = ws.read()? {
+//!     println!("{reply}");
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! ## Where each part of RFC 6455 lives
+//! ## Logging
 //!
-//! | RFC 6455 | file |
-//! |---|---|
-//! | §1.3, §4.2.2 `Sec-WebSocket-Accept` | `src/proto/handshake/mod.rs` |
-//! | §3 `ws://` URIs | `src/proto/uri.rs` |
-//! | §4.1 client handshake | `src/proto/handshake/client.rs` |
-//! | §4.2.1 server reading the request | `src/proto/handshake/request.rs` |
-//! | §4.2.2, §4.4 server responses (101, 400, 426 …) | `src/proto/handshake/response.rs` |
-//! | §5.2 base framing | `src/proto/frame.rs` |
-//! | §5.3 masking | `src/proto/mask.rs` |
-//! | §5.4 fragmentation, §10.4 size limits | `src/proto/assembler.rs` |
-//! | §5.5 control frames, §7 closing, state machine | `src/proto/connection/` |
-//! | §5.5.1, §7.4 close codes and payloads | `src/proto/close.rs` |
-//! | §8.1 UTF-8 | `src/proto/utf8.rs` |
-//! | §7.1.7 failing the connection, error → close code | `src/error.rs` |
+//! The library reports what it cannot return to a caller (a failed
+//! `accept`, a connection dropped and why) through the [`log`] facade, at
+//! `warn` for trouble with the server itself and `debug` for a peer's
+//! misbehaviour. It prints nothing unless the application installs a
+//! logger.
 //!
-//! And RFC 7692 (permessage-deflate, feature `deflate`):
+//! ## Features
 //!
-//! | RFC 7692 | file |
-//! |---|---|
-//! | §5, §7.1 negotiation, RFC 6455 §9.1 header grammar | `src/proto/deflate/negotiate.rs` |
-//! | §6 RSV1, §7.2 compression and decompression | `src/proto/deflate/codec.rs`, `src/proto/connection/input.rs` |
-//! | configuration, agreed parameters, per-connection state | `src/proto/deflate/mod.rs` |
+//! - `deflate` (default): RFC 7692 permessage-deflate.
+//! - `testing`: hooks that conformance tools and tests need and
+//!   applications must not have, such as sending a frame RFC 6455
+//!   forbids ([`proto::Connection::send_raw_frame`]).
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 #![cfg_attr(
@@ -69,10 +81,29 @@
     )
 )]
 
-pub mod error;
-#[cfg(feature = "io")]
-pub mod io;
-pub mod proto;
+pub use ws6455_proto as proto;
 
-pub use error::{HandshakeError, ProtocolError, UsageError};
-pub use proto::{CloseCode, Config, Connection, Event, Role};
+pub mod blocking;
+mod client;
+pub mod clock;
+mod conn_io;
+mod ctx;
+mod event_loop;
+mod handler;
+mod remote;
+mod server;
+
+pub use blocking::{Incoming, WebSocket};
+pub use client::{ConnectError, ConnectOptions};
+pub use ctx::Ctx;
+pub use event_loop::{EventLoop, ShutdownHandle};
+pub use handler::{ConnError, ConnId, Decision, Handler, HttpResponse, Message};
+pub use remote::{LoopGone, Remote};
+pub use server::{BoundServer, RunningServer, Server, ServerHandle};
+
+#[cfg(feature = "deflate")]
+pub use proto::deflate::DeflateConfig;
+pub use proto::{
+    CloseCode, Config, FrameTrace, HandshakeError, PreparedMessage, ProtocolError, Request,
+    Response, Role, Timestamp, UsageError,
+};

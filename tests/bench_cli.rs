@@ -6,7 +6,7 @@
 
 use std::process::Command;
 
-use ws6455::io::{ConnId, Ctx, Handler, Message, Server};
+use ws6455::{ConnId, Ctx, Handler, Message, Server};
 
 struct Echo;
 
@@ -20,7 +20,7 @@ impl Handler for Echo {
 }
 
 fn bench(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_ws6455"))
+    let out = Command::new(ws6455_test_support::bin::ws6455_bin())
         .arg("bench")
         .args(args)
         .output()
@@ -95,7 +95,7 @@ fn refused_connections_fail_clearly() {
         .and_then(|l| l.local_addr())
         .expect("free port")
         .port();
-    let out = Command::new(env!("CARGO_BIN_EXE_ws6455"))
+    let out = Command::new(ws6455_test_support::bin::ws6455_bin())
         .args([
             "bench",
             "--url",
@@ -166,7 +166,7 @@ fn deflate_modes_compress_and_insist_on_the_extension() {
         &["-c", "1", "-d", "0.2", "--deflate"][..],
         &["--idle", "-c", "1", "--hold", "0.1", "--deflate"][..],
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_ws6455"))
+        let out = Command::new(ws6455_test_support::bin::ws6455_bin())
             .args(["bench", "--url", &url])
             .args(args)
             .output()

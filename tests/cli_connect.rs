@@ -9,11 +9,11 @@ use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
 
-use ws6455::io::{
-    ConnId, ConnectOptions, Ctx, Decision, Handler, Incoming, Message, Server, WebSocket,
-};
 use ws6455::proto::handshake::{accept_key, Request};
 use ws6455::CloseCode;
+use ws6455::{
+    ConnId, ConnectOptions, Ctx, Decision, Handler, Incoming, Message, Server, WebSocket,
+};
 
 const PATIENCE: Duration = Duration::from_secs(10);
 
@@ -65,7 +65,7 @@ fn lines(pipe: impl Read + Send + 'static) -> Receiver<String> {
 
 impl Program {
     fn start(args: &[&str]) -> Program {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ws6455"))
+        let mut child = Command::new(ws6455_test_support::bin::ws6455_bin())
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -148,7 +148,7 @@ fn wait_line(rx: &Receiver<String>, seen: &mut Vec<String>, needle: &str, what: 
     }
 }
 
-fn echo_server() -> ws6455::io::RunningServer {
+fn echo_server() -> ws6455::RunningServer {
     Server::new().bind("127.0.0.1:0").unwrap().spawn(|| Echo)
 }
 

@@ -13,7 +13,7 @@ struct Run {
 }
 
 fn inspect(args: &[&str], stdin: Option<&[u8]>) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ws6455"))
+    let mut child = Command::new(ws6455_test_support::bin::ws6455_bin())
         .arg("inspect")
         .args(args)
         .stdin(if stdin.is_some() {

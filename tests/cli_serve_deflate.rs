@@ -5,7 +5,7 @@
 //! compressor (§7.1.1.1, its own choice) and the client keeps its
 //! context; `--deflate-no-context-takeover`: neither keeps it;
 //! `--no-deflate`: the offer is declined and messages go uncompressed.
-#![cfg(all(feature = "deflate", feature = "io"))]
+#![cfg(feature = "deflate")]
 
 #[path = "interop/harness.rs"]
 mod harness;
@@ -13,9 +13,9 @@ mod harness;
 use std::net::TcpStream;
 use std::time::Duration;
 
-use ws6455::io::{Incoming, WebSocket};
 use ws6455::proto::deflate::DeflateConfig;
 use ws6455::proto::{ClientRequest, CloseCode, Config};
+use ws6455::{Incoming, WebSocket};
 
 /// The agreed (server, client) no-context-takeover, or None for no
 /// agreement.

@@ -9,8 +9,8 @@ use std::net::TcpStream;
 use std::thread;
 use std::time::Duration;
 
-use ws6455::io::{ConnId, Ctx, Handler, Message, Server};
 use ws6455::Config;
+use ws6455::{ConnId, Ctx, Handler, Message, Server};
 
 struct Echo;
 

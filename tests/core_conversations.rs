@@ -115,7 +115,7 @@ fn pong_overtakes_queued_fragments_of_a_large_message() {
 #[test]
 fn client_initiated_close_is_echoed_and_the_server_closes_tcp_first() {
     let (mut c, mut s) = pair();
-    c.close(CloseCode::NORMAL, "bye").unwrap();
+    c.close(t0(), CloseCode::NORMAL, "bye").unwrap();
     assert_eq!(c.send_text("late"), Err(UsageError::Closed));
     pump(&mut c, &mut s);
     assert_eq!(
@@ -144,7 +144,7 @@ fn client_initiated_close_is_echoed_and_the_server_closes_tcp_first() {
 #[test]
 fn server_initiated_close_completes_cleanly() {
     let (mut c, mut s) = pair();
-    s.close(CloseCode::GOING_AWAY, "restart").unwrap();
+    s.close(t0(), CloseCode::GOING_AWAY, "restart").unwrap();
     pump(&mut s, &mut c);
     assert_eq!(
         drain(&mut c),

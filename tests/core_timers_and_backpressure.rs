@@ -55,7 +55,7 @@ fn an_unanswered_close_times_out() {
         Arc::new(Config::default()),
         cfg(|c| c.close_timeout = Duration::from_secs(3)),
     );
-    s.close(CloseCode::NORMAL, "").unwrap();
+    s.close(t0(), CloseCode::NORMAL, "").unwrap();
     take_output(&mut s);
     assert_eq!(s.poll_timeout(), Some(t0() + Duration::from_secs(3)));
     s.handle_timeout(t0() + Duration::from_secs(3));
@@ -105,11 +105,11 @@ fn usage_errors_leave_the_connection_untouched() {
         Err(UsageError::ControlPayloadTooLong)
     );
     assert_eq!(
-        s.close(CloseCode(1005), ""),
+        s.close(t0(), CloseCode(1005), ""),
         Err(UsageError::InvalidCloseCode(1005))
     );
     assert_eq!(
-        s.close(CloseCode::NORMAL, &"x".repeat(124)),
+        s.close(t0(), CloseCode::NORMAL, &"x".repeat(124)),
         Err(UsageError::CloseReasonTooLong)
     );
     assert!(s.is_open());
@@ -123,7 +123,7 @@ fn a_client_stops_waiting_for_the_servers_tcp_close_after_the_timeout() {
         cfg(|c| c.close_timeout = Duration::from_secs(2)),
         Arc::new(Config::default()),
     );
-    s.close(CloseCode::NORMAL, "").unwrap();
+    s.close(t0(), CloseCode::NORMAL, "").unwrap();
     pump(&mut s, &mut c);
     assert_eq!(
         drain(&mut c),
@@ -141,10 +141,13 @@ fn a_client_stops_waiting_for_the_servers_tcp_close_after_the_timeout() {
 #[test]
 fn nothing_is_sent_after_our_close() {
     let (_c, mut s) = pair();
-    s.close(CloseCode::NORMAL, "").unwrap();
+    s.close(t0(), CloseCode::NORMAL, "").unwrap();
     assert_eq!(s.send_binary(b"x"), Err(UsageError::Closed));
     assert_eq!(s.send_ping(b"x"), Err(UsageError::Closed));
-    assert_eq!(s.close(CloseCode::NORMAL, ""), Err(UsageError::Closed));
+    assert_eq!(
+        s.close(t0(), CloseCode::NORMAL, ""),
+        Err(UsageError::Closed)
+    );
     // A ping from the peer after our close is reported but not answered.
     s.recv(&client_frame(true, OpCode::Ping, b"late"));
     assert_eq!(drain(&mut s), vec![Ev::Ping(b"late".to_vec())]);

@@ -3,7 +3,8 @@
 //! previews, bounded memory when nobody polls.
 
 use std::sync::Arc;
-use std::time::Instant;
+use ws6455::Timestamp;
+use ws6455_describe::TraceLine;
 
 use ws6455::proto::connection::{Direction, FrameTrace, PREVIEW_LEN};
 use ws6455::proto::{ClientRequest, CloseCode, Config, Connection, Event};
@@ -33,7 +34,7 @@ fn pump(from: &mut Connection, to: &mut Connection) -> usize {
 
 fn pair(config: Config) -> (Connection, Connection) {
     let config = Arc::new(config);
-    let now = Instant::now();
+    let now = Timestamp::ZERO;
     let request = ClientRequest::new("example.com", "/chat");
     let mut client = Connection::client(config.clone(), request, [7; 32], now);
     let mut server = Connection::server(config, now);
@@ -89,7 +90,9 @@ fn every_frame_in_and_out_in_order() {
     client.send_ping(b"hb").unwrap();
     pump(&mut client, &mut server);
     pump(&mut server, &mut client); // the automatic pong
-    client.close(CloseCode::NORMAL, "bye").unwrap();
+    client
+        .close(Timestamp::ZERO, CloseCode::NORMAL, "bye")
+        .unwrap();
     pump(&mut client, &mut server);
     pump(&mut server, &mut client);
 
@@ -110,7 +113,10 @@ fn every_frame_in_and_out_in_order() {
     );
     // The ping overtook the data frames on the wire (§5.4), so the server
     // saw it first and answered it at once.
-    let lines: Vec<String> = server_side.iter().map(|t| t.to_string()).collect();
+    let lines: Vec<String> = server_side
+        .iter()
+        .map(|t| TraceLine(t).to_string())
+        .collect();
     assert_eq!(
         lines,
         [
@@ -144,7 +150,7 @@ fn previews_are_bounded_and_raw_frames_are_traced() {
         (0x3, 0b100, &b"odd"[..])
     );
     assert_eq!(
-        t[1].to_string(),
+        TraceLine(&t[1]).to_string(),
         "→ opcode 0x3 (reserved) fin rsv=100 len=3 \"odd\""
     );
     // The receiver fails on the reserved opcode before tracing the frame:

@@ -6,7 +6,8 @@
 #![cfg(feature = "deflate")]
 
 use std::sync::Arc;
-use std::time::Instant;
+use ws6455::Timestamp;
+use ws6455_describe::TraceLine;
 
 use proptest::prelude::*;
 use ws6455::proto::deflate::{DeflateConfig, DeflateParams};
@@ -71,9 +72,8 @@ fn frames(mut bytes: &[u8]) -> Vec<(FrameHeader, Vec<u8>)> {
     out
 }
 
-fn t0() -> Instant {
-    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    *START.get_or_init(Instant::now)
+fn t0() -> Timestamp {
+    Timestamp::ZERO
 }
 
 fn config(deflate: Option<DeflateConfig>) -> Arc<Config> {
@@ -499,7 +499,7 @@ fn no_context_takeover_sides_hand_their_codecs_back_when_idle() {
 #[test]
 fn the_close_handshake_is_unaffected() {
     let (mut c, mut s) = pair(on(), on());
-    c.close(ws6455::CloseCode::NORMAL, "bye").unwrap();
+    c.close(t0(), ws6455::CloseCode::NORMAL, "bye").unwrap();
     s.recv(&take_output(&mut c));
     assert_eq!(
         drain(&mut s),
@@ -591,7 +591,7 @@ fn traces_show_each_compressed_message_with_both_sizes() {
     assert_eq!((sent[0].len, sent[0].compressed_len), (120, Some(wire)));
     assert!(wire < 120 && sent[1].rsv == 0b100 && sent[1].compressed_len.is_none());
     assert_eq!(
-        sent[0].to_string(),
+        TraceLine(&sent[0]).to_string(),
         format!("→ text message 120 B deflated to {wire} B \"hello hello hello hello hello he\"…")
     );
     s.recv(&take_output(&mut c));
@@ -600,7 +600,7 @@ fn traces_show_each_compressed_message_with_both_sizes() {
     assert_eq!(got.len(), 2, "{got:?}");
     assert_eq!(got[0].len, wire);
     assert_eq!((got[1].len, got[1].compressed_len), (120, Some(wire)));
-    assert!(got[1].to_string().starts_with(&format!(
+    assert!(TraceLine(&got[1]).to_string().starts_with(&format!(
         "← text message 120 B inflated from {wire} B \"hello"
     )));
 }

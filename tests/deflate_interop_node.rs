@@ -22,7 +22,7 @@
 //! 64 KiB with the length-encoding edges of RFC 6455 §5.2, and two of
 //! 1 MiB. Skips, saying so, when `ws` is not installed — unless
 //! `WS6455_REQUIRE_INTEROP=1`.
-#![cfg(all(feature = "deflate", feature = "io"))]
+#![cfg(feature = "deflate")]
 
 #[path = "interop/harness.rs"]
 mod harness;
@@ -33,10 +33,10 @@ use std::net::TcpStream;
 use harness::{
     command, listening, node_module_missing, peer_available, serve_with, Proc, PATIENCE,
 };
-use ws6455::io::{Incoming, WebSocket};
 use ws6455::proto::deflate::{DeflateConfig, DeflateParams};
 use ws6455::proto::uri::WsUri;
 use ws6455::proto::{ClientRequest, CloseCode, Config};
+use ws6455::{Incoming, WebSocket};
 
 /// Messages per connection: enough for context takeover to matter.
 const MESSAGES: usize = 400;
@@ -343,7 +343,7 @@ fn our_client(
     loop {
         match ws.read() {
             Ok(_) => continue,
-            Err(ws6455::io::blocking::Error::Closed { code, clean }) => {
+            Err(ws6455::blocking::Error::Closed { code, clean }) => {
                 assert_eq!((code, clean), (CloseCode::NORMAL, true), "{test}");
                 break;
             }

@@ -6,16 +6,16 @@
 //!
 //! Skipped with a note when `python3` or `websockets` (>= 11, for its sync
 //! API) is missing, unless `WS6455_REQUIRE_INTEROP=1`.
-#![cfg(all(feature = "deflate", feature = "io"))]
+#![cfg(feature = "deflate")]
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ws6455::io::{Incoming, WebSocket};
 use ws6455::proto::deflate::DeflateConfig;
 use ws6455::proto::{ClientRequest, CloseCode, Config};
+use ws6455::{Incoming, WebSocket};
 
 const MUST: Duration = Duration::from_secs(10);
 
@@ -139,7 +139,7 @@ impl Serve {
                 .unwrap()
                 .port();
             let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-            let mut child = Command::new(env!("CARGO_BIN_EXE_ws6455"))
+            let mut child = Command::new(ws6455_test_support::bin::ws6455_bin())
                 .args(["serve", "--listen", &addr.to_string(), "--quiet"])
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())

@@ -2,16 +2,16 @@
 //! on, talking to blocking ws6455 clients (compressed echo in both
 //! takeover modes, many connections at once, and a decompression bomb that
 //! must end in 1009 without the server holding more than the limit).
-#![cfg(all(feature = "deflate", feature = "io"))]
+#![cfg(feature = "deflate")]
 
 mod common;
 
 use std::net::{SocketAddr, TcpStream};
 
 use common::{echo_server, MUST};
-use ws6455::io::{Incoming, WebSocket};
 use ws6455::proto::deflate::{Compressor, DeflateConfig};
 use ws6455::proto::{ClientRequest, CloseCode, Config};
+use ws6455::{Incoming, WebSocket};
 
 fn server_config(deflate: DeflateConfig) -> Config {
     Config {

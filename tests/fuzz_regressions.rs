@@ -3,7 +3,7 @@
 //! described beside its test; the test is the durable record.
 
 use std::sync::Arc;
-use std::time::Instant;
+use ws6455::Timestamp;
 
 use ws6455::proto::encode::push_frame;
 use ws6455::proto::{Config, Connection, Event, OpCode};
@@ -40,7 +40,7 @@ fn take_output(conn: &mut Connection) -> Vec<u8> {
 }
 
 fn open_server(config: Config) -> Connection {
-    let mut s = Connection::server(Arc::new(config), Instant::now());
+    let mut s = Connection::server(Arc::new(config), Timestamp::ZERO);
     s.recv(REQUEST);
     assert_eq!(drain(&mut s), ["Request"]);
     s.accept(None, &[]).unwrap();

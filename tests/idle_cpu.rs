@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use ws6455::io::ConnectOptions;
+use ws6455::ConnectOptions;
 
 /// This process's CPU time so far, user plus system, in 10 ms ticks.
 fn cpu_ticks() -> u64 {

@@ -24,10 +24,10 @@ use tungstenite::protocol::frame::coding::{CloseCode as TCode, Data, OpCode};
 use tungstenite::protocol::frame::Frame;
 use tungstenite::protocol::CloseFrame;
 use tungstenite::{ClientRequestBuilder, Message as TMsg};
-use ws6455::io::blocking::Error as WsError;
-use ws6455::io::{ConnectOptions, Incoming, WebSocket};
+use ws6455::blocking::Error as WsError;
 use ws6455::proto::ClientRequest;
 use ws6455::{CloseCode, Config};
+use ws6455::{ConnectOptions, Incoming, WebSocket};
 
 const SIZES: [usize; 7] = [0, 1, 125, 126, 65535, 65536, 1 << 20];
 

@@ -14,9 +14,9 @@ use std::net::TcpListener;
 use std::thread;
 use std::time::Duration;
 
-use ws6455::io::{ConnError, ConnId, ConnectOptions, Ctx, EventLoop, Handler};
 use ws6455::proto::handshake::accept_key;
 use ws6455::{CloseCode, Config};
+use ws6455::{ConnError, ConnId, ConnectOptions, Ctx, EventLoop, Handler};
 
 /// Answers one upgrade by hand, sends Close(1000) and reads the client's
 /// Close reply; then closes the socket, with RST (SO_LINGER 0) if `reset`.

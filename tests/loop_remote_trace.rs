@@ -5,11 +5,12 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ws6455::io::{
-    ConnId, ConnectOptions, Ctx, EventLoop, Handler, Incoming, LoopGone, Message, Server, WebSocket,
-};
 use ws6455::proto::FrameTrace;
 use ws6455::{CloseCode, Config};
+use ws6455::{
+    ConnId, ConnectOptions, Ctx, EventLoop, Handler, Incoming, LoopGone, Message, Server, WebSocket,
+};
+use ws6455_describe::TraceLine;
 
 const PATIENCE: Duration = Duration::from_secs(10);
 
@@ -52,7 +53,7 @@ impl Handler for Collect {
     }
 
     fn on_frame(&mut self, _: &mut Ctx<'_>, _: ConnId, frame: &FrameTrace) {
-        self.frames.push(frame.to_string());
+        self.frames.push(TraceLine(frame).to_string());
     }
 }
 
@@ -123,7 +124,7 @@ impl Handler for TracingEcho {
     }
 
     fn on_frame(&mut self, _: &mut Ctx<'_>, _: ConnId, frame: &FrameTrace) {
-        self.0 .0.lock().unwrap().push(frame.to_string());
+        self.0 .0.lock().unwrap().push(TraceLine(frame).to_string());
     }
 }
 

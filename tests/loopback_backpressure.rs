@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use socket2::{Domain, Socket, Type};
-use ws6455::io::{ConnectOptions, Incoming, WebSocket};
 use ws6455::{CloseCode, Config};
+use ws6455::{ConnectOptions, Incoming, WebSocket};
 
 const LIMIT: usize = 64 << 10;
 

@@ -14,8 +14,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use common::*;
-use ws6455::io::{ConnId, ConnectOptions};
 use ws6455::{CloseCode, Config};
+use ws6455::{ConnId, ConnectOptions};
 
 #[test]
 fn broadcast_reaches_every_connection_exactly_once() {

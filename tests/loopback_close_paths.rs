@@ -13,9 +13,9 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use ws6455::io::blocking::Error as WsError;
-use ws6455::io::{ConnectOptions, Incoming, WebSocket};
+use ws6455::blocking::Error as WsError;
 use ws6455::{CloseCode, Config, UsageError};
+use ws6455::{ConnectOptions, Incoming, WebSocket};
 
 /// A server that never times a close handshake out within a test, so a
 /// prompt TCP close can only come from the protocol, not from a timer.

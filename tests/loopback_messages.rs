@@ -10,9 +10,9 @@ mod common;
 use std::collections::HashSet;
 
 use common::*;
-use ws6455::io::blocking::Error as WsError;
-use ws6455::io::{ConnId, ConnectOptions, Ctx, WebSocket};
+use ws6455::blocking::Error as WsError;
 use ws6455::{CloseCode, Config, HandshakeError, ProtocolError, UsageError};
+use ws6455::{ConnId, ConnectOptions, Ctx, WebSocket};
 
 /// Both sides of each §5.2 length boundary (7-bit, 16-bit, 64-bit
 /// lengths), a megabyte, and the largest message the default config takes.

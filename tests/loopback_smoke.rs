@@ -1,7 +1,7 @@
 //! Our blocking client against our mio server on loopback.
 
-use ws6455::io::{ConnId, ConnectOptions, Ctx, Handler, Incoming, Message, Server, WebSocket};
 use ws6455::CloseCode;
+use ws6455::{ConnId, ConnectOptions, Ctx, Handler, Incoming, Message, Server, WebSocket};
 
 struct Echo;
 
@@ -30,7 +30,7 @@ fn echo_round_trip_and_clean_close() {
         Incoming::Close(Some(CloseCode::NORMAL), String::new())
     );
     match ws.read() {
-        Err(ws6455::io::blocking::Error::Closed { code, clean }) => {
+        Err(ws6455::blocking::Error::Closed { code, clean }) => {
             assert_eq!(code, CloseCode::NORMAL);
             assert!(clean);
         }

@@ -13,7 +13,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use common::*;
-use ws6455::io::ConnectOptions;
+use ws6455::ConnectOptions;
 use ws6455::{CloseCode, Config};
 
 const SHORT: Duration = Duration::from_millis(300);

@@ -10,11 +10,11 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use ws6455::Timestamp;
 
-use ws6455::io::{ConnId, Ctx, Handler, Message, Server};
 use ws6455::proto::encode::push_frame;
 use ws6455::proto::{ClientRequest, Config, Connection, Event, OpCode};
+use ws6455::{ConnId, Ctx, Handler, Message, Server};
 
 struct Counting;
 
@@ -67,7 +67,7 @@ fn pump(from: &mut Connection, to: &mut Connection) {
 
 fn core_pair() -> (Connection, Connection) {
     let config = Arc::new(Config::default());
-    let now = Instant::now();
+    let now = Timestamp::ZERO;
     let mut c = Connection::client(config.clone(), ClientRequest::new("h", "/"), [3; 32], now);
     let mut s = Connection::server(config, now);
     pump(&mut c, &mut s);

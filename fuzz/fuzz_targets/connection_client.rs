@@ -5,4 +5,4 @@
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| ws6455_fuzz::conn::run(ws6455::Role::Client, data));
+fuzz_target!(|data: &[u8]| ws6455_fuzz::conn::run(ws6455_proto::Role::Client, data));

@@ -17,7 +17,7 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use ws6455::proto::deflate::{
+use ws6455_proto::deflate::{
     client_offer, negotiate_server, parse_extensions, validate_response, DeflateConfig, Extension,
 };
 

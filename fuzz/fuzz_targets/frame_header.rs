@@ -15,7 +15,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ws6455::proto::frame::{decode_header, decoded_length_form, MAX_HEADER_LEN};
+use ws6455_proto::frame::{decode_header, decoded_length_form, MAX_HEADER_LEN};
 
 fuzz_target!(|data: &[u8]| {
     let full = decode_header(data);

@@ -19,7 +19,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ws6455::proto::handshake::{
+use ws6455_proto::handshake::{
     parse_request, parse_response, write_accept_response, write_client_request,
     write_error_response, ClientRequest, MAX_HEADERS,
 };
@@ -80,7 +80,7 @@ fuzz_target!(|data: &[u8]| {
 });
 
 /// Writes an accepted request again as a client would and parses it back.
-fn round_trip(request: &ws6455::proto::Request, max_head: usize) {
+fn round_trip(request: &ws6455_proto::Request, max_head: usize) {
     let key = request.key().expect("a WebSocket request has a key");
     assert_eq!(key.len(), 24);
     assert_eq!(request.method(), "GET");

@@ -12,8 +12,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ws6455::proto::handshake::{accept_key, header_has_token, parse_response, MAX_HEADERS};
-use ws6455::HandshakeError;
+use ws6455_proto::handshake::{accept_key, header_has_token, parse_response, MAX_HEADERS};
+use ws6455_proto::HandshakeError;
 use ws6455_fuzz::{OFFERED_PROTOCOLS, RFC_KEY};
 
 fuzz_target!(|data: &[u8]| {

@@ -17,8 +17,8 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use ws6455::proto::deflate::{Compressor, Decompressor, InflateSink, INFLATE_CHUNK};
-use ws6455::ProtocolError;
+use ws6455_proto::deflate::{Compressor, Decompressor, InflateSink, INFLATE_CHUNK};
+use ws6455_proto::ProtocolError;
 
 #[derive(Arbitrary, Debug)]
 struct Input<'a> {

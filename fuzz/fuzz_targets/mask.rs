@@ -11,7 +11,7 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use ws6455::proto::mask::{apply_mask, apply_mask_scalar};
+use ws6455_proto::mask::{apply_mask, apply_mask_scalar};
 
 #[derive(Arbitrary, Debug)]
 struct Input<'a> {

@@ -15,7 +15,7 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use ws6455::proto::utf8::{validate, Utf8Validator};
+use ws6455_proto::utf8::{validate, Utf8Validator};
 
 #[derive(Arbitrary, Debug)]
 struct Input<'a> {

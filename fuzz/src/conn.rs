@@ -33,12 +33,13 @@
 //!   the same output.
 
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use ws6455::proto::{
+use ws6455_proto::Timestamp;
+use ws6455_proto::{
     ClientRequest, CloseCode, Config, Connection, Event, PreparedMessage, Request,
 };
-use ws6455::{ProtocolError, Role, UsageError};
+use ws6455_proto::{ProtocolError, Role, UsageError};
 
 use crate::wire::{check_output, frame_wire_len, message_wire_len};
 use crate::{live_bytes, CLIENT_SEED, OFFERED_PROTOCOLS, RFC_REQUEST};
@@ -57,9 +58,8 @@ pub use crate::script::Input;
 use crate::script::{Decision, Op, Setup};
 
 /// The fixed origin of the fake clock.
-fn t0() -> Instant {
-    static START: OnceLock<Instant> = OnceLock::new();
-    *START.get_or_init(Instant::now)
+fn t0() -> Timestamp {
+    Timestamp::ZERO
 }
 
 /// The client request `connection_client` sends.
@@ -327,7 +327,7 @@ struct Driver<'s> {
     setup: Setup,
     config: Arc<Config>,
     conn: Connection,
-    now: Instant,
+    now: Timestamp,
     stream: &'s [u8],
     pos: usize,
     /// Every byte written to the "socket".
@@ -465,7 +465,7 @@ impl<'s> Driver<'s> {
         panic!("output never drains");
     }
 
-    fn tick(&mut self, to: Instant) {
+    fn tick(&mut self, to: Timestamp) {
         self.now = self.now.max(to);
         self.conn.handle_timeout(self.now);
         if let Some(next) = self.conn.poll_timeout() {
@@ -554,7 +554,7 @@ impl<'s> Driver<'s> {
                     && reason.len() <= 123
                     && self.conn.is_open()
                     && !self.conn.close_sent();
-                let result = self.conn.close(CloseCode(code), reason);
+                let result = self.conn.close(self.now, CloseCode(code), reason);
                 self.sent(ok, before, result, frame_wire_len(2 + reason.len(), masked));
             }
             Op::Tick { millis } => {
@@ -777,7 +777,7 @@ impl<'s> Driver<'s> {
                 let last = out.frames.last().expect("a failed connection sent a close");
                 assert_eq!(
                     last.opcode,
-                    ws6455::proto::OpCode::Close,
+                    ws6455_proto::OpCode::Close,
                     "close is not last after Failed"
                 );
                 if !self.closed_before_failure {

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arbitrary::{Arbitrary, Unstructured};
-use ws6455::proto::handshake::{parse_request, write_accept_response};
-use ws6455::proto::Config;
-use ws6455::Role;
+use ws6455_proto::handshake::{parse_request, write_accept_response};
+use ws6455_proto::Config;
+use ws6455_proto::Role;
 
 use crate::conn::new_connection;
 use crate::OFFERED_PROTOCOLS;

@@ -1,9 +1,9 @@
 //! Reading back what a connection wrote: its HTTP head and its frames,
 //! checked against RFC 6455 as a strict peer would.
 
-use ws6455::proto::frame::{decode_header, OpCode};
-use ws6455::proto::mask::apply_mask_scalar;
-use ws6455::Role;
+use ws6455_proto::frame::{decode_header, OpCode};
+use ws6455_proto::mask::apply_mask_scalar;
+use ws6455_proto::Role;
 
 use crate::content_length;
 

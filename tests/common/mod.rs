@@ -21,8 +21,8 @@ pub use testee::{
 };
 pub use wire::{hex, BINARY, CLOSE, CONT, PING, PONG, TEXT};
 
-use ws6455::io::RunningServer;
 use ws6455::Config;
+use ws6455::RunningServer;
 
 /// The part ws6455 plays.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

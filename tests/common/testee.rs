@@ -9,14 +9,14 @@ use std::process::{Child, Command, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use ws6455::io::blocking::Error as BlockingError;
-use ws6455::io::{
-    ConnError, ConnId, ConnectOptions, Ctx, EventLoop, Handler, Incoming, Message, RunningServer,
-    Server, WebSocket,
-};
+use ws6455::blocking::Error as BlockingError;
 use ws6455::proto::uri::WsUri;
 use ws6455::proto::ClientRequest;
 use ws6455::{CloseCode, Config};
+use ws6455::{
+    ConnError, ConnId, ConnectOptions, Ctx, EventLoop, Handler, Incoming, Message, RunningServer,
+    Server, WebSocket,
+};
 
 use super::peer::{RawPeer, Side, MUST};
 use super::wire;
@@ -59,7 +59,7 @@ impl CliServer {
                 .unwrap()
                 .port();
             let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-            let mut child = Command::new(env!("CARGO_BIN_EXE_ws6455"))
+            let mut child = Command::new(ws6455_test_support::bin::ws6455_bin())
                 .args(["serve", "--listen", &addr.to_string(), "--quiet"])
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())

@@ -3,7 +3,7 @@
 //! fake clock origin, raw client frames, and the close code a core sent.
 #![allow(dead_code)]
 use std::sync::Arc;
-use std::time::Instant;
+use ws6455::Timestamp;
 
 use ws6455::proto::encode::push_frame;
 use ws6455::proto::frame::decode_header;
@@ -70,10 +70,9 @@ pub fn take_output(conn: &mut Connection) -> Vec<u8> {
     }
 }
 
-pub fn t0() -> Instant {
+pub fn t0() -> Timestamp {
     // One fixed origin per test run; only differences matter.
-    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    *START.get_or_init(Instant::now)
+    Timestamp::ZERO
 }
 
 pub fn cfg(f: impl FnOnce(&mut Config)) -> Arc<Config> {

@@ -4,7 +4,7 @@
 //! masking — so the tests do not depend on the library's own client to
 //! judge the library's server. The server under test is either the real
 //! `ws6455 serve` binary ([`ServerProcess`]) or an in-process
-//! [`ws6455::io::Server`] with a custom [`ws6455::Config`]
+//! [`ws6455::Server`] with a custom [`ws6455::Config`]
 //! ([`spawn_in_process`]).
 
 #![allow(dead_code)]
@@ -14,8 +14,8 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ws6455::io::{ConnId, Ctx, Handler, Message, RunningServer, Server};
 use ws6455::Config;
+use ws6455::{ConnId, Ctx, Handler, Message, RunningServer, Server};
 
 /// "Must happen" deadline: generous, for a loaded 2-core machine.
 pub const MUST: Duration = Duration::from_secs(10);
@@ -59,7 +59,7 @@ impl ServerProcess {
                 probe.local_addr().expect("probe address").port()
             };
             let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
-            let mut child = Command::new(env!("CARGO_BIN_EXE_ws6455"))
+            let mut child = Command::new(ws6455_test_support::bin::ws6455_bin())
                 .args(["serve", "--listen", &addr.to_string(), "--quiet"])
                 .args(extra)
                 .stdin(Stdio::null())

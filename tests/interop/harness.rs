@@ -16,10 +16,10 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ws6455::io::{Incoming, WebSocket};
 use ws6455::proto::handshake::ClientRequest;
 use ws6455::proto::uri::WsUri;
 use ws6455::{CloseCode, Config};
+use ws6455::{Incoming, WebSocket};
 
 /// Whatever must happen does within this, even on a loaded 2-core machine
 /// moving 16 MiB messages through a Python peer.
@@ -294,7 +294,7 @@ pub fn serve(listen: &str) -> Serve {
 
 /// [`serve`] with extra options.
 pub fn serve_with(listen: &str, extra: &[&str]) -> Serve {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ws6455"));
+    let mut command = Command::new(ws6455_test_support::bin::ws6455_bin());
     command.args(["serve", "--listen", listen]).args(extra);
     let proc = Proc::spawn("ws6455 serve", command);
     let deadline = Instant::now() + PATIENCE;
@@ -361,7 +361,7 @@ pub fn read_to_close(mut ws: Ws) -> (CloseCode, bool) {
     loop {
         match ws.read() {
             Ok(_) => continue,
-            Err(ws6455::io::blocking::Error::Closed { code, clean }) => return (code, clean),
+            Err(ws6455::blocking::Error::Closed { code, clean }) => return (code, clean),
             Err(e) => panic!("expected a close, got {e}"),
         }
     }

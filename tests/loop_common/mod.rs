@@ -13,13 +13,13 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ws6455::io::{
-    ConnError, ConnId, ConnectOptions, Ctx, Decision, EventLoop, Handler, HttpResponse, Message,
-    RunningServer, Server,
-};
 use ws6455::proto::handshake::Request;
 use ws6455::proto::PreparedMessage;
 use ws6455::{CloseCode, Config, UsageError};
+use ws6455::{
+    ConnError, ConnId, ConnectOptions, Ctx, Decision, EventLoop, Handler, HttpResponse, Message,
+    RunningServer, Server,
+};
 
 /// How long something that must happen may take, even on a loaded machine.
 pub const MUST: Duration = Duration::from_secs(10);

@@ -12,13 +12,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use ws6455::io::{
-    ConnError, ConnId, ConnectOptions, Ctx, Decision, EventLoop, Handler, HttpResponse, Message,
-    RunningServer, Server,
-};
 use ws6455::proto::handshake::{accept_key, Request};
 use ws6455::proto::PreparedMessage;
 use ws6455::{CloseCode, Config, UsageError};
+use ws6455::{
+    ConnError, ConnId, ConnectOptions, Ctx, Decision, EventLoop, Handler, HttpResponse, Message,
+    RunningServer, Server,
+};
 
 /// One frame as it was on the wire.
 #[derive(Clone, Debug, PartialEq, Eq)]

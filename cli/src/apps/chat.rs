@@ -1,0 +1,341 @@
+//! The chat demo on `/chat`: nicknames, rooms, presence, room messages and
+//! direct messages, as small JSON objects (the protocol is documented in
+//! the README, "The chat protocol").
+//!
+//! Thin on purpose: all it does is keep who is where and turn each
+//! request into one encoded answer. A message for a room is encoded once
+//! ([`PreparedMessage`]) and queued on every member ([`Ctx::broadcast`]);
+//! dead browser tabs are found by the server's heartbeat (`Config`
+//! `ping_interval`/`pong_timeout`), whose verdict arrives as
+//! [`Handler::on_closed`] like any other close.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use ws6455::proto::PreparedMessage;
+use ws6455::CloseCode;
+use ws6455::{ConnId, Ctx, Handler, Message};
+
+use super::json::{self, Writer};
+use super::FRAGMENT_SIZE;
+use crate::info;
+
+/// The page served on `GET /`.
+pub const PAGE: &str = include_str!("chat.html");
+
+/// Longest nickname, in characters.
+const MAX_NICK: usize = 24;
+/// Longest room name, in characters.
+const MAX_ROOM: usize = 32;
+/// Longest message text, in characters.
+const MAX_TEXT: usize = 2000;
+/// Largest JSON message the chat reads; bigger ones close with 1009.
+const MAX_MESSAGE: usize = 8 << 10;
+
+#[derive(Default)]
+struct User {
+    nick: Option<String>,
+    room: Option<String>,
+}
+
+/// The chat's state: who is connected, with which nickname, in which room.
+pub struct Chat {
+    quiet: bool,
+    users: HashMap<ConnId, User>,
+    /// Room name → members in the order they joined. A room exists while
+    /// someone is in it.
+    rooms: BTreeMap<String, Vec<ConnId>>,
+}
+
+impl Chat {
+    /// An empty chat; `quiet` turns its log lines off.
+    pub fn new(quiet: bool) -> Self {
+        Chat {
+            quiet,
+            users: HashMap::new(),
+            rooms: BTreeMap::new(),
+        }
+    }
+
+    fn error(ctx: &mut Ctx<'_>, id: ConnId, reason: &str) {
+        let _ = ctx.send_text(id, &json::object(&[("type", "error"), ("reason", reason)]));
+    }
+
+    /// Encode once, queue on every member of `room`.
+    fn to_room(ctx: &mut Ctx<'_>, members: &[ConnId], text: &str) {
+        let message = PreparedMessage::text(text, FRAGMENT_SIZE);
+        ctx.broadcast(members.iter().copied(), &message);
+    }
+
+    fn nick_in_use(&self, nick: &str, except: ConnId) -> bool {
+        self.users.iter().any(|(&id, user)| {
+            id != except
+                && user
+                    .nick
+                    .as_deref()
+                    .is_some_and(|n| n.to_lowercase() == nick.to_lowercase())
+        })
+    }
+
+    fn find_nick(&self, nick: &str) -> Option<ConnId> {
+        self.users
+            .iter()
+            .find(|(_, user)| user.nick.as_deref() == Some(nick))
+            .map(|(&id, _)| id)
+    }
+
+    /// `{"type":"presence","room":…,"users":[…]}` to everyone in `room`.
+    fn send_presence(&self, ctx: &mut Ctx<'_>, room: &str) {
+        let Some(members) = self.rooms.get(room) else {
+            return;
+        };
+        let mut nicks: Vec<&str> = members
+            .iter()
+            .filter_map(|id| self.users.get(id)?.nick.as_deref())
+            .collect();
+        nicks.sort_unstable_by_key(|n| n.to_lowercase());
+        let mut w = Writer::new();
+        w.begin_object()
+            .str_member("type", "presence")
+            .str_member("room", room)
+            .key("users")
+            .begin_array();
+        for nick in nicks {
+            w.string(nick);
+        }
+        w.end_array().end_object();
+        Self::to_room(ctx, members, &w.finish());
+    }
+
+    /// `{"type":"rooms","rooms":[{"name":…,"users":n}…]}` to every chat
+    /// connection, so every page's room list stays current.
+    fn send_rooms(&self, ctx: &mut Ctx<'_>, to: Option<ConnId>) {
+        let mut w = Writer::new();
+        w.begin_object()
+            .str_member("type", "rooms")
+            .key("rooms")
+            .begin_array();
+        for (name, members) in &self.rooms {
+            w.begin_object()
+                .str_member("name", name)
+                .key("users")
+                .int(i64::try_from(members.len()).unwrap_or(i64::MAX))
+                .end_object();
+        }
+        w.end_array().end_object();
+        let text = w.finish();
+        match to {
+            Some(id) => {
+                let _ = ctx.send_text(id, &text);
+            }
+            None => {
+                let everyone: Vec<ConnId> = self.users.keys().copied().collect();
+                Self::to_room(ctx, &everyone, &text);
+            }
+        }
+    }
+
+    /// Take `id` out of its room, telling the others why.
+    fn leave(&mut self, ctx: &mut Ctx<'_>, id: ConnId, reason: &str) {
+        let Some(user) = self.users.get_mut(&id) else {
+            return;
+        };
+        let Some(room) = user.room.take() else {
+            return;
+        };
+        let nick = user.nick.clone().unwrap_or_default();
+        info!(self.quiet, "{id} chat {nick} left {room} ({reason})");
+        let remaining = match self.rooms.get_mut(&room) {
+            Some(members) => {
+                members.retain(|&m| m != id);
+                members.clone()
+            }
+            None => Vec::new(),
+        };
+        if remaining.is_empty() {
+            self.rooms.remove(&room);
+        } else {
+            let text = json::object(&[
+                ("type", "left"),
+                ("room", &room),
+                ("nick", &nick),
+                ("reason", reason),
+            ]);
+            Self::to_room(ctx, &remaining, &text);
+            self.send_presence(ctx, &room);
+        }
+        self.send_rooms(ctx, None);
+    }
+
+    fn join(&mut self, ctx: &mut Ctx<'_>, id: ConnId, room: &str, nick: &str) {
+        let (room, nick) = match (valid_name(room, MAX_ROOM), valid_name(nick, MAX_NICK)) {
+            (Ok(room), Ok(nick)) => (room, nick),
+            (Err(why), _) => return Self::error(ctx, id, &format!("room name {why}")),
+            (_, Err(why)) => return Self::error(ctx, id, &format!("nickname {why}")),
+        };
+        if self.nick_in_use(nick, id) {
+            return Self::error(ctx, id, &format!("the nickname {nick} is taken"));
+        }
+        let user = self.users.entry(id).or_default();
+        if user.room.as_deref() == Some(room) && user.nick.as_deref() == Some(nick) {
+            // Joining where we already are: just refresh the page's view.
+            return self.send_presence(ctx, room);
+        }
+        self.leave(ctx, id, "left");
+        let user = self.users.entry(id).or_default();
+        user.nick = Some(nick.to_owned());
+        user.room = Some(room.to_owned());
+        info!(self.quiet, "{id} chat {nick} joined {room}");
+        let members = self.rooms.entry(room.to_owned()).or_default();
+        members.push(id);
+        let members = members.clone();
+        let text = json::object(&[("type", "joined"), ("room", room), ("nick", nick)]);
+        Self::to_room(ctx, &members, &text);
+        self.send_presence(ctx, room);
+        self.send_rooms(ctx, None);
+    }
+
+    fn say(&mut self, ctx: &mut Ctx<'_>, id: ConnId, text: &str) {
+        let Some((nick, room)) = self.users.get(&id).and_then(|u| {
+            let nick = u.nick.as_deref()?;
+            Some((nick, u.room.as_deref()?))
+        }) else {
+            return Self::error(ctx, id, "join a room first");
+        };
+        let Some(text) = valid_text(text) else {
+            return Self::error(ctx, id, "a message is 1 to 2000 characters");
+        };
+        let mut w = Writer::new();
+        w.begin_object()
+            .str_member("type", "message")
+            .str_member("room", room)
+            .str_member("from", nick)
+            .str_member("text", text)
+            .key("time")
+            .int(now_ms())
+            .end_object();
+        let members = self.rooms.get(room).cloned().unwrap_or_default();
+        Self::to_room(ctx, &members, &w.finish());
+    }
+
+    fn dm(&mut self, ctx: &mut Ctx<'_>, id: ConnId, to: &str, text: &str) {
+        let Some(from) = self.users.get(&id).and_then(|u| u.nick.clone()) else {
+            return Self::error(ctx, id, "join a room first");
+        };
+        let Some(text) = valid_text(text) else {
+            return Self::error(ctx, id, "a message is 1 to 2000 characters");
+        };
+        let Some(target) = self.find_nick(to) else {
+            return Self::error(ctx, id, &format!("nobody called {to} is online"));
+        };
+        let mut w = Writer::new();
+        w.begin_object()
+            .str_member("type", "dm")
+            .str_member("from", &from)
+            .str_member("to", to)
+            .str_member("text", text)
+            .key("time")
+            .int(now_ms())
+            .end_object();
+        // The sender gets its own copy so its page shows the conversation.
+        let recipients = if target == id {
+            vec![id]
+        } else {
+            vec![target, id]
+        };
+        Self::to_room(ctx, &recipients, &w.finish());
+    }
+}
+
+impl Handler for Chat {
+    fn on_open(&mut self, ctx: &mut Ctx<'_>, id: ConnId, _: Option<&ws6455::proto::Response>) {
+        self.users.insert(id, User::default());
+        self.send_rooms(ctx, Some(id));
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_>, id: ConnId, message: Message<'_>) {
+        let text = match message {
+            Message::Text(text) if text.len() <= MAX_MESSAGE => text,
+            Message::Text(_) => {
+                let _ = ctx.close(id, CloseCode::MESSAGE_TOO_BIG, "chat messages are small");
+                return;
+            }
+            Message::Binary(_) => {
+                let _ = ctx.close(id, CloseCode::UNSUPPORTED_DATA, "the chat speaks JSON text");
+                return;
+            }
+        };
+        let request = match json::parse(text) {
+            Ok(request) => request,
+            Err(e) => return Self::error(ctx, id, &format!("invalid JSON: {e}")),
+        };
+        let field = |name: &str| request.str(name).unwrap_or("");
+        match request.str("type") {
+            Some("join") => self.join(ctx, id, field("room"), field("nick")),
+            Some("say") => self.say(ctx, id, field("text")),
+            Some("dm") => self.dm(ctx, id, field("to"), field("text")),
+            Some("leave") => self.leave(ctx, id, "left"),
+            Some(other) => Self::error(ctx, id, &format!("unknown message type {other:?}")),
+            None => Self::error(ctx, id, "a message needs a string \"type\""),
+        }
+    }
+
+    fn on_closed(&mut self, ctx: &mut Ctx<'_>, id: ConnId, code: CloseCode, clean: bool) {
+        // 1006 without a closing handshake: the heartbeat gave up on the
+        // peer or its TCP connection dropped — a dead tab, not a goodbye.
+        let reason = if clean || code != CloseCode::ABNORMAL {
+            "closed"
+        } else {
+            "lost"
+        };
+        self.leave(ctx, id, reason);
+        self.users.remove(&id);
+    }
+}
+
+/// A nickname or room name: trimmed, 1 to `max` characters, no control
+/// characters. Returns the trimmed name or why it is refused.
+fn valid_name(name: &str, max: usize) -> Result<&str, &'static str> {
+    let name = name.trim();
+    if name.is_empty() {
+        Err("is empty")
+    } else if name.chars().count() > max {
+        Err("is too long")
+    } else if name.chars().any(char::is_control) {
+        Err("has control characters")
+    } else {
+        Ok(name)
+    }
+}
+
+fn valid_text(text: &str) -> Option<&str> {
+    let count = text.chars().count();
+    (!text.trim().is_empty() && count <= MAX_TEXT).then_some(text)
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(valid_name("  ann ", MAX_NICK), Ok("ann"));
+        assert_eq!(valid_name("   ", MAX_NICK), Err("is empty"));
+        assert_eq!(valid_name(&"x".repeat(25), MAX_NICK), Err("is too long"));
+        assert_eq!(valid_name(&"é".repeat(24), MAX_NICK), Ok(&*"é".repeat(24)));
+        assert_eq!(
+            valid_name("a\u{7}b", MAX_NICK),
+            Err("has control characters")
+        );
+        assert_eq!(valid_text(" "), None);
+        assert_eq!(valid_text(&"y".repeat(2001)), None);
+        assert_eq!(valid_text("hi"), Some("hi"));
+    }
+}

@@ -1,0 +1,238 @@
+//! The game demo on `/game`: every client steers a dot with the arrow
+//! keys; the server owns the positions and sends all of them to everyone
+//! at a fixed tick rate.
+//!
+//! The pattern is the one multiplayer games use: clients send *intent*
+//! (`{"type":"move","dx":1,"dy":0}` when the keys held change), the
+//! server integrates it on its own clock and fans out one state frame per
+//! tick. Each frame is encoded once ([`PreparedMessage`]) and queued on
+//! every player ([`Ctx::broadcast`]); a player whose output is backed up
+//! simply misses a frame instead of slowing the others down. The tick is
+//! a loop timer ([`Ctx::set_timer`]) that runs only while someone plays.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use ws6455::proto::PreparedMessage;
+use ws6455::CloseCode;
+use ws6455::{ConnId, Ctx, Handler, Message};
+
+use super::json::{self, Writer};
+use super::FRAGMENT_SIZE;
+use crate::info;
+
+/// The page served on `GET /game`.
+pub const PAGE: &str = include_str!("game.html");
+
+/// The timer token of the tick; the router hands only this one to the game.
+pub const TICK_TOKEN: u64 = 0x6761_6d65; // "game"
+
+/// 20 Hz.
+const TICK: Duration = Duration::from_millis(50);
+/// Size of the field, in the page's canvas pixels.
+const WIDTH: f64 = 640.0;
+const HEIGHT: f64 = 400.0;
+/// Radius of a dot: positions are clamped so a dot stays inside.
+const RADIUS: f64 = 10.0;
+/// Pixels per second while a key is held.
+const SPEED: f64 = 180.0;
+
+struct Player {
+    number: i64,
+    x: f64,
+    y: f64,
+    dx: f64,
+    dy: f64,
+}
+
+/// The game's state: players and the tick clock.
+pub struct Game {
+    quiet: bool,
+    players: BTreeMap<ConnId, Player>,
+    next_number: i64,
+    tick: i64,
+    /// When the next tick is due, while the tick timer runs.
+    next_tick: Option<Instant>,
+}
+
+impl Game {
+    /// An empty field; `quiet` turns its log lines off.
+    pub fn new(quiet: bool) -> Self {
+        Game {
+            quiet,
+            players: BTreeMap::new(),
+            next_number: 1,
+            tick: 0,
+            next_tick: None,
+        }
+    }
+}
+
+/// Move a dot by its held direction for one tick.
+fn step(p: &mut Player) {
+    let dt = TICK.as_secs_f64();
+    // Diagonals are normalised so they are not √2 times faster.
+    let norm = (p.dx * p.dx + p.dy * p.dy).sqrt().max(1.0);
+    p.x = (p.x + SPEED * dt * p.dx / norm).clamp(RADIUS, WIDTH - RADIUS);
+    p.y = (p.y + SPEED * dt * p.dy / norm).clamp(RADIUS, HEIGHT - RADIUS);
+}
+
+/// `{"type":"state","tick":n,"players":[{"id":1,"x":…,"y":…,"hue":…}…]}`
+fn state<'a>(tick: i64, players: impl Iterator<Item = &'a Player>) -> String {
+    let mut w = Writer::new();
+    w.begin_object()
+        .str_member("type", "state")
+        .key("tick")
+        .int(tick)
+        .key("players")
+        .begin_array();
+    for p in players {
+        w.begin_object()
+            .key("id")
+            .int(p.number)
+            .key("x")
+            .int(p.x.round() as i64)
+            .key("y")
+            .int(p.y.round() as i64)
+            .key("hue")
+            .int(hue(p.number))
+            .end_object();
+    }
+    w.end_array().end_object();
+    w.finish()
+}
+
+/// Colours spread by the golden angle, so neighbours never look alike.
+fn hue(number: i64) -> i64 {
+    (number * 137).rem_euclid(360)
+}
+
+impl Handler for Game {
+    fn on_open(&mut self, ctx: &mut Ctx<'_>, id: ConnId, _: Option<&ws6455::proto::Response>) {
+        let number = self.next_number;
+        self.next_number += 1;
+        // Spread the spawn points over the field, deterministically.
+        let x = RADIUS * 3.0 + ((number * 211) % 560) as f64;
+        let y = RADIUS * 3.0 + ((number * 97) % 320) as f64;
+        self.players.insert(
+            id,
+            Player {
+                number,
+                x,
+                y,
+                dx: 0.0,
+                dy: 0.0,
+            },
+        );
+        info!(self.quiet, "{id} game player {number} joined");
+        let mut w = Writer::new();
+        w.begin_object()
+            .str_member("type", "welcome")
+            .key("id")
+            .int(number)
+            .key("width")
+            .num(WIDTH)
+            .key("height")
+            .num(HEIGHT)
+            .key("hz")
+            .int(1000 / TICK.as_millis() as i64)
+            .end_object();
+        let _ = ctx.send_text(id, &w.finish());
+        if self.next_tick.is_none() {
+            self.next_tick = Some(ctx.now() + TICK);
+            ctx.set_timer(TICK, TICK_TOKEN);
+        }
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_>, id: ConnId, message: Message<'_>) {
+        let Message::Text(text) = message else {
+            let _ = ctx.close(id, CloseCode::UNSUPPORTED_DATA, "the game speaks JSON text");
+            return;
+        };
+        let error = |ctx: &mut Ctx<'_>, reason: &str| {
+            let _ = ctx.send_text(id, &json::object(&[("type", "error"), ("reason", reason)]));
+        };
+        let request = match json::parse(text) {
+            Ok(request) => request,
+            Err(e) => return error(ctx, &format!("invalid JSON: {e}")),
+        };
+        match (request.str("type"), request.num("dx"), request.num("dy")) {
+            (Some("move"), Some(dx), Some(dy)) => {
+                if let Some(p) = self.players.get_mut(&id) {
+                    // Only a direction: the server decides how fast.
+                    p.dx = dx.clamp(-1.0, 1.0);
+                    p.dy = dy.clamp(-1.0, 1.0);
+                }
+            }
+            (Some("move"), _, _) => error(ctx, "move needs numbers dx and dy"),
+            _ => error(
+                ctx,
+                "the game understands {\"type\":\"move\",\"dx\":…,\"dy\":…}",
+            ),
+        }
+    }
+
+    fn on_closed(&mut self, _: &mut Ctx<'_>, id: ConnId, _: CloseCode, _: bool) {
+        if let Some(p) = self.players.remove(&id) {
+            info!(self.quiet, "{id} game player {} left", p.number);
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_>, _token: u64) {
+        if self.players.is_empty() {
+            // Nobody plays: let the clock stop until the next player.
+            self.next_tick = None;
+            return;
+        }
+        self.tick += 1;
+        self.players.values_mut().for_each(step);
+        let frame = PreparedMessage::text(&state(self.tick, self.players.values()), FRAGMENT_SIZE);
+        ctx.broadcast(self.players.keys().copied(), &frame);
+        // Aim at a fixed schedule so the rate does not drift with the
+        // loop's latency; if we fell behind, restart the schedule from now.
+        let now = ctx.now();
+        let due = self.next_tick.map_or(now, |t| t + TICK);
+        let due = if due <= now { now + TICK } else { due };
+        self.next_tick = Some(due);
+        ctx.set_timer(due - now, TICK_TOKEN);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dots_move_by_speed_and_stay_on_the_field() {
+        let mut p = Player {
+            number: 1,
+            x: 100.0,
+            y: 100.0,
+            dx: 1.0,
+            dy: 0.0,
+        };
+        step(&mut p);
+        assert!((p.x - 109.0).abs() < 1e-9, "x = {}", p.x);
+        assert_eq!(p.y, 100.0);
+        for _ in 0..200 {
+            step(&mut p);
+        }
+        assert_eq!(p.x, WIDTH - RADIUS);
+        p.dx = -1.0;
+        p.dy = -1.0;
+        step(&mut p);
+        let moved = ((WIDTH - RADIUS - p.x).powi(2) + (100.0 - p.y).powi(2)).sqrt();
+        assert!(
+            (moved - 9.0).abs() < 1e-9,
+            "a diagonal step is as long as a straight one"
+        );
+        assert_eq!(
+            state(7, [&p].into_iter()),
+            r#"{"type":"state","tick":7,"players":[{"id":1,"x":624,"y":94,"hue":137}]}"#
+        );
+        assert_eq!(
+            state(0, std::iter::empty()),
+            r#"{"type":"state","tick":0,"players":[]}"#
+        );
+    }
+}

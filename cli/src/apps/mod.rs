@@ -1,0 +1,174 @@
+//! The demos `ws6455 serve` hosts beside its echo endpoint: a chat and a
+//! multiplayer dot game, each a [`Handler`] on the library's public API,
+//! with a browser page embedded in the binary.
+//!
+//! [`Routes`] picks the app by path: `/chat` → [`chat::Chat`], `/game` →
+//! [`game::Game`], every other WebSocket path → the fallback handler (the
+//! echo, which the Autobahn testee relies on). Plain `GET /` and
+//! `GET /game` serve the pages; other plain requests go to the fallback.
+//!
+//! One event loop, one `Routes`: the chat's rooms and the game's players
+//! live in the handler of one loop, and a connection can only be sent to
+//! from its own loop. With `--threads N > 1` the kernel spreads browsers
+//! over N loops that cannot see each other, so two tabs could sit in "the
+//! same" room without meeting. Rather than a demo that is silently wrong,
+//! the demo routes then answer 503 with the reason; the echo endpoint
+//! scales across threads as before.
+
+pub mod chat;
+pub mod game;
+pub mod json;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+
+use ws6455::proto::handshake::Request;
+use ws6455::proto::Response;
+use ws6455::CloseCode;
+use ws6455::{ConnError, ConnId, Ctx, Decision, Handler, HttpResponse, Message};
+
+use crate::info;
+
+/// Frame size for the demos' broadcasts: every message they send is far
+/// smaller, so each is one frame (the same default as `Config`).
+pub const FRAGMENT_SIZE: usize = 64 << 10;
+
+const NOT_ON_THREADS: &str =
+    "the chat and game demos keep their state in one event loop: run `ws6455 serve --threads 1`\n";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum App {
+    Chat,
+    Game,
+}
+
+/// Routes each connection to the chat, the game or the fallback handler.
+pub struct Routes<H> {
+    chat: chat::Chat,
+    game: game::Game,
+    fallback: H,
+    routes: HashMap<ConnId, App>,
+    demos: bool,
+    quiet: bool,
+}
+
+impl<H: Handler> Routes<H> {
+    /// The demos in front of `fallback`. `demos` false (several event
+    /// loops) answers the demo paths with 503 instead of serving them.
+    pub fn new(fallback: H, demos: bool, quiet: bool) -> Self {
+        Routes {
+            chat: chat::Chat::new(quiet),
+            game: game::Game::new(quiet),
+            fallback,
+            routes: HashMap::new(),
+            demos,
+            quiet,
+        }
+    }
+
+    /// The handler that owns connection `id`.
+    fn app(&mut self, id: ConnId) -> &mut dyn Handler {
+        match self.routes.get(&id) {
+            Some(App::Chat) => &mut self.chat,
+            Some(App::Game) => &mut self.game,
+            None => &mut self.fallback,
+        }
+    }
+}
+
+impl<H: Handler> Handler for Routes<H> {
+    fn on_request(&mut self, ctx: &mut Ctx<'_>, id: ConnId, request: &Request) -> Decision {
+        let app = match request.path() {
+            "/chat" => App::Chat,
+            "/game" => App::Game,
+            _ => return self.fallback.on_request(ctx, id, request),
+        };
+        if !self.demos {
+            return Decision::Reject {
+                status: 503,
+                reason: NOT_ON_THREADS.into(),
+            };
+        }
+        self.routes.insert(id, app);
+        Decision::accept()
+    }
+
+    fn on_http(&mut self, ctx: &mut Ctx<'_>, id: ConnId, request: &Request) -> HttpResponse {
+        let page = match request.path() {
+            "/" | "/index.html" => chat::PAGE,
+            "/game" => game::PAGE,
+            _ => return self.fallback.on_http(ctx, id, request),
+        };
+        info!(
+            self.quiet,
+            "{id} http {} {}",
+            request.method(),
+            request.target()
+        );
+        if !self.demos {
+            let mut response = HttpResponse::ok("text/plain; charset=utf-8", NOT_ON_THREADS);
+            response.status = 503;
+            return response;
+        }
+        let mut response = HttpResponse::ok("text/html; charset=utf-8", page);
+        // The pages change with the binary; never show a stale one.
+        response
+            .headers
+            .push(("Cache-Control".into(), "no-store".into()));
+        response
+    }
+
+    fn on_open(&mut self, ctx: &mut Ctx<'_>, id: ConnId, response: Option<&Response>) {
+        self.app(id).on_open(ctx, id, response);
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_>, id: ConnId, message: Message<'_>) {
+        self.app(id).on_message(ctx, id, message);
+    }
+
+    fn on_ping(&mut self, ctx: &mut Ctx<'_>, id: ConnId, payload: &[u8]) {
+        self.app(id).on_ping(ctx, id, payload);
+    }
+
+    fn on_pong(&mut self, ctx: &mut Ctx<'_>, id: ConnId, payload: &[u8]) {
+        self.app(id).on_pong(ctx, id, payload);
+    }
+
+    fn on_close(&mut self, ctx: &mut Ctx<'_>, id: ConnId, code: Option<CloseCode>, reason: &str) {
+        self.app(id).on_close(ctx, id, code, reason);
+    }
+
+    fn on_error(&mut self, ctx: &mut Ctx<'_>, id: ConnId, error: &ConnError) {
+        self.app(id).on_error(ctx, id, error);
+    }
+
+    fn on_writable(&mut self, ctx: &mut Ctx<'_>, id: ConnId) {
+        self.app(id).on_writable(ctx, id);
+    }
+
+    fn on_closed(&mut self, ctx: &mut Ctx<'_>, id: ConnId, code: CloseCode, clean: bool) {
+        self.app(id).on_closed(ctx, id, code, clean);
+        self.routes.remove(&id);
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_>, token: u64) {
+        if token == game::TICK_TOKEN {
+            self.game.on_timer(ctx, token);
+        } else {
+            self.fallback.on_timer(ctx, token);
+        }
+    }
+
+    /// `--trace` lines come from the echo handler for every path.
+    fn on_frame(&mut self, ctx: &mut Ctx<'_>, id: ConnId, frame: &ws6455::proto::FrameTrace) {
+        self.fallback.on_frame(ctx, id, frame);
+    }
+
+    fn on_shutdown(&mut self, ctx: &mut Ctx<'_>) {
+        self.chat.on_shutdown(ctx);
+        self.game.on_shutdown(ctx);
+        self.fallback.on_shutdown(ctx);
+    }
+}

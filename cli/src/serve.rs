@@ -1,0 +1,155 @@
+//! `ws6455 serve`: the chat on `/chat` (page on `GET /`), the game on
+//! `/game` (page on `GET /game`), and an echo server on every other
+//! WebSocket path (the Autobahn testee). The demos live in `apps/`.
+
+use std::io;
+use std::time::Duration;
+
+use ws6455::proto::deflate::DeflateConfig;
+use ws6455::proto::handshake::Request;
+use ws6455::proto::FrameTrace;
+use ws6455::{CloseCode, Config};
+use ws6455::{ConnId, Ctx, Decision, Handler, HttpResponse, Message, Server};
+use ws6455_describe::TraceLine;
+
+use crate::apps::Routes;
+use crate::info;
+
+/// Options of `ws6455 serve`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:9001")]
+    pub listen: String,
+    /// Event loops (threads) sharing the port.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Seconds of silence before a heartbeat ping (0 turns heartbeats off).
+    #[arg(long, default_value_t = 30)]
+    pub ping_interval: u64,
+    /// Largest message accepted, in bytes.
+    #[arg(long, default_value_t = 16 << 20)]
+    pub max_message: u64,
+    /// No per-connection log lines.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Log every frame in (←) and out (→) on stderr, one line each.
+    #[arg(long)]
+    pub trace: bool,
+    /// Do not negotiate permessage-deflate (RFC 7692): every message goes
+    /// uncompressed even when the client offers compression.
+    #[arg(long)]
+    pub no_deflate: bool,
+    /// Negotiate permessage-deflate without context takeover in either
+    /// direction (RFC 7692 §7.1.1): compresses less, but an idle
+    /// connection holds no compression state (about 300 bytes instead of
+    /// about 330 KiB once a message went each way).
+    #[arg(long, conflicts_with = "no_deflate")]
+    pub deflate_no_context_takeover: bool,
+    /// Negotiate permessage-deflate with `server_no_context_takeover` only
+    /// (RFC 7692 §7.1.1.1, the server's own choice): our compressor keeps
+    /// no history, so one per event loop serves every connection, while
+    /// clients keep compressing with their history. An idle connection
+    /// then holds only its decompressor's window (about 40 KiB).
+    #[arg(long, conflicts_with_all = ["no_deflate", "deflate_no_context_takeover"])]
+    pub deflate_server_no_context_takeover: bool,
+}
+
+/// Subprotocols the echo endpoint agrees to (§1.9, §4.2.2): echoing
+/// speaks any protocol, but a server only names one it knows.
+const ECHO_PROTOCOLS: &[&str] = &["ws6455.echo"];
+
+/// Echoes every message back as it came; logs opens and closes.
+pub struct Echo {
+    quiet: bool,
+    trace: bool,
+}
+
+impl Handler for Echo {
+    fn on_request(&mut self, _: &mut Ctx<'_>, _: ConnId, request: &Request) -> Decision {
+        Decision::Accept {
+            protocol: request.choose_subprotocol(ECHO_PROTOCOLS).map(Into::into),
+        }
+    }
+
+    fn on_http(&mut self, ctx: &mut Ctx<'_>, id: ConnId, request: &Request) -> HttpResponse {
+        info!(
+            self.quiet,
+            "{id} http {} {}",
+            request.method(),
+            request.target()
+        );
+        let _ = ctx;
+        HttpResponse::not_found()
+    }
+
+    fn on_open(&mut self, ctx: &mut Ctx<'_>, id: ConnId, _: Option<&ws6455::proto::Response>) {
+        let peer = ctx.peer_addr(id).map(|a| a.to_string()).unwrap_or_default();
+        info!(self.quiet, "{id} open {peer}");
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_>, id: ConnId, message: Message<'_>) {
+        // The loop stops reading while output is backed up, so an echo
+        // is never refused; a failure here means the connection is closing.
+        let _ = match message {
+            Message::Text(text) => ctx.send_text(id, text),
+            Message::Binary(data) => ctx.send_binary(id, data),
+        };
+    }
+
+    fn on_error(&mut self, _: &mut Ctx<'_>, id: ConnId, error: &ws6455::ConnError) {
+        info!(self.quiet, "{id} error: {error}");
+    }
+
+    fn on_closed(&mut self, _: &mut Ctx<'_>, id: ConnId, code: CloseCode, clean: bool) {
+        info!(
+            self.quiet,
+            "{id} closed {code} {}",
+            if clean { "clean" } else { "unclean" }
+        );
+    }
+
+    fn on_frame(&mut self, _: &mut Ctx<'_>, id: ConnId, frame: &FrameTrace) {
+        info!(!self.trace, "{id} {}", TraceLine(frame));
+    }
+}
+
+/// Bind, serve until Ctrl-C, shut down gracefully.
+pub fn run(args: Args) -> io::Result<()> {
+    let config = Config {
+        ping_interval: (args.ping_interval > 0).then(|| Duration::from_secs(args.ping_interval)),
+        max_message_size: args.max_message,
+        max_frame_size: args.max_message,
+        deflate: (!args.no_deflate).then(|| DeflateConfig {
+            server_no_context_takeover: args.deflate_no_context_takeover
+                || args.deflate_server_no_context_takeover,
+            client_no_context_takeover: args.deflate_no_context_takeover,
+            ..DeflateConfig::default()
+        }),
+        ..Config::default()
+    };
+    let server = Server::new()
+        .config(config)
+        .threads(args.threads)
+        .trace_frames(args.trace)
+        .bind(args.listen.as_str())?;
+    let handle = server.handle();
+    ctrlc::set_handler(move || handle.shutdown()).map_err(io::Error::other)?;
+    info!(
+        args.quiet,
+        "ws6455 serving on ws://{} ({} thread(s))",
+        server.local_addr(),
+        args.threads
+    );
+    if args.threads > 1 {
+        info!(
+            args.quiet,
+            "the chat and game demos need --threads 1; with {} event loops they answer 503",
+            args.threads
+        );
+    }
+    let (quiet, trace, demos) = (args.quiet, args.trace, args.threads <= 1);
+    server.run(move || Routes::new(Echo { quiet, trace }, demos, quiet))?;
+    info!(args.quiet, "ws6455 stopped");
+    Ok(())
+}

@@ -1,0 +1,745 @@
+//! The connection state machine: one WebSocket connection, either role,
+//! from the first handshake byte to the last close frame, with no I/O.
+//!
+//! A driver (the mio event loop, the blocking adapter, a test, a fuzz
+//! target) calls its methods in this order, again and again:
+//!
+//! 1. **input** — [`Connection::recv_buf`] + [`Connection::commit_recv`]
+//!    (read straight into the receive buffer) or [`Connection::recv`]
+//!    (copy), and [`Connection::recv_eof`] when the peer closed TCP;
+//! 2. **time** — [`Connection::handle_timeout`] with the current instant,
+//!    after input, whenever [`Connection::poll_timeout`] has passed, and
+//!    before a command if time has moved since (a close starts its timer
+//!    from the last instant the core was given);
+//! 3. **events** — [`Connection::poll_event`] until it returns `None`,
+//!    reacting with the commands (`send_text`, `accept`, `close`, …);
+//! 4. **output** — write [`Connection::pending_output`] to the socket and
+//!    report what was written with [`Connection::consume_output`];
+//! 5. **interest** — [`Connection::wants_read`], [`Connection::wants_write`]
+//!    and [`Connection::is_closed`] (drop the socket).
+//!
+//! States (§4, §7): handshake → Open → (close sent and/or received) →
+//! Ended. A protocol error fails the connection (§7.1.7): the close frame
+//! with the error's code is queued, one [`Event::Failed`] is reported and
+//! the connection is terminal. Every connection reports exactly one
+//! [`Event::Closed`], last.
+
+mod input;
+mod opening;
+mod output;
+mod pool;
+mod sender;
+mod timers;
+mod trace;
+
+use alloc::{boxed::Box, string::ToString};
+
+use crate::time::Timestamp;
+use alloc::sync::Arc;
+
+use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
+
+use crate::assembler::{Assembler, MessageKind};
+use crate::close::CloseCode;
+use crate::config::Config;
+use crate::error::{ProtocolError, UsageError};
+use crate::event::Event;
+use crate::frame::OpCode;
+use crate::handshake::{ClientRequest, Request, Response};
+use crate::prepared::PreparedMessage;
+
+use input::{ReadState, RecvBuffer};
+use opening::Opening;
+pub use pool::{Active, BufferPool};
+use sender::Outbound;
+pub use sender::Sender;
+use timers::{Due, Timers};
+pub use trace::{Direction, FrameTrace, PREVIEW_LEN};
+
+pub use crate::role::Role;
+
+/// Where the connection is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Server: reading the request head (§4.2.1).
+    ServerReading,
+    /// Server: the request was reported; waiting for `accept`/`respond`.
+    ServerDeciding,
+    /// Client: request queued, waiting for the response head (§4.1).
+    ClientWaiting,
+    /// Frames flow both ways (§5); a close may have been sent.
+    Open,
+    /// Nothing more is read or sent but what is already queued.
+    Ended,
+}
+
+/// Events produced outside of frame parsing, held until `poll_event`.
+#[derive(Debug, Default)]
+struct Notices {
+    writable: bool,
+    /// A send was refused for lack of space: report `Writable` later.
+    want_writable: bool,
+    /// Boxed: rare, and an idle connection should not pay for its size.
+    failed: Option<Box<ProtocolError>>,
+    closed: Option<(CloseCode, bool)>,
+    closed_reported: bool,
+}
+
+/// What one parsing step found, without borrowing: `poll_event` turns it
+/// into an [`Event`] that borrows the buffers.
+#[derive(Debug)]
+enum Ready {
+    Request(Request),
+    HttpRequest(Request),
+    Connected(Response),
+    /// A message in the receive buffer at this range.
+    Single(MessageKind, core::ops::Range<usize>),
+    /// A message reassembled in the assembler's buffer.
+    Assembled(MessageKind),
+    Ping(core::ops::Range<usize>),
+    Pong(core::ops::Range<usize>),
+    Close(Option<CloseCode>, core::ops::Range<usize>),
+}
+
+/// One WebSocket connection's protocol state (RFC 6455 §4–§8), driven by
+/// bytes and instants and answering with events and bytes.
+pub struct Connection {
+    config: Arc<Config>,
+    role: Role,
+    phase: Phase,
+    /// Buffers and in-flight parsing state, boxed so an idle connection can
+    /// hand them back ([`Connection::park`]) and cost only its state.
+    active: Option<Box<Active>>,
+    /// What sending owns besides the output buffer.
+    outbound: Outbound,
+    /// §7.1.5 close handshake bookkeeping (our side is in `outbound`).
+    close_received: bool,
+    /// After the close handshake a client waits for the server to close
+    /// TCP (§7.1.1); the server does not wait.
+    await_eof: bool,
+    eof: bool,
+    /// Handshake-time state, freed once the connection is open.
+    opening: Option<Box<Opening>>,
+    notices: Notices,
+}
+
+impl core::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Connection")
+            .field("role", &self.role)
+            .field("phase", &self.phase)
+            .field("close_sent", &self.outbound.close_sent)
+            .field("close_received", &self.close_received)
+            .field("buffered_output", &self.buffered_amount())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    /// A server-side connection waiting for the client's opening handshake
+    /// (§4.2). `now` starts the handshake timeout.
+    pub fn server(config: Arc<Config>, now: Timestamp) -> Self {
+        let timers = Timers::new(now, Some(config.handshake_timeout));
+        Self::with_parts(
+            config,
+            Role::Server,
+            Phase::ServerReading,
+            Outbound::new(timers, None),
+        )
+    }
+
+    /// A client-side connection (§4.1). The opening handshake request is
+    /// queued at once; `seed` feeds the CSPRNG that makes the handshake
+    /// nonce and every masking key, so it must come from a strong entropy
+    /// source (§10.3) — the core itself never draws randomness.
+    pub fn client(
+        config: Arc<Config>,
+        request: ClientRequest,
+        seed: [u8; 32],
+        now: Timestamp,
+    ) -> Self {
+        let timers = Timers::new(now, Some(config.handshake_timeout));
+        let mut rng = Box::new(StdRng::from_seed(seed));
+        let mut nonce = [0u8; 16];
+        rng.fill_bytes(&mut nonce);
+        let outbound = Outbound::new(timers, Some(rng));
+        let config_copy = Arc::clone(&config);
+        let mut conn = Self::with_parts(config, Role::Client, Phase::ClientWaiting, outbound);
+        let opening = conn
+            .active()
+            .out
+            .write_raw(|out| Opening::client(request, &nonce, &config_copy, out));
+        conn.opening = Some(Box::new(opening));
+        conn
+    }
+
+    fn with_parts(config: Arc<Config>, role: Role, phase: Phase, outbound: Outbound) -> Self {
+        Connection {
+            config,
+            role,
+            phase,
+            active: None,
+            outbound,
+            close_received: false,
+            await_eof: false,
+            eof: false,
+            opening: None,
+            notices: Notices::default(),
+        }
+    }
+
+    /// This connection's role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The limits this connection runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// True once the opening handshake completed and until the connection
+    /// ends; sending is possible while this holds and no close was sent.
+    pub fn is_open(&self) -> bool {
+        self.phase == Phase::Open
+    }
+
+    /// True after we queued our close frame (§5.5.1: nothing may follow).
+    pub fn close_sent(&self) -> bool {
+        self.outbound.close_sent
+    }
+
+    // ----- tracing ------------------------------------------------------
+
+    /// Start (or stop, dropping unpolled records) keeping a [`FrameTrace`]
+    /// of every frame this connection parses or queues, for
+    /// [`Connection::poll_trace`]. Off by default; off costs one check per
+    /// frame. Frames that fail the connection while their header is read
+    /// are reported by [`Event::Failed`] instead.
+    pub fn set_trace(&mut self, on: bool) {
+        self.outbound.trace = on.then(Box::default);
+    }
+
+    /// The oldest frame record not yet polled, if tracing is on. Records
+    /// are in the order frames were parsed or queued; `poll_event` parses,
+    /// so a received frame's record is there once `poll_event` has
+    /// returned the event the frame caused (or `None`).
+    pub fn poll_trace(&mut self) -> Option<FrameTrace> {
+        self.outbound.trace.as_deref_mut()?.pop()
+    }
+
+    // ----- events -------------------------------------------------------
+
+    /// The next event, or `None` when more input (or time, or output
+    /// space) is needed. Call it until it returns `None` after every input.
+    pub fn poll_event(&mut self) -> Option<Event<'_>> {
+        self.poll_event_with_sender().map(|(event, _)| event)
+    }
+
+    /// Like [`Connection::poll_event`], with a [`Sender`] to answer on
+    /// this connection while the event (which borrows the receive buffer)
+    /// is still held: an echo copies the payload once, straight from the
+    /// receive buffer into the output buffer.
+    pub fn poll_event_with_sender(&mut self) -> Option<(Event<'_>, Sender<'_>)> {
+        let ready = self.next_ready()?;
+        let Connection {
+            config,
+            phase,
+            active,
+            outbound,
+            notices,
+            ..
+        } = self;
+        let Active {
+            rx, assembler, out, ..
+        } = &mut **active.get_or_insert_with(Box::default);
+        let sender = Sender::new(config, *phase, out, outbound, &mut notices.want_writable);
+        let event = match ready {
+            Next::Notice(event) => event,
+            Next::Ready(ready) => materialize(rx, assembler, ready),
+        };
+        Some((event, sender))
+    }
+
+    fn next_ready(&mut self) -> Option<Next> {
+        if self.notices.writable {
+            self.notices.writable = false;
+            return Some(Next::Notice(Event::Writable));
+        }
+        if let Some(err) = self.notices.failed.take() {
+            return Some(Next::Notice(Event::Failed(*err)));
+        }
+        let ready = if self.input_paused() {
+            None
+        } else {
+            self.step()
+        };
+        if let Some(ready) = ready {
+            return Some(Next::Ready(ready));
+        }
+        if let Some(err) = self.notices.failed.take() {
+            return Some(Next::Notice(Event::Failed(*err)));
+        }
+        let (code, clean) = self.notices.closed.take()?;
+        self.notices.closed_reported = true;
+        Some(Next::Notice(Event::Closed { code, clean }))
+    }
+
+    /// Parses as far as the next event, mutating state; `None` when the
+    /// input is exhausted or the connection is not reading.
+    fn step(&mut self) -> Option<Ready> {
+        match self.phase {
+            Phase::ServerReading => self.opening_read_request(),
+            Phase::ClientWaiting => self.opening_read_response(),
+            Phase::Open => self.read_frames(),
+            Phase::ServerDeciding | Phase::Ended => None,
+        }
+    }
+
+    /// While our output is backed up past the bound, stop turning input
+    /// into events: the peer's bytes wait, the socket stops being read, and
+    /// TCP pushes back on a peer that sends faster than it reads.
+    fn input_paused(&self) -> bool {
+        self.buffered_amount() >= self.config.max_output_buffer
+    }
+
+    /// The in-flight parts, created when the connection has none (the
+    /// event loop lends them from its pool first, so this rarely allocates).
+    fn active(&mut self) -> &mut Active {
+        self.active.get_or_insert_with(Box::default)
+    }
+
+    /// The in-flight parts and the output side, borrowed together.
+    fn parts(&mut self) -> (&mut Active, &mut Outbound, &Config) {
+        (
+            self.active.get_or_insert_with(Box::default),
+            &mut self.outbound,
+            &self.config,
+        )
+    }
+
+    /// Take in-flight parts from `pool` ahead of I/O, so that reading and
+    /// sending reuse buffers instead of allocating.
+    pub fn unpark(&mut self, pool: &mut BufferPool) {
+        if self.active.is_none() {
+            self.active = Some(pool.take());
+        }
+        #[cfg(feature = "deflate")]
+        if let Some(deflate) = self.outbound.deflate.as_deref_mut() {
+            deflate.lend(&mut pool.codecs);
+        }
+    }
+
+    /// Give the in-flight parts back to `pool` when nothing is buffered or
+    /// half-done: an idle connection then holds no buffer at all (nor a
+    /// deflate codec that keeps no history).
+    pub fn park(&mut self, pool: &mut BufferPool) {
+        if self.active.as_deref().is_some_and(Active::is_idle) {
+            if let Some(active) = self.active.take() {
+                pool.give(active);
+            }
+            #[cfg(feature = "deflate")]
+            if let Some(deflate) = self.outbound.deflate.as_deref_mut() {
+                deflate.give_back(Some(&mut pool.codecs));
+            }
+        }
+    }
+
+    /// True while the connection holds in-flight parts (buffers).
+    pub fn is_parked(&self) -> bool {
+        self.active.is_none()
+    }
+
+    // ----- failing and ending ------------------------------------------
+
+    /// §7.1.7 Fail the WebSocket Connection: queue a close frame with the
+    /// error's code (once the handshake is done), report the error, end.
+    fn fail(&mut self, err: ProtocolError) {
+        if self.phase == Phase::Ended {
+            return;
+        }
+        if self.phase == Phase::Open {
+            let reason = err.to_string();
+            let (active, outbound, config) = self.parts();
+            outbound.queue_close(
+                &mut active.out,
+                err.close_code(),
+                truncate_reason(&reason),
+                config,
+            );
+        }
+        self.notices.failed = Some(Box::new(err));
+        // §7.1.5: no close frame was received, so the close code is 1006.
+        self.end(CloseCode::ABNORMAL, false, false);
+    }
+
+    /// Enter the terminal phase and schedule the one `Closed` event.
+    fn end(&mut self, code: CloseCode, clean: bool, await_eof: bool) {
+        self.phase = Phase::Ended;
+        if let Some(active) = self.active.as_deref_mut() {
+            active.read = ReadState::Header;
+            active.rx.clear();
+        }
+        self.await_eof = await_eof;
+        self.opening = None;
+        if !self.notices.closed_reported && self.notices.closed.is_none() {
+            self.notices.closed = Some((code, clean));
+        }
+        self.outbound.timers.start_linger(self.config.close_timeout);
+    }
+
+    /// The peer's close frame opened or completed the close handshake.
+    fn on_close_received(&mut self, code: Option<CloseCode>) {
+        self.close_received = true;
+        // §5.5.1: "the endpoint MUST send a Close frame in response …
+        // typically echoing the status code it received".
+        let (active, outbound, config) = self.parts();
+        match code {
+            Some(code) => outbound.queue_close(&mut active.out, code, "", config),
+            None => outbound.queue_close_payload(&mut active.out, &[], config),
+        }
+        let reported = code.unwrap_or(CloseCode::NO_STATUS);
+        // §7.1.1: the server closes TCP first; the client waits for it.
+        let await_eof = self.role == Role::Client;
+        self.end(reported, true, await_eof);
+    }
+
+    // ----- input --------------------------------------------------------
+
+    /// Free space to read into; the driver reads into it and reports how
+    /// many bytes arrived with [`Connection::commit_recv`].
+    pub fn recv_buf(&mut self) -> &mut [u8] {
+        let size = self.config.read_buffer_size;
+        let active = self.active();
+        let need = active.read.bytes_missing(active.rx.len());
+        active.rx.spare(size, need)
+    }
+
+    /// `n` bytes were read into [`Connection::recv_buf`].
+    pub fn commit_recv(&mut self, n: usize) {
+        let ended = self.phase == Phase::Ended;
+        let rx = &mut self.active().rx;
+        rx.commit(n);
+        // Once the connection ended (a close was received, or it failed),
+        // input is read only to see EOF and is otherwise ignored (§7.1.7).
+        if ended {
+            rx.clear();
+        }
+        if n > 0 {
+            self.outbound.timers.saw_activity();
+        }
+    }
+
+    /// Copy received bytes in (for tests, fuzzing and simple drivers). Call
+    /// `poll_event` until `None` between calls so memory stays bounded.
+    pub fn recv(&mut self, mut data: &[u8]) {
+        while !data.is_empty() {
+            let spare = self.recv_buf();
+            let n = spare.len().min(data.len());
+            let (now, rest) = data.split_at(n);
+            if let Some(dst) = spare.get_mut(..n) {
+                dst.copy_from_slice(now);
+            }
+            self.commit_recv(n);
+            data = rest;
+        }
+    }
+
+    /// The peer closed its side of TCP. Without a completed close
+    /// handshake this is an abnormal closure (§7.1.5: code 1006).
+    pub fn recv_eof(&mut self) {
+        self.eof = true;
+        if self.phase != Phase::Ended {
+            self.end(CloseCode::ABNORMAL, false, false);
+        }
+    }
+
+    /// The transport failed (reset, write error) or the driver gives up:
+    /// end now and drop whatever output is still queued. Reported as an
+    /// abnormal closure (1006) unless the connection had already ended.
+    pub fn abort(&mut self) {
+        self.eof = true;
+        if let Some(active) = self.active.as_deref_mut() {
+            active.out.discard();
+        }
+        if self.phase != Phase::Ended {
+            self.end(CloseCode::ABNORMAL, false, false);
+        }
+        self.outbound.timers.expire_linger();
+    }
+
+    /// True once the peer closed its side of TCP ([`Connection::recv_eof`]).
+    pub fn peer_closed(&self) -> bool {
+        self.eof
+    }
+
+    /// True when the driver should read from the socket.
+    pub fn wants_read(&self) -> bool {
+        if self.eof {
+            return false;
+        }
+        match self.phase {
+            Phase::Ended => self.await_eof,
+            Phase::ServerDeciding => false,
+            _ => !self.input_paused(),
+        }
+    }
+
+    // ----- output -------------------------------------------------------
+
+    /// Bytes to write to the socket now (empty when there are none). Write
+    /// as much as the socket takes, then call [`Connection::consume_output`].
+    pub fn pending_output(&self) -> &[u8] {
+        self.active.as_deref().map_or(&[], |a| a.out.pending())
+    }
+
+    /// `n` bytes of [`Connection::pending_output`] were written.
+    pub fn consume_output(&mut self, n: usize) {
+        if let Some(active) = self.active.as_deref_mut() {
+            active.out.consume(n);
+        }
+        // Nothing can be sent once the connection ended, and `Closed` must
+        // stay the last event.
+        if self.notices.want_writable
+            && self.phase != Phase::Ended
+            && self.buffered_amount() < self.config.max_output_buffer
+        {
+            self.notices.want_writable = false;
+            self.notices.writable = true;
+        }
+    }
+
+    /// True when there is output waiting.
+    pub fn wants_write(&self) -> bool {
+        self.buffered_amount() > 0
+    }
+
+    /// Bytes queued and not yet written.
+    pub fn buffered_amount(&self) -> usize {
+        self.active.as_deref().map_or(0, |a| a.out.buffered())
+    }
+
+    /// True when the driver should drop the socket: the connection ended,
+    /// every event was polled and the last bytes are written (a client also
+    /// saw the server close TCP, §7.1.1), or the linger timeout passed.
+    pub fn is_closed(&self) -> bool {
+        self.phase == Phase::Ended
+            && self.notices.closed.is_none()
+            && self.notices.failed.is_none()
+            && (self.outbound.timers.linger_expired()
+                || (self.buffered_amount() == 0 && (!self.await_eof || self.eof)))
+    }
+
+    /// Hand back buffers that hold no data, so an idle connection costs
+    /// only its state. Steady traffic reuses buffers; call this when a
+    /// connection goes quiet.
+    pub fn release_idle_memory(&mut self) {
+        if self.active.as_deref().is_some_and(Active::is_idle) {
+            self.active = None;
+            #[cfg(feature = "deflate")]
+            if let Some(deflate) = self.outbound.deflate.as_deref_mut() {
+                deflate.give_back(None);
+            }
+        }
+    }
+
+    /// The permessage-deflate parameters agreed in the opening handshake
+    /// (RFC 7692 §7.1), or `None` when the connection runs uncompressed.
+    #[cfg(feature = "deflate")]
+    pub fn deflate_params(&self) -> Option<crate::deflate::DeflateParams> {
+        self.outbound.deflate.as_deref().map(|d| d.params)
+    }
+
+    /// Whether this connection holds a deflate (compressor, decompressor)
+    /// now — for memory tests: a side without context takeover holds none
+    /// while the connection is parked.
+    #[cfg(feature = "deflate")]
+    pub fn deflate_codecs(&self) -> (bool, bool) {
+        self.outbound
+            .deflate
+            .as_deref()
+            .map_or((false, false), |d| d.holds_codecs())
+    }
+
+    // ----- time ---------------------------------------------------------
+
+    /// The earliest instant at which [`Connection::handle_timeout`] has
+    /// work to do, if any.
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        let timers = &self.outbound.timers;
+        match self.phase {
+            Phase::ServerReading | Phase::ServerDeciding | Phase::ClientWaiting => {
+                timers.handshake_deadline()
+            }
+            Phase::Open => timers.open_deadline(&self.config, self.outbound.close_sent),
+            Phase::Ended if self.is_closed() => None,
+            Phase::Ended => timers.linger_deadline(),
+        }
+    }
+
+    /// Tell the connection the time. Fires whatever is due: handshake
+    /// timeout, heartbeat ping, dead-peer detection, idle timeout, close
+    /// handshake timeout. Cheap when nothing is due.
+    pub fn handle_timeout(&mut self, now: Timestamp) {
+        self.outbound.timers.set_now(now);
+        match self.phase {
+            Phase::ServerReading | Phase::ServerDeciding | Phase::ClientWaiting => {
+                if self.outbound.timers.handshake_expired() {
+                    self.end(CloseCode::ABNORMAL, false, false);
+                    self.outbound.timers.expire_linger();
+                }
+            }
+            Phase::Open => self.open_timers(),
+            Phase::Ended => self.outbound.timers.check_linger(),
+        }
+    }
+
+    fn open_timers(&mut self) {
+        match self
+            .outbound
+            .timers
+            .due(&self.config, self.outbound.close_sent)
+        {
+            Due::Nothing => {}
+            Due::CloseHandshake => {
+                // §7.1.1 the peer never answered our close: give up.
+                self.end(CloseCode::ABNORMAL, false, false);
+                self.outbound.timers.expire_linger();
+            }
+            Due::Idle => {
+                let (active, outbound, config) = self.parts();
+                outbound.queue_close(
+                    &mut active.out,
+                    CloseCode::GOING_AWAY,
+                    "idle timeout",
+                    config,
+                );
+            }
+            Due::Ping => {
+                let (active, outbound, _) = self.parts();
+                outbound.queue_control(&mut active.out, OpCode::Ping, &[]);
+                outbound.timers.ping_sent();
+            }
+            Due::PeerDead => {
+                // No answer to our ping: say why, but don't wait for a reply
+                // from a peer we believe is gone.
+                let (active, outbound, config) = self.parts();
+                outbound.queue_close(
+                    &mut active.out,
+                    CloseCode::GOING_AWAY,
+                    "ping timeout",
+                    config,
+                );
+                self.end(CloseCode::ABNORMAL, false, false);
+            }
+        }
+    }
+
+    // ----- commands -----------------------------------------------------
+
+    /// A [`Sender`] for this connection.
+    pub fn sender(&mut self) -> Sender<'_> {
+        let out = &mut self.active.get_or_insert_with(Box::default).out;
+        Sender::new(
+            &self.config,
+            self.phase,
+            out,
+            &mut self.outbound,
+            &mut self.notices.want_writable,
+        )
+    }
+
+    /// Send a text message (§5.6); see [`Sender::send_text`].
+    pub fn send_text(&mut self, text: &str) -> Result<(), UsageError> {
+        self.sender().send_text(text)
+    }
+
+    /// Send a binary message (§5.6); see [`Sender::send_binary`].
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), UsageError> {
+        self.sender().send_binary(data)
+    }
+
+    /// Send a pre-encoded message; see [`Sender::send_prepared`].
+    pub fn send_prepared(&mut self, message: &PreparedMessage) -> Result<(), UsageError> {
+        self.sender().send_prepared(message)
+    }
+
+    /// Send a ping (§5.5.2); see [`Sender::send_ping`].
+    pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), UsageError> {
+        self.sender().send_ping(payload)
+    }
+
+    /// Send an unsolicited pong (§5.5.3); see [`Sender::send_pong`].
+    pub fn send_pong(&mut self, payload: &[u8]) -> Result<(), UsageError> {
+        self.sender().send_pong(payload)
+    }
+
+    /// Start the closing handshake (§7.1.2) at `now`; see [`Sender::close`].
+    pub fn close(
+        &mut self,
+        now: Timestamp,
+        code: CloseCode,
+        reason: &str,
+    ) -> Result<(), UsageError> {
+        self.sender().close(now, code, reason)
+    }
+
+    /// Send any frame, even an invalid one; see [`Sender::send_raw_frame`].
+    /// Only with the `testing` feature.
+    #[cfg(feature = "testing")]
+    pub fn send_raw_frame(
+        &mut self,
+        fin: bool,
+        rsv: u8,
+        opcode: u8,
+        payload: &[u8],
+    ) -> Result<(), UsageError> {
+        self.sender().send_raw_frame(fin, rsv, opcode, payload)
+    }
+}
+
+/// Either a notice or a parsed event, before borrowing.
+enum Next {
+    Notice(Event<'static>),
+    Ready(Ready),
+}
+
+fn materialize<'a>(rx: &'a RecvBuffer, assembler: &'a Assembler, ready: Ready) -> Event<'a> {
+    match ready {
+        Ready::Request(r) => Event::Request(r),
+        Ready::HttpRequest(r) => Event::HttpRequest(r),
+        Ready::Connected(r) => Event::Connected(r),
+        Ready::Single(kind, range) => message_event(kind, rx.slice(range)),
+        Ready::Assembled(kind) => message_event(kind, assembler.message()),
+        Ready::Ping(range) => Event::Ping(rx.slice(range)),
+        Ready::Pong(range) => Event::Pong(rx.slice(range)),
+        Ready::Close(code, range) => Event::CloseReceived {
+            code,
+            // Validated as UTF-8 when the frame was parsed.
+            reason: core::str::from_utf8(rx.slice(range)).unwrap_or_default(),
+        },
+    }
+}
+
+fn message_event(kind: MessageKind, bytes: &[u8]) -> Event<'_> {
+    match kind {
+        MessageKind::Binary => Event::Binary(bytes),
+        // The bytes were validated while they arrived (fail-fast, §8.1);
+        // this second pass only converts the type and cannot fail.
+        MessageKind::Text => match crate::utf8::validate(bytes) {
+            Ok(text) => Event::Text(text),
+            Err(e) => Event::Failed(e),
+        },
+    }
+}
+
+/// Cut a close reason to the 123 bytes a close frame can carry, at a
+/// character boundary.
+fn truncate_reason(reason: &str) -> &str {
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end = end.saturating_sub(1);
+    }
+    reason.get(..end).unwrap_or_default()
+}

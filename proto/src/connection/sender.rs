@@ -1,0 +1,297 @@
+//! Sending: the commands a driver gives a connection (§5.4–§5.6, §7.1.2).
+//!
+//! [`Sender`] borrows only the output side of a [`super::Connection`], so a
+//! driver can hold an event (which borrows the receive buffer) and answer
+//! on the same connection at once — an echo copies each payload exactly
+//! once, from the receive buffer into the output buffer.
+
+use alloc::boxed::Box;
+
+use rand::rngs::StdRng;
+
+use super::output::Output;
+use super::timers::Timers;
+use super::trace::TraceLog;
+use super::Phase;
+use crate::close::{encode_close_payload, CloseCode};
+use crate::config::Config;
+use crate::error::UsageError;
+use crate::frame::OpCode;
+use crate::prepared::PreparedMessage;
+use crate::time::Timestamp;
+
+/// The output side of a connection besides its buffer: our close, the
+/// masking key source, the timers that sending starts, tracing.
+#[derive(Debug)]
+pub(super) struct Outbound {
+    /// Client only: the CSPRNG behind masking keys (§5.3, §10.3).
+    rng: Option<Box<StdRng>>,
+    /// §5.5.1: once our close is queued nothing else may be sent.
+    pub(super) close_sent: bool,
+    pub(super) timers: Timers,
+    /// Frame records, only while tracing is on (see `trace.rs`).
+    pub(super) trace: Option<Box<TraceLog>>,
+    /// RFC 7692 permessage-deflate, once agreed: both directions' state,
+    /// kept here because a [`Sender`] compresses while an event borrows
+    /// the receive side. One pointer when not negotiated.
+    #[cfg(feature = "deflate")]
+    pub(super) deflate: Option<Box<crate::deflate::DeflateState>>,
+}
+
+impl Outbound {
+    pub(super) fn new(timers: Timers, rng: Option<Box<StdRng>>) -> Self {
+        Outbound {
+            rng,
+            close_sent: false,
+            timers,
+            trace: None,
+            #[cfg(feature = "deflate")]
+            deflate: None,
+        }
+    }
+
+    /// Every frame goes into the output through here, so that tracing,
+    /// when on, sees each one once; when off this is a single check.
+    fn push(&mut self, out: &mut Output, write: impl FnOnce(&mut Output, Option<&mut StdRng>)) {
+        let Outbound { rng, trace, .. } = self;
+        push_traced(out, rng, trace, write);
+    }
+
+    /// A pong answering a ping (§5.5.2), unless our close already went.
+    pub(super) fn queue_pong(&mut self, out: &mut Output, payload: &[u8]) {
+        self.queue_control(out, OpCode::Pong, payload);
+    }
+
+    pub(super) fn queue_control(&mut self, out: &mut Output, opcode: OpCode, payload: &[u8]) {
+        if !self.close_sent {
+            self.push(out, |out, rng| out.queue_control(opcode, payload, rng));
+        }
+    }
+
+    /// Our close frame with a code we chose ourselves (always sendable).
+    pub(super) fn queue_close(
+        &mut self,
+        out: &mut Output,
+        code: CloseCode,
+        reason: &str,
+        config: &Config,
+    ) {
+        let mut payload = [0u8; 125];
+        let len = encode_close_payload(code, reason, &mut payload).unwrap_or(0);
+        self.queue_close_payload(out, payload.get(..len).unwrap_or_default(), config);
+    }
+
+    /// Our close frame, once: after every queued data frame (§5.5.1).
+    pub(super) fn queue_close_payload(
+        &mut self,
+        out: &mut Output,
+        payload: &[u8],
+        config: &Config,
+    ) {
+        if self.close_sent {
+            return;
+        }
+        self.close_sent = true;
+        self.push(out, |out, rng| out.queue_close(payload, rng));
+        self.timers.start_close(config.close_timeout);
+    }
+}
+
+/// [`Outbound::push`] on the fields it needs, so that a caller can hold
+/// another field (the compressed payload) at the same time.
+fn push_traced(
+    out: &mut Output,
+    rng: &mut Option<Box<StdRng>>,
+    trace: &mut Option<Box<TraceLog>>,
+    write: impl FnOnce(&mut Output, Option<&mut StdRng>),
+) {
+    match trace.as_deref_mut() {
+        None => write(out, rng.as_deref_mut()),
+        Some(log) => {
+            let mark = out.mark();
+            write(out, rng.as_deref_mut());
+            let (data, ctrl) = out.appended(mark);
+            log.sent(data);
+            log.sent(ctrl);
+        }
+    }
+}
+
+/// Sends on one connection. Get one from
+/// [`super::Connection::sender`] or, together with an event,
+/// [`super::Connection::poll_event_with_sender`].
+pub struct Sender<'a> {
+    config: &'a Config,
+    phase: Phase,
+    out: &'a mut Output,
+    outbound: &'a mut Outbound,
+    want_writable: &'a mut bool,
+}
+
+impl<'a> Sender<'a> {
+    pub(super) fn new(
+        config: &'a Config,
+        phase: Phase,
+        out: &'a mut Output,
+        outbound: &'a mut Outbound,
+        want_writable: &'a mut bool,
+    ) -> Self {
+        Sender {
+            config,
+            phase,
+            out,
+            outbound,
+            want_writable,
+        }
+    }
+
+    /// True while the connection is open and our close is not sent.
+    pub fn is_open(&self) -> bool {
+        self.check_open().is_ok()
+    }
+
+    /// Bytes queued and not yet written.
+    pub fn buffered_amount(&self) -> usize {
+        self.out.buffered()
+    }
+
+    fn check_open(&self) -> Result<(), UsageError> {
+        match self.phase {
+            Phase::Open if !self.outbound.close_sent => Ok(()),
+            Phase::Open | Phase::Ended => Err(UsageError::Closed),
+            _ => Err(UsageError::NotOpen),
+        }
+    }
+
+    /// Open, and room in the output buffer (else `BufferFull`, and a
+    /// `Writable` event once there is room again).
+    fn check_can_send(&mut self) -> Result<(), UsageError> {
+        self.check_open()?;
+        if self.out.buffered() >= self.config.max_output_buffer {
+            *self.want_writable = true;
+            return Err(UsageError::BufferFull);
+        }
+        Ok(())
+    }
+
+    /// Send a text message (§5.6). Messages longer than
+    /// `Config::fragment_size` go out as several frames (§5.4), so control
+    /// frames can pass between them.
+    pub fn send_text(&mut self, text: &str) -> Result<(), UsageError> {
+        self.send_message(OpCode::Text, text.as_bytes())
+    }
+
+    /// Send a binary message (§5.6), split like [`Sender::send_text`].
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), UsageError> {
+        self.send_message(OpCode::Binary, data)
+    }
+
+    /// Queue a data message: compressed (RSV1 on its first frame, RFC 7692
+    /// §6) when permessage-deflate was agreed and the message is at least
+    /// the configured threshold long, as it is otherwise.
+    fn send_message(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), UsageError> {
+        self.check_can_send()?;
+        let fragment = self.config.fragment_size;
+        #[cfg(feature = "deflate")]
+        {
+            let Outbound {
+                rng,
+                trace,
+                deflate,
+                ..
+            } = &mut *self.outbound;
+            let out = &mut *self.out;
+            if let Some(d) = deflate.as_deref_mut() {
+                if d.compress(payload, &mut out.scratch) {
+                    if let Some(log) = trace.as_deref_mut() {
+                        log.compressed_message(
+                            super::trace::Direction::Sent,
+                            opcode.as_u8(),
+                            payload,
+                            out.scratch.len() as u64,
+                        );
+                    }
+                    push_traced(out, rng, trace, |out, rng| {
+                        out.queue_scratch_message(opcode, 0b100, fragment, rng)
+                    });
+                    return Ok(());
+                }
+            }
+        }
+        self.outbound.push(self.out, |out, rng| {
+            out.queue_message(opcode, 0, payload, fragment, rng)
+        });
+        Ok(())
+    }
+
+    /// Send a message encoded once for many connections (broadcast). A
+    /// server copies the frames as they are; a client re-masks them.
+    pub fn send_prepared(&mut self, message: &PreparedMessage) -> Result<(), UsageError> {
+        self.check_can_send()?;
+        self.outbound
+            .push(self.out, |out, rng| out.queue_prepared(message, rng));
+        Ok(())
+    }
+
+    /// Send a ping (§5.5.2), ahead of queued data frames.
+    pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), UsageError> {
+        self.send_control(OpCode::Ping, payload)
+    }
+
+    /// Send an unsolicited pong (§5.5.3: "a unidirectional heartbeat").
+    pub fn send_pong(&mut self, payload: &[u8]) -> Result<(), UsageError> {
+        self.send_control(OpCode::Pong, payload)
+    }
+
+    fn send_control(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), UsageError> {
+        if payload.len() > 125 {
+            return Err(UsageError::ControlPayloadTooLong);
+        }
+        self.check_can_send()?;
+        self.outbound.queue_control(self.out, opcode, payload);
+        Ok(())
+    }
+
+    /// Start the closing handshake (§7.1.2) with a code that may be sent
+    /// (§7.4) and a reason of at most 123 bytes. Queued data frames go out
+    /// first; nothing can be sent after it. Never refused for lack of
+    /// buffer space. `now` starts the close handshake timeout
+    /// ([`crate::Config::close_timeout`], §7.1.1).
+    pub fn close(
+        &mut self,
+        now: Timestamp,
+        code: CloseCode,
+        reason: &str,
+    ) -> Result<(), UsageError> {
+        let mut payload = [0u8; 125];
+        let len = encode_close_payload(code, reason, &mut payload)?;
+        self.check_open()?;
+        self.outbound.timers.advance(now);
+        self.outbound.queue_close_payload(
+            self.out,
+            payload.get(..len).unwrap_or_default(),
+            self.config,
+        );
+        Ok(())
+    }
+
+    /// Send one frame exactly as given — any FIN, RSV bits and opcode, even
+    /// invalid ones — for conformance testing of other endpoints. The
+    /// role's masking rule (§5.1) still applies. Only with the `testing`
+    /// feature: a production connection cannot put an invalid frame on
+    /// the wire.
+    #[cfg(feature = "testing")]
+    pub fn send_raw_frame(
+        &mut self,
+        fin: bool,
+        rsv: u8,
+        opcode: u8,
+        payload: &[u8],
+    ) -> Result<(), UsageError> {
+        self.check_can_send()?;
+        self.outbound.push(self.out, |out, rng| {
+            out.queue_raw(fin, rsv, opcode, payload, rng)
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,242 @@
+//! Moving one connection's bytes between its socket and its core, and
+//! handing the core's events to the handler.
+
+use std::io::{self, Read, Write};
+
+use crate::ctx::Ctx;
+use crate::event_loop::LoopCore;
+use crate::handler::{ConnError, Decision, Handler, Message};
+use crate::proto::event::Event;
+
+/// What one round of reading did.
+pub(crate) struct ReadOutcome {
+    pub(crate) reads: usize,
+}
+
+/// Read while the socket has data, the core wants it and the budget
+/// lasts, dispatching events after every read so the receive buffer never
+/// holds more than one read beyond the frame in progress.
+pub(crate) fn read_some<H: Handler>(
+    core: &mut LoopCore,
+    handler: &mut H,
+    idx: usize,
+    hup: bool,
+    budget: usize,
+) -> ReadOutcome {
+    let mut reads = 0;
+    while reads < budget {
+        let now = core.now();
+        let Some(slot) = core.slots.get_mut(idx) else {
+            break;
+        };
+        let Some(conn) = slot.conn.as_mut() else {
+            break;
+        };
+        if !slot.can_read || !conn.wants_read() {
+            break;
+        }
+        let buf = conn.recv_buf();
+        let room = buf.len();
+        let failure = match (&slot.stream).read(buf) {
+            Ok(0) => {
+                slot.can_read = false;
+                conn.recv_eof();
+                None
+            }
+            Ok(n) => {
+                conn.commit_recv(n);
+                // Linux epoll, edge-triggered: a short read drained the
+                // socket and new data raises a new edge, so the read that
+                // would only say WouldBlock is skipped. A peer's half-close
+                // shows only as a further read returning 0, so not then.
+                if cfg!(target_os = "linux") && n < room && !hup {
+                    slot.can_read = false;
+                }
+                None
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                slot.can_read = false;
+                None
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                slot.can_read = false;
+                conn.abort();
+                Some(e)
+            }
+        };
+        conn.handle_timeout(now);
+        reads += 1;
+        if let Some(e) = failure {
+            report_io_error(core, handler, idx, e);
+        }
+        dispatch(core, handler, idx);
+    }
+    ReadOutcome { reads }
+}
+
+/// Write queued output until the socket refuses more. Returns whether
+/// anything was written.
+pub(crate) fn flush<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: usize) -> bool {
+    let mut wrote = false;
+    let failure = {
+        let Some(slot) = core.slots.get_mut(idx) else {
+            return false;
+        };
+        let Some(conn) = slot.conn.as_mut() else {
+            return false;
+        };
+        let mut failure = None;
+        while slot.can_write && !slot.connecting {
+            let out = conn.pending_output();
+            if out.is_empty() {
+                break;
+            }
+            match (&slot.stream).write(out) {
+                Ok(0) => {
+                    slot.can_write = false;
+                    break;
+                }
+                Ok(n) => {
+                    conn.consume_output(n);
+                    wrote = true;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    slot.can_write = false;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    slot.can_write = false;
+                    conn.abort();
+                    failure = Some(e);
+                }
+            }
+        }
+        failure
+    };
+    if let Some(e) = failure {
+        report_io_error(core, handler, idx, e);
+    }
+    wrote
+}
+
+/// A client socket's non-blocking connect: once writable, find out
+/// whether it succeeded. Returns false while it is still in progress.
+pub(crate) fn finish_connect<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: usize) -> bool {
+    let Some(slot) = core.slots.get_mut(idx) else {
+        return false;
+    };
+    if !slot.connecting {
+        return true;
+    }
+    if !slot.can_write && !slot.can_read {
+        return false;
+    }
+    let result = match slot.stream.take_error() {
+        Ok(Some(e)) | Err(e) => Err(e),
+        Ok(None) => match slot.stream.peer_addr() {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
+            Err(e) => Err(e),
+        },
+    };
+    match result {
+        Ok(true) => {
+            slot.connecting = false;
+            let _ = slot.stream.set_nodelay(true);
+            true
+        }
+        Ok(false) => {
+            slot.can_write = false;
+            slot.can_read = false;
+            false
+        }
+        Err(e) => {
+            if let Some(conn) = slot.conn.as_mut() {
+                conn.abort();
+            }
+            report_io_error(core, handler, idx, e);
+            dispatch(core, handler, idx);
+            false
+        }
+    }
+}
+
+fn report_io_error<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: usize, e: io::Error) {
+    if core.slots.get(idx).is_none_or(|s| s.closed_reported) {
+        return;
+    }
+    let Some(id) = core.id(idx) else { return };
+    let mut ctx = Ctx::new(core, None);
+    handler.on_error(&mut ctx, id, &ConnError::Io(e));
+}
+
+/// Hand every event the core has to the handler. The connection is taken
+/// out of its slot meanwhile, so the handler can send to it (through the
+/// event's sender, straight from the receive buffer) and to any other
+/// connection (through the table) in the same callback.
+pub(crate) fn dispatch<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: usize) {
+    let Some(id) = core.id(idx) else { return };
+    let Some(mut conn) = core.slots.get_mut(idx).and_then(|s| s.conn.take()) else {
+        return;
+    };
+    loop {
+        // Records from sends made elsewhere, or from the last event.
+        while let Some(frame) = conn.poll_trace() {
+            let mut ctx = Ctx::new(core, Some((id, conn.sender())));
+            handler.on_frame(&mut ctx, id, &frame);
+        }
+        let Some((event, sender)) = conn.poll_event_with_sender() else {
+            break;
+        };
+        let mut ctx = Ctx::new(core, Some((id, sender)));
+        match event {
+            Event::Request(request) => {
+                let decision = handler.on_request(&mut ctx, id, &request);
+                match decision {
+                    Decision::Accept { protocol } => match conn.accept(protocol.as_deref(), &[]) {
+                        Ok(()) => {
+                            let mut ctx = Ctx::new(core, Some((id, conn.sender())));
+                            handler.on_open(&mut ctx, id, None);
+                        }
+                        // Only a subprotocol the client never offered makes
+                        // accepting fail: a server bug, answered as one.
+                        Err(_) => {
+                            let _ = conn
+                                .reject(500, "server chose a subprotocol the client did not offer");
+                        }
+                    },
+                    Decision::Reject { status, reason } => {
+                        let _ = conn.reject(status, &reason);
+                    }
+                }
+            }
+            Event::HttpRequest(request) => {
+                let response = handler.on_http(&mut ctx, id, &request);
+                let headers: Vec<(&str, &str)> = response
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                let _ = conn.respond(response.status, &headers, &response.body);
+            }
+            Event::Connected(response) => handler.on_open(&mut ctx, id, Some(&response)),
+            Event::Text(text) => handler.on_message(&mut ctx, id, Message::Text(text)),
+            Event::Binary(data) => handler.on_message(&mut ctx, id, Message::Binary(data)),
+            Event::Ping(payload) => handler.on_ping(&mut ctx, id, payload),
+            Event::Pong(payload) => handler.on_pong(&mut ctx, id, payload),
+            Event::CloseReceived { code, reason } => handler.on_close(&mut ctx, id, code, reason),
+            Event::Writable => handler.on_writable(&mut ctx, id),
+            Event::Failed(err) => handler.on_error(&mut ctx, id, &ConnError::Protocol(err)),
+            Event::Closed { code, clean } => {
+                handler.on_closed(&mut ctx, id, code, clean);
+                if let Some(slot) = core.slots.get_mut(idx) {
+                    slot.closed_reported = true;
+                }
+            }
+        }
+    }
+    if let Some(slot) = core.slots.get_mut(idx) {
+        slot.conn = Some(conn);
+    }
+}

@@ -1,0 +1,127 @@
+//! [`Ctx`]: what a handler can do from inside a callback — send to this or
+//! any other connection, broadcast a message encoded once, close, connect
+//! out, set timers, stop the loop.
+
+use std::time::{Duration, Instant};
+
+use crate::client::{ConnectError, ConnectOptions};
+use crate::event_loop::LoopCore;
+use crate::handler::ConnId;
+use crate::proto::close::CloseCode;
+use crate::proto::connection::Sender;
+use crate::proto::error::UsageError;
+use crate::proto::prepared::PreparedMessage;
+
+/// The handle a [`crate::Handler`] callback gets to act on the loop.
+pub struct Ctx<'a> {
+    /// The connection whose event is being handled, if any: it is out of
+    /// the loop's table while its event borrows its receive buffer.
+    current: Option<(ConnId, Sender<'a>)>,
+    core: &'a mut LoopCore,
+}
+
+impl<'a> Ctx<'a> {
+    pub(crate) fn new(core: &'a mut LoopCore, current: Option<(ConnId, Sender<'a>)>) -> Self {
+        Ctx { current, core }
+    }
+
+    /// Run `f` with a sender for `id`, wherever that connection is.
+    fn with_sender<R>(
+        &mut self,
+        id: ConnId,
+        f: impl FnOnce(&mut Sender<'_>) -> Result<R, UsageError>,
+    ) -> Result<R, UsageError> {
+        if let Some((current, sender)) = self.current.as_mut() {
+            if *current == id {
+                return f(sender);
+            }
+        }
+        self.core.with_sender(id, f)
+    }
+
+    /// Send a text message to connection `id` (§5.6).
+    pub fn send_text(&mut self, id: ConnId, text: &str) -> Result<(), UsageError> {
+        self.with_sender(id, |s| s.send_text(text))
+    }
+
+    /// Send a binary message to connection `id` (§5.6).
+    pub fn send_binary(&mut self, id: ConnId, data: &[u8]) -> Result<(), UsageError> {
+        self.with_sender(id, |s| s.send_binary(data))
+    }
+
+    /// Send a ping to connection `id` (§5.5.2).
+    pub fn send_ping(&mut self, id: ConnId, payload: &[u8]) -> Result<(), UsageError> {
+        self.with_sender(id, |s| s.send_ping(payload))
+    }
+
+    /// Send a pre-encoded message to connection `id`.
+    pub fn send_prepared(
+        &mut self,
+        id: ConnId,
+        message: &PreparedMessage,
+    ) -> Result<(), UsageError> {
+        self.with_sender(id, |s| s.send_prepared(message))
+    }
+
+    /// Send one message, encoded once, to every id in `ids` (server frames
+    /// are unmasked, so the same bytes serve every recipient). Returns how
+    /// many connections took it; the others were closed, unknown, or had a
+    /// full output buffer (a slow reader never slows the rest down).
+    pub fn broadcast<I>(&mut self, ids: I, message: &PreparedMessage) -> usize
+    where
+        I: IntoIterator<Item = ConnId>,
+    {
+        ids.into_iter()
+            .filter(|&id| self.send_prepared(id, message).is_ok())
+            .count()
+    }
+
+    /// Start the closing handshake on `id` (§7.1.2).
+    pub fn close(&mut self, id: ConnId, code: CloseCode, reason: &str) -> Result<(), UsageError> {
+        let now = self.core.now();
+        self.with_sender(id, |s| s.close(now, code, reason))
+    }
+
+    /// Bytes queued for `id` and not yet written (0 for unknown ids).
+    pub fn buffered_amount(&mut self, id: ConnId) -> usize {
+        self.with_sender(id, |s| Ok(s.buffered_amount()))
+            .unwrap_or(0)
+    }
+
+    /// Open a client connection to a `ws://` URL on this loop (§4.1). Its
+    /// events arrive at the same handler.
+    pub fn connect(&mut self, url: &str, options: &ConnectOptions) -> Result<ConnId, ConnectError> {
+        self.core.connect(url, options)
+    }
+
+    /// Call [`crate::Handler::on_timer`] with `token` after `delay`.
+    pub fn set_timer(&mut self, delay: Duration, token: u64) {
+        self.core.set_timer(delay, token);
+    }
+
+    /// The peer's address, while the connection exists.
+    pub fn peer_addr(&self, id: ConnId) -> Option<std::net::SocketAddr> {
+        self.core.peer_addr(id)
+    }
+
+    /// The loop's clock, read once per turn.
+    pub fn now(&self) -> Instant {
+        crate::clock::instant(self.core.now())
+    }
+
+    /// Ids of every open connection, in no particular order.
+    pub fn connections(&self) -> impl Iterator<Item = ConnId> + '_ {
+        let current = self
+            .current
+            .iter()
+            .filter(|(_, s)| s.is_open())
+            .map(|(id, _)| *id);
+        current.chain(self.core.open_ids())
+    }
+
+    /// Shut the loop down gracefully: stop accepting, close every
+    /// connection with 1001, return from `run` once they are gone.
+    pub fn stop(&mut self) {
+        self.core.request_shutdown();
+    }
+}

@@ -1,0 +1,647 @@
+//! The mio event loop (floor 2): one `Poll`, a slab of connections, an
+//! optional listener, a waker, and two timer heaps.
+//!
+//! It moves bytes and nothing else. Frames are parsed, built and masked by
+//! the core ([`crate::proto::Connection`]); the loop turns the core's wishes
+//! (`wants_read`, `wants_write`, `poll_timeout`, `is_closed`) into reads,
+//! writes and poll timeouts.
+//!
+//! Sockets are registered once, edge-triggered, for both directions, and
+//! never re-registered: the loop remembers per socket whether it may read
+//! or write (a readiness edge sets the flag, `WouldBlock` clears it). So a
+//! connection costs no `epoll_ctl` after accept, however often its
+//! interest changes. Output is written straight after the input that
+//! caused it, not on the next WRITABLE edge.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::io::{self, Read};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Registry, Token, Waker};
+use slab::Slab;
+
+use crate::client::{self, ConnectError, ConnectOptions};
+use crate::clock;
+use crate::ctx::Ctx;
+use crate::handler::{ConnId, Handler};
+use crate::proto::close::CloseCode;
+use crate::proto::config::Config;
+use crate::proto::connection::{BufferPool, Connection, Sender};
+use crate::proto::error::UsageError;
+use crate::proto::Timestamp;
+use crate::remote::{Mailbox, Remote};
+
+const LISTENER: Token = Token(0);
+const WAKER: Token = Token(1);
+const FIRST_CONN: usize = 2;
+
+/// Spare buffer sets kept per loop: connections park theirs after every
+/// turn, so only the few busy at once (and slow readers) hold any.
+const POOLED_BUFFERS: usize = 32;
+/// Buffers that grew past this (a large message) are freed, not pooled.
+const POOLED_CAPACITY: usize = 256 << 10;
+
+/// Reads one connection may do per readiness event before others get a
+/// turn; leftovers are retried on the next loop turn.
+const READ_BUDGET: usize = 32;
+
+/// One connection's socket and its loop-side bookkeeping.
+pub(crate) struct Slot {
+    /// `None` only while its event is being handled.
+    pub(crate) conn: Option<Connection>,
+    pub(crate) stream: TcpStream,
+    gen: u32,
+    /// Readiness remembered from edges, cleared on `WouldBlock`.
+    pub(crate) can_read: bool,
+    pub(crate) can_write: bool,
+    /// A client socket whose non-blocking connect has not completed.
+    pub(crate) connecting: bool,
+    /// The deadline this slot has in the heap, if any.
+    deadline: Option<Timestamp>,
+    /// Queued in `LoopCore::dirty` for a flush at the end of the turn.
+    dirty: bool,
+    /// `on_closed` ran: the handler hears nothing more of this connection
+    /// (a reset arriving while a client waits for the server's TCP close
+    /// is not news to it).
+    pub(crate) closed_reported: bool,
+    /// The connection is over and our side of TCP is shut: the peer's last
+    /// bytes are read and dropped until its FIN or the close timeout, so
+    /// closing the socket never meets unread data (which would make the
+    /// kernel answer with a reset that can overtake our close frame).
+    draining: bool,
+}
+
+/// Everything a [`Ctx`] may touch: the loop minus `Poll` and the handler.
+pub(crate) struct LoopCore {
+    pub(crate) config: Arc<Config>,
+    registry: Registry,
+    pub(crate) slots: Slab<Slot>,
+    next_gen: u32,
+    /// Slots written to from another connection's callback.
+    dirty: Vec<usize>,
+    /// Slots with readiness left over after their read budget ran out.
+    again: Vec<usize>,
+    deadlines: BinaryHeap<Reverse<(Timestamp, usize, u32)>>,
+    timers: BinaryHeap<Reverse<(Timestamp, u64, u64)>>,
+    timer_seq: u64,
+    now: Timestamp,
+    shutdown_requested: bool,
+    shutdown_deadline: Option<Timestamp>,
+    /// New connections record their frames for `Handler::on_frame`.
+    trace: bool,
+    /// Buffers lent to connections while bytes move and taken back when they
+    /// go idle: an idle connection holds none, a busy one allocates none.
+    pub(crate) pool: BufferPool,
+}
+
+impl LoopCore {
+    pub(crate) fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    pub(crate) fn id(&self, idx: usize) -> Option<ConnId> {
+        self.slots
+            .get(idx)
+            .map(|s| ConnId(u64::from(s.gen) << 32 | idx as u64))
+    }
+
+    fn index(&self, id: ConnId) -> Option<usize> {
+        let idx = usize::try_from(id.0 & 0xffff_ffff).ok()?;
+        let gen = u32::try_from(id.0 >> 32).ok()?;
+        (self.slots.get(idx)?.gen == gen).then_some(idx)
+    }
+
+    pub(crate) fn with_sender<R>(
+        &mut self,
+        id: ConnId,
+        f: impl FnOnce(&mut Sender<'_>) -> Result<R, UsageError>,
+    ) -> Result<R, UsageError> {
+        let idx = self.index(id).ok_or(UsageError::Closed)?;
+        let slot = self.slots.get_mut(idx).ok_or(UsageError::Closed)?;
+        let conn = slot.conn.as_mut().ok_or(UsageError::Closed)?;
+        let result = f(&mut conn.sender());
+        if conn.wants_write() && !slot.dirty {
+            slot.dirty = true;
+            self.dirty.push(idx);
+        }
+        result
+    }
+
+    pub(crate) fn peer_addr(&self, id: ConnId) -> Option<SocketAddr> {
+        let slot = self.slots.get(self.index(id)?)?;
+        slot.stream.peer_addr().ok()
+    }
+
+    pub(crate) fn open_ids(&self) -> impl Iterator<Item = ConnId> + '_ {
+        self.slots.iter().filter_map(|(idx, slot)| {
+            let open = slot
+                .conn
+                .as_ref()
+                .is_some_and(|c| c.is_open() && !c.close_sent());
+            open.then(|| ConnId(u64::from(slot.gen) << 32 | idx as u64))
+        })
+    }
+
+    pub(crate) fn set_timer(&mut self, delay: Duration, token: u64) {
+        let at = self.now.checked_add(delay).unwrap_or(self.now);
+        self.timer_seq = self.timer_seq.wrapping_add(1);
+        self.timers.push(Reverse((at, self.timer_seq, token)));
+    }
+
+    pub(crate) fn request_shutdown(&mut self) {
+        self.shutdown_requested = true;
+    }
+
+    /// Put a new socket with its core in the table.
+    pub(crate) fn insert(
+        &mut self,
+        mut stream: TcpStream,
+        mut conn: Connection,
+        connecting: bool,
+    ) -> io::Result<usize> {
+        if self.trace {
+            conn.set_trace(true);
+        }
+        let entry = self.slots.vacant_entry();
+        let idx = entry.key();
+        let token = Token(
+            idx.checked_add(FIRST_CONN)
+                .ok_or(io::ErrorKind::OutOfMemory)?,
+        );
+        self.registry
+            .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)?;
+        self.next_gen = self.next_gen.wrapping_add(1);
+        entry.insert(Slot {
+            conn: Some(conn),
+            stream,
+            gen: self.next_gen,
+            can_read: !connecting,
+            can_write: !connecting,
+            connecting,
+            deadline: None,
+            dirty: false,
+            closed_reported: false,
+            draining: false,
+        });
+        self.schedule(idx);
+        Ok(idx)
+    }
+
+    pub(crate) fn connect(
+        &mut self,
+        url: &str,
+        options: &ConnectOptions,
+    ) -> Result<ConnId, ConnectError> {
+        let (stream, conn) = client::open(url, options, &self.config, self.now)?;
+        let idx = self.insert(stream, conn, true).map_err(ConnectError::Io)?;
+        self.id(idx)
+            .ok_or(ConnectError::Io(io::ErrorKind::NotFound.into()))
+    }
+
+    /// Make sure the heap holds this slot's earliest deadline.
+    fn schedule(&mut self, idx: usize) {
+        let Some(slot) = self.slots.get_mut(idx) else {
+            return;
+        };
+        let Some(due) = slot.conn.as_ref().and_then(Connection::poll_timeout) else {
+            return;
+        };
+        if slot.deadline.is_none_or(|d| due < d) {
+            slot.deadline = Some(due);
+            self.deadlines.push(Reverse((due, idx, slot.gen)));
+        }
+    }
+
+    fn earliest(&self) -> Option<Timestamp> {
+        let conn = self.deadlines.peek().map(|Reverse((t, _, _))| *t);
+        let timer = self.timers.peek().map(|Reverse((t, _, _))| *t);
+        [conn, timer, self.shutdown_deadline]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+}
+
+/// Stops a running loop from another thread: graceful shutdown (every
+/// connection gets a 1001 close), then `run` returns.
+#[derive(Clone, Debug)]
+pub struct ShutdownHandle {
+    flag: Arc<AtomicBool>,
+    waker: Arc<Waker>,
+}
+
+impl ShutdownHandle {
+    /// Ask the loop to shut down; returns at once.
+    pub fn shutdown(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+        // A failed wake only delays shutdown to the next event.
+        let _ = self.waker.wake();
+    }
+}
+
+/// A single-threaded event loop serving accepted and/or outgoing
+/// connections with one [`Handler`].
+pub struct EventLoop {
+    poll: Poll,
+    events: Events,
+    core: LoopCore,
+    listener: Option<TcpListener>,
+    shutdown: ShutdownHandle,
+    mailbox: Arc<Mailbox>,
+}
+
+impl EventLoop {
+    /// A loop with no listener and no connections, using `config` for
+    /// every connection it will hold.
+    pub fn new(config: Config) -> io::Result<Self> {
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let registry = poll.registry().try_clone()?;
+        let now = clock::now();
+        Ok(EventLoop {
+            poll,
+            events: Events::with_capacity(1024),
+            core: LoopCore {
+                config: Arc::new(config),
+                registry,
+                slots: Slab::new(),
+                next_gen: 0,
+                dirty: Vec::new(),
+                again: Vec::new(),
+                deadlines: BinaryHeap::new(),
+                timers: BinaryHeap::new(),
+                timer_seq: 0,
+                now,
+                shutdown_requested: false,
+                shutdown_deadline: None,
+                trace: false,
+                pool: BufferPool::new(POOLED_BUFFERS, POOLED_CAPACITY),
+            },
+            listener: None,
+            shutdown: ShutdownHandle {
+                flag: Arc::new(AtomicBool::new(false)),
+                waker,
+            },
+            mailbox: Arc::default(),
+        })
+    }
+
+    /// Serve connections accepted from `listener` (already bound and
+    /// listening; see [`crate::Server`] for binding).
+    pub fn listen(&mut self, mut listener: TcpListener) -> io::Result<SocketAddr> {
+        self.poll
+            .registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)?;
+        let addr = listener.local_addr()?;
+        self.listener = Some(listener);
+        Ok(addr)
+    }
+
+    /// Open a client connection to a `ws://` URL before running the loop.
+    pub fn connect(&mut self, url: &str, options: &ConnectOptions) -> Result<ConnId, ConnectError> {
+        self.core.now = clock::now();
+        self.core.connect(url, options)
+    }
+
+    /// A handle that shuts this loop down from any thread.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.shutdown.clone()
+    }
+
+    /// A handle that posts closures into this loop from any thread (see
+    /// [`Remote`]).
+    pub fn remote(&self) -> Remote {
+        Remote::new(&self.mailbox, self.shutdown.waker.clone())
+    }
+
+    /// Record every frame of the connections accepted or opened from now
+    /// on and hand each record to [`Handler::on_frame`] (the core keeps
+    /// the records, see `Connection::set_trace`; off by default).
+    pub fn trace_frames(&mut self, on: bool) {
+        self.core.trace = on;
+    }
+
+    /// Number of connections in the table (any state).
+    pub fn connection_count(&self) -> usize {
+        self.core.slots.len()
+    }
+
+    /// Run until shut down (all connections gone), or — for a loop without
+    /// a listener — until no connection and no timer is left.
+    pub fn run<H: Handler>(&mut self, handler: &mut H) -> io::Result<()> {
+        loop {
+            let timeout = if self.core.again.is_empty() {
+                self.core
+                    .earliest()
+                    .map(|t| t.saturating_duration_since(clock::now()))
+            } else {
+                Some(Duration::ZERO)
+            };
+            if let Err(e) = self.poll.poll(&mut self.events, timeout) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+            self.core.now = clock::now();
+            self.handle_events(handler);
+            self.run_remote_tasks();
+            self.retry_leftovers(handler);
+            self.fire_deadlines(handler);
+            self.fire_timers(handler);
+            flush_dirty(&mut self.core, handler);
+            if self.shutdown.flag.swap(false, Ordering::SeqCst) {
+                self.core.shutdown_requested = true;
+            }
+            if self.core.shutdown_requested && self.core.shutdown_deadline.is_none() {
+                self.begin_shutdown(handler);
+            }
+            if let Some(deadline) = self.core.shutdown_deadline {
+                // Connections only waiting for the peer's FIN are done.
+                if self.core.slots.iter().all(|(_, slot)| slot.draining) {
+                    return Ok(());
+                }
+                if self.core.now >= deadline {
+                    self.abort_all(handler);
+                    return Ok(());
+                }
+            }
+            if self.listener.is_none() && self.core.slots.is_empty() && self.core.timers.is_empty()
+            {
+                return Ok(());
+            }
+        }
+    }
+
+    fn handle_events<H: Handler>(&mut self, handler: &mut H) {
+        let EventLoop {
+            events,
+            core,
+            listener,
+            ..
+        } = self;
+        for event in events.iter() {
+            match event.token() {
+                LISTENER => {
+                    if let Some(listener) = listener.as_ref() {
+                        accept_all(core, listener);
+                    }
+                }
+                WAKER => {}
+                Token(t) => {
+                    let idx = t.saturating_sub(FIRST_CONN);
+                    let Some(slot) = core.slots.get_mut(idx) else {
+                        continue;
+                    };
+                    if event.is_readable() || event.is_read_closed() || event.is_error() {
+                        slot.can_read = true;
+                    }
+                    if event.is_writable() || event.is_write_closed() || event.is_error() {
+                        slot.can_write = true;
+                    }
+                    let hup = event.is_read_closed() || event.is_error();
+                    drive(core, handler, idx, hup);
+                }
+            }
+        }
+    }
+
+    /// Closures posted through a [`Remote`]; what they send is flushed at
+    /// the end of the turn like any other send through the table.
+    fn run_remote_tasks(&mut self) {
+        for task in self.mailbox.take() {
+            let mut ctx = Ctx::new(&mut self.core, None);
+            task(&mut ctx);
+        }
+    }
+
+    fn retry_leftovers<H: Handler>(&mut self, handler: &mut H) {
+        let mut again = std::mem::take(&mut self.core.again);
+        for idx in again.drain(..) {
+            drive(&mut self.core, handler, idx, true);
+        }
+        // Keep the allocation for next time.
+        if self.core.again.is_empty() {
+            self.core.again = again;
+        }
+    }
+
+    fn fire_deadlines<H: Handler>(&mut self, handler: &mut H) {
+        let now = self.core.now;
+        while let Some(Reverse((due, idx, gen))) = self.core.deadlines.peek().copied() {
+            if due > now {
+                break;
+            }
+            self.core.deadlines.pop();
+            let Some(slot) = self.core.slots.get_mut(idx) else {
+                continue;
+            };
+            if slot.gen != gen || slot.deadline != Some(due) {
+                continue; // superseded by an earlier deadline
+            }
+            slot.deadline = None;
+            if slot.draining {
+                // The peer never sent its FIN: give up on it.
+                remove_slot(&mut self.core, idx);
+                continue;
+            }
+            if let Some(conn) = slot.conn.as_mut() {
+                conn.handle_timeout(now);
+            }
+            drive(&mut self.core, handler, idx, false);
+        }
+    }
+
+    fn fire_timers<H: Handler>(&mut self, handler: &mut H) {
+        let now = self.core.now;
+        while let Some(Reverse((due, _, token))) = self.core.timers.peek().copied() {
+            if due > now {
+                break;
+            }
+            self.core.timers.pop();
+            let mut ctx = Ctx::new(&mut self.core, None);
+            handler.on_timer(&mut ctx, token);
+        }
+    }
+
+    /// Stop accepting, send 1001 to every open connection, drop those
+    /// still in their handshake, and give the rest `close_timeout`.
+    fn begin_shutdown<H: Handler>(&mut self, handler: &mut H) {
+        if let Some(mut listener) = self.listener.take() {
+            let _ = self.poll.registry().deregister(&mut listener);
+        }
+        {
+            let mut ctx = Ctx::new(&mut self.core, None);
+            handler.on_shutdown(&mut ctx);
+        }
+        let indices: Vec<usize> = self.core.slots.iter().map(|(i, _)| i).collect();
+        for idx in indices {
+            if let Some(conn) = self.core.slots.get_mut(idx).and_then(|s| s.conn.as_mut()) {
+                if conn.is_open() {
+                    let now = self.core.now;
+                    let _ = conn.close(now, CloseCode::GOING_AWAY, "server shutting down");
+                } else {
+                    conn.abort();
+                }
+            }
+            drive(&mut self.core, handler, idx, false);
+        }
+        let grace = self.core.config.close_timeout;
+        self.core.shutdown_deadline =
+            Some(self.core.now.checked_add(grace).unwrap_or(self.core.now));
+    }
+
+    fn abort_all<H: Handler>(&mut self, handler: &mut H) {
+        let indices: Vec<usize> = self.core.slots.iter().map(|(i, _)| i).collect();
+        for idx in indices {
+            if let Some(conn) = self.core.slots.get_mut(idx).and_then(|s| s.conn.as_mut()) {
+                conn.abort();
+            }
+            drive(&mut self.core, handler, idx, false);
+        }
+    }
+}
+
+fn accept_all(core: &mut LoopCore, listener: &TcpListener) {
+    loop {
+        match listener.accept() {
+            Ok((stream, _addr)) => {
+                // Small messages must not wait for Nagle's algorithm.
+                let _ = stream.set_nodelay(true);
+                let conn = Connection::server(core.config.clone(), core.now);
+                if core.insert(stream, conn, false).is_err() {
+                    continue;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // Out of file descriptors and the like: stop for this edge; the
+            // next connection attempt raises a new one.
+            Err(_) => return,
+        }
+    }
+}
+
+fn flush_dirty<H: Handler>(core: &mut LoopCore, handler: &mut H) {
+    while let Some(idx) = core.dirty.pop() {
+        if let Some(slot) = core.slots.get_mut(idx) {
+            slot.dirty = false;
+        }
+        drive(core, handler, idx, false);
+    }
+}
+
+/// Everything one connection needs after a readiness edge, a deadline or
+/// output queued from elsewhere: read, dispatch, write, until nothing moves.
+pub(crate) fn drive<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: usize, hup: bool) {
+    // Callbacks below may close this connection; its close timer must
+    // count from this turn, not from the last time it heard anything.
+    if core.slots.get(idx).is_some_and(|s| s.draining) {
+        drain(core, idx);
+        return;
+    }
+    let now = core.now;
+    if let Some(conn) = core.slots.get_mut(idx).and_then(|s| s.conn.as_mut()) {
+        conn.handle_timeout(now);
+        conn.unpark(&mut core.pool);
+    }
+    if crate::conn_io::finish_connect(core, handler, idx) {
+        let mut reads = 0;
+        loop {
+            let read = crate::conn_io::read_some(
+                core,
+                handler,
+                idx,
+                hup,
+                READ_BUDGET - reads.min(READ_BUDGET),
+            );
+            reads += read.reads;
+            crate::conn_io::dispatch(core, handler, idx);
+            let wrote = crate::conn_io::flush(core, handler, idx);
+            crate::conn_io::dispatch(core, handler, idx);
+            // Go round again for input left to read, and for output the last
+            // dispatch queued on a writable socket: input held back while
+            // output was over its bound resumes once the flush drains it, and
+            // `on_writable` may send more; no new WRITABLE edge would come for
+            // either while the socket has room.
+            let again = core.slots.get(idx).is_some_and(|s| {
+                s.conn.as_ref().is_some_and(|c| {
+                    (s.can_read && c.wants_read())
+                        || (s.can_write && !s.connecting && c.wants_write())
+                })
+            });
+            if !again || !(wrote || read.reads > 0) {
+                break;
+            }
+            if reads >= READ_BUDGET {
+                core.again.push(idx);
+                break;
+            }
+        }
+    }
+    reap_or_schedule(core, idx);
+}
+
+/// Drop a finished connection (after draining the peer's last bytes), or
+/// keep its deadline in the heap.
+fn reap_or_schedule(core: &mut LoopCore, idx: usize) {
+    let Some(slot) = core.slots.get_mut(idx) else {
+        return;
+    };
+    let Some(conn) = slot.conn.as_mut() else {
+        return;
+    };
+    conn.park(&mut core.pool);
+    if !conn.is_closed() {
+        core.schedule(idx);
+        return;
+    }
+    if conn.peer_closed() {
+        remove_slot(core, idx);
+        return;
+    }
+    // Send our FIN after the last frame, then wait for the peer's.
+    if slot.stream.shutdown(std::net::Shutdown::Write).is_err() {
+        remove_slot(core, idx);
+        return;
+    }
+    slot.draining = true;
+    let grace = core.config.close_timeout;
+    let due = core.now.checked_add(grace).unwrap_or(core.now);
+    slot.deadline = Some(due);
+    core.deadlines.push(Reverse((due, idx, slot.gen)));
+    drain(core, idx);
+}
+
+/// Read and drop whatever the peer still sends; drop the socket at its FIN
+/// (or on an error).
+fn drain(core: &mut LoopCore, idx: usize) {
+    let mut scratch = [0u8; 4096];
+    let Some(slot) = core.slots.get_mut(idx) else {
+        return;
+    };
+    loop {
+        match (&slot.stream).read(&mut scratch) {
+            Ok(0) => break,
+            Ok(_) => continue,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        }
+    }
+    remove_slot(core, idx);
+}
+
+fn remove_slot(core: &mut LoopCore, idx: usize) {
+    if core.slots.contains(idx) {
+        let mut slot = core.slots.remove(idx);
+        let _ = core.registry.deregister(&mut slot.stream);
+        if let Some(mut conn) = slot.conn {
+            conn.park(&mut core.pool);
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! The application's side of the event loop: a [`Handler`] with a
+//! callback per thing that can happen, every one defaulted, so an echo
+//! server is a single method.
+
+use std::fmt;
+
+use crate::ctx::Ctx;
+use crate::proto::close::CloseCode;
+use crate::proto::connection::FrameTrace;
+use crate::proto::error::ProtocolError;
+use crate::proto::handshake::{Request, Response};
+
+/// Identifies one connection of an event loop. Ids are never reused while
+/// the loop runs (a generation counter tells a new connection in a reused
+/// slot from the old one), so a stale id is simply unknown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub(crate) u64);
+
+impl ConnId {
+    /// The id as a number (for logs and maps).
+    pub fn as_u64(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for ConnId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0 & 0xffff_ffff)
+    }
+}
+
+/// A complete data message (§5.6). Borrows the receive buffer: copy what
+/// you keep.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Message<'a> {
+    /// A text message, valid UTF-8.
+    Text(&'a str),
+    /// A binary message.
+    Binary(&'a [u8]),
+}
+
+impl Message<'_> {
+    /// The payload bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Message::Text(t) => t.as_bytes(),
+            Message::Binary(b) => b,
+        }
+    }
+}
+
+/// A server's answer to a WebSocket upgrade request (§4.2.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Accept, optionally selecting one of the client's subprotocols.
+    Accept {
+        /// The subprotocol to answer with (must be one the client offered).
+        protocol: Option<String>,
+    },
+    /// Refuse with an HTTP status (403 for a bad Origin, 404 for an unknown
+    /// path …) and a one-line reason.
+    Reject {
+        /// HTTP status code.
+        status: u16,
+        /// Plain-text body.
+        reason: String,
+    },
+}
+
+impl Decision {
+    /// Accept without a subprotocol.
+    pub fn accept() -> Self {
+        Decision::Accept { protocol: None }
+    }
+}
+
+/// A complete HTTP answer to a plain (non-upgrade) request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpResponse {
+    /// Status code.
+    pub status: u16,
+    /// Extra headers (Content-Length and Connection are added).
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// 426 Upgrade Required: this path only speaks WebSocket (§4.2.2).
+    pub fn upgrade_required() -> Self {
+        HttpResponse {
+            status: 426,
+            headers: vec![
+                ("Upgrade".into(), "websocket".into()),
+                ("Sec-WebSocket-Version".into(), "13".into()),
+                ("Content-Type".into(), "text/plain; charset=utf-8".into()),
+            ],
+            body: b"this endpoint speaks WebSocket (RFC 6455)\n".to_vec(),
+        }
+    }
+
+    /// 200 with a body of the given content type.
+    pub fn ok(content_type: &str, body: impl Into<Vec<u8>>) -> Self {
+        HttpResponse {
+            status: 200,
+            headers: vec![("Content-Type".into(), content_type.into())],
+            body: body.into(),
+        }
+    }
+
+    /// 404 Not Found.
+    pub fn not_found() -> Self {
+        HttpResponse {
+            status: 404,
+            headers: vec![("Content-Type".into(), "text/plain; charset=utf-8".into())],
+            body: b"not found\n".to_vec(),
+        }
+    }
+}
+
+/// Why a connection is being reported as failed.
+#[derive(Debug)]
+pub enum ConnError {
+    /// The peer broke the protocol (the close frame or HTTP error is sent).
+    Protocol(ProtocolError),
+    /// The socket failed (connect refused, reset …).
+    Io(std::io::Error),
+}
+
+impl fmt::Display for ConnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConnError::Protocol(e) => write!(f, "protocol error: {e}"),
+            ConnError::Io(e) => write!(f, "I/O error: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ConnError {}
+
+/// Callbacks from an event loop. Every method has a default; each receives
+/// a [`Ctx`] to send, broadcast, close, connect and set timers.
+///
+/// Order per connection: `on_request` (server) → `on_open` → messages,
+/// pings, pongs, `on_close` (peer's close frame), `on_error` → `on_closed`,
+/// always last and exactly once for every connection that reached
+/// `on_request`/`on_connect` (servers) or was created by `connect`.
+pub trait Handler {
+    /// Server: a WebSocket upgrade request arrived (§4.2.1). Inspect path,
+    /// headers, Origin and offered subprotocols; accept or reject.
+    fn on_request(&mut self, ctx: &mut Ctx<'_>, id: ConnId, request: &Request) -> Decision {
+        let _ = (ctx, id, request);
+        Decision::accept()
+    }
+
+    /// Server: a plain HTTP request without `Upgrade: websocket`.
+    fn on_http(&mut self, ctx: &mut Ctx<'_>, id: ConnId, request: &Request) -> HttpResponse {
+        let _ = (ctx, id, request);
+        HttpResponse::upgrade_required()
+    }
+
+    /// The connection is open. `response` is the server's handshake
+    /// response on a client, `None` on a server.
+    fn on_open(&mut self, ctx: &mut Ctx<'_>, id: ConnId, response: Option<&Response>) {
+        let _ = (ctx, id, response);
+    }
+
+    /// A complete message arrived.
+    fn on_message(&mut self, ctx: &mut Ctx<'_>, id: ConnId, message: Message<'_>) {
+        let _ = (ctx, id, message);
+    }
+
+    /// A ping arrived; the pong is already queued (§5.5.2).
+    fn on_ping(&mut self, ctx: &mut Ctx<'_>, id: ConnId, payload: &[u8]) {
+        let _ = (ctx, id, payload);
+    }
+
+    /// A pong arrived (§5.5.3).
+    fn on_pong(&mut self, ctx: &mut Ctx<'_>, id: ConnId, payload: &[u8]) {
+        let _ = (ctx, id, payload);
+    }
+
+    /// The peer sent a close frame (§7.1.5); our answer is already queued.
+    fn on_close(&mut self, ctx: &mut Ctx<'_>, id: ConnId, code: Option<CloseCode>, reason: &str) {
+        let _ = (ctx, id, code, reason);
+    }
+
+    /// The connection failed: a protocol error (with its close code already
+    /// sent) or a socket error.
+    fn on_error(&mut self, ctx: &mut Ctx<'_>, id: ConnId, error: &ConnError) {
+        let _ = (ctx, id, error);
+    }
+
+    /// A send was refused with `BufferFull` and there is room again.
+    fn on_writable(&mut self, ctx: &mut Ctx<'_>, id: ConnId) {
+        let _ = (ctx, id);
+    }
+
+    /// The connection is gone (§7.1.4/§7.1.5): `code` is the close code
+    /// received (1005 none in the frame, 1006 no close frame at all).
+    fn on_closed(&mut self, ctx: &mut Ctx<'_>, id: ConnId, code: CloseCode, clean: bool) {
+        let _ = (ctx, id, code, clean);
+    }
+
+    /// A timer set with [`Ctx::set_timer`] fired.
+    fn on_timer(&mut self, ctx: &mut Ctx<'_>, token: u64) {
+        let _ = (ctx, token);
+    }
+
+    /// The loop is shutting down gracefully (every connection has been
+    /// sent a 1001 close).
+    fn on_shutdown(&mut self, ctx: &mut Ctx<'_>) {
+        let _ = ctx;
+    }
+
+    /// A frame went in or out on a connection with tracing on
+    /// ([`crate::EventLoop::trace_frames`],
+    /// [`crate::Server::trace_frames`]). Frames come in the order the
+    /// core parsed or queued them; a received frame is reported after the
+    /// callback for the event it caused. Its `Display` is a one-line
+    /// summary such as `← text fin len=5 "Hello"`.
+    fn on_frame(&mut self, ctx: &mut Ctx<'_>, id: ConnId, frame: &FrameTrace) {
+        let _ = (ctx, id, frame);
+    }
+}

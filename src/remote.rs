@@ -1,0 +1,114 @@
+//! Posting work into a running event loop from another thread.
+//!
+//! Handler callbacks run on the loop's thread, and a [`Ctx`] never leaves
+//! it. Programs that also wait on something else — a terminal, a queue, a
+//! timer of their own — need a way in: a [`Remote`] carries closures to the
+//! loop, which runs each one with a `Ctx` on its next turn. The closures
+//! go through a mutex-guarded list and the loop's mio `Waker` wakes it;
+//! nothing here knows about frames, so the loop stays a byte mover.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+
+use mio::Waker;
+
+use crate::ctx::Ctx;
+
+/// Work for the loop: runs once, on the loop's thread.
+type Task = Box<dyn FnOnce(&mut Ctx<'_>) + Send>;
+
+/// The loop's end of the channel.
+#[derive(Default)]
+pub(crate) struct Mailbox {
+    /// Set after a push, so an idle turn costs one atomic swap, no lock.
+    pending: AtomicBool,
+    tasks: Mutex<Vec<Task>>,
+}
+
+impl Mailbox {
+    /// Everything posted since the last call, oldest first.
+    pub(crate) fn take(&self) -> Vec<Task> {
+        if !self.pending.swap(false, Ordering::Acquire) {
+            return Vec::new();
+        }
+        // A panicking task runs outside the lock, so poisoning can only
+        // come from a panic inside `Vec::push`; the list is still sound.
+        std::mem::take(&mut *self.tasks.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// A handle that posts closures into an [`crate::EventLoop`] from any
+/// thread; get one with [`crate::EventLoop::remote`]. Cloning is cheap.
+///
+/// ```no_run
+/// # use ws6455::io::{ConnectOptions, EventLoop, Handler};
+/// # struct Quiet;
+/// # impl Handler for Quiet {}
+/// let mut event_loop = EventLoop::new(Default::default())?;
+/// let id = event_loop.connect("ws://127.0.0.1:9001/", &ConnectOptions::default())?;
+/// let remote = event_loop.remote();
+/// std::thread::spawn(move || {
+///     for line in std::io::stdin().lines().map_while(Result::ok) {
+///         let _ = remote.send(move |ctx| {
+///             let _ = ctx.send_text(id, &line);
+///         });
+///     }
+/// });
+/// event_loop.run(&mut Quiet)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Remote {
+    mailbox: Weak<Mailbox>,
+    waker: Arc<Waker>,
+}
+
+/// [`Remote::send`] failed: the event loop no longer exists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoopGone;
+
+impl fmt::Display for LoopGone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the event loop is gone")
+    }
+}
+
+impl std::error::Error for LoopGone {}
+
+impl Remote {
+    pub(crate) fn new(mailbox: &Arc<Mailbox>, waker: Arc<Waker>) -> Self {
+        Remote {
+            mailbox: Arc::downgrade(mailbox),
+            waker,
+        }
+    }
+
+    /// Run `task` on the loop's thread, with a [`Ctx`], on its next turn;
+    /// tasks run in the order they were sent. Returns at once. A task sent
+    /// to a loop that is not running waits until it runs again, and is
+    /// dropped with the loop; sending to a dropped loop is [`LoopGone`].
+    pub fn send<F>(&self, task: F) -> Result<(), LoopGone>
+    where
+        F: FnOnce(&mut Ctx<'_>) + Send + 'static,
+    {
+        let mailbox = self.mailbox.upgrade().ok_or(LoopGone)?;
+        mailbox
+            .tasks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Box::new(task));
+        mailbox.pending.store(true, Ordering::Release);
+        // A failed wake only delays the task to the loop's next event.
+        let _ = self.waker.wake();
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Remote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Remote")
+            .field("loop_alive", &(self.mailbox.strong_count() > 0))
+            .finish()
+    }
+}

@@ -1,0 +1,221 @@
+//! Binding a server: one event loop per thread, all accepting on the same
+//! port (SO_REUSEPORT, so the kernel spreads connections without an
+//! acceptor thread handing sockets around).
+
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::thread::JoinHandle;
+
+use mio::net::TcpListener;
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::event_loop::{EventLoop, ShutdownHandle};
+use crate::handler::Handler;
+use crate::proto::config::Config;
+
+/// Builds a WebSocket server: `Server::new().config(c).threads(n).bind(addr)`.
+#[derive(Clone, Debug, Default)]
+pub struct Server {
+    config: Config,
+    threads: usize,
+    trace: bool,
+}
+
+impl Server {
+    /// A server with default limits, on one thread.
+    pub fn new() -> Self {
+        Server {
+            config: Config::default(),
+            threads: 1,
+            trace: false,
+        }
+    }
+
+    /// Limits and timeouts for every connection.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Run `n` event loops, one per thread, sharing the listening port.
+    pub fn threads(mut self, n: usize) -> Self {
+        self.threads = n.max(1);
+        self
+    }
+
+    /// Record every frame of every connection and hand each record to
+    /// [`crate::Handler::on_frame`] (see [`EventLoop::trace_frames`]).
+    pub fn trace_frames(mut self, on: bool) -> Self {
+        self.trace = on;
+        self
+    }
+
+    /// Bind the listening socket(s) now, so the address (and a port chosen
+    /// by the OS for port 0) is known before serving.
+    pub fn bind(self, addr: impl ToSocketAddrs) -> io::Result<BoundServer> {
+        let addr = addr
+            .to_socket_addrs()?
+            .next()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to bind"))?;
+        let threads = self.threads.max(1);
+        let first = listener(addr, threads > 1)?;
+        let local = first.local_addr()?;
+        let mut loops = Vec::with_capacity(threads);
+        let mut event_loop = EventLoop::new(self.config.clone())?;
+        event_loop.trace_frames(self.trace);
+        event_loop.listen(first)?;
+        loops.push(event_loop);
+        for _ in 1..threads {
+            let mut event_loop = EventLoop::new(self.config.clone())?;
+            event_loop.trace_frames(self.trace);
+            event_loop.listen(listener(local, true)?)?;
+            loops.push(event_loop);
+        }
+        let handle = ServerHandle {
+            loops: loops.iter().map(EventLoop::shutdown_handle).collect(),
+        };
+        Ok(BoundServer {
+            loops,
+            local,
+            handle,
+        })
+    }
+}
+
+fn listener(addr: SocketAddr, reuse_port: bool) -> io::Result<TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    if reuse_port {
+        socket.set_reuse_port(true)?;
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    // A deep backlog: bursts of thousands of connects must not be refused.
+    socket.listen(4096)?;
+    Ok(TcpListener::from_std(socket.into()))
+}
+
+/// Shuts every event loop of a server down gracefully.
+#[derive(Clone, Debug)]
+pub struct ServerHandle {
+    loops: Vec<ShutdownHandle>,
+}
+
+impl ServerHandle {
+    /// Stop accepting, close every connection with 1001, and let `run`
+    /// return once they are gone (or after the close timeout).
+    pub fn shutdown(&self) {
+        for handle in &self.loops {
+            handle.shutdown();
+        }
+    }
+}
+
+/// A server with its sockets bound, ready to run.
+pub struct BoundServer {
+    loops: Vec<EventLoop>,
+    local: SocketAddr,
+    handle: ServerHandle,
+}
+
+impl BoundServer {
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// A handle to shut the server down from another thread.
+    pub fn handle(&self) -> ServerHandle {
+        self.handle.clone()
+    }
+
+    /// Serve on this thread (and `threads - 1` more), each loop with its own
+    /// handler from `factory`, until shut down.
+    pub fn run<F, H>(self, factory: F) -> io::Result<()>
+    where
+        F: Fn() -> H + Sync,
+        H: Handler,
+    {
+        let factory = &factory;
+        std::thread::scope(|scope| {
+            let mut loops = self.loops.into_iter();
+            let Some(mut first) = loops.next() else {
+                return Ok(());
+            };
+            let others: Vec<_> = loops
+                .map(|mut event_loop| {
+                    scope.spawn(move || {
+                        let mut handler = factory();
+                        event_loop.run(&mut handler)
+                    })
+                })
+                .collect();
+            let mut handler = factory();
+            let mut result = first.run(&mut handler);
+            for other in others {
+                let joined = other
+                    .join()
+                    .unwrap_or_else(|_| Err(io::Error::other("an event loop thread panicked")));
+                result = result.and(joined);
+            }
+            result
+        })
+    }
+
+    /// Serve on background threads; returns at once.
+    pub fn spawn<F, H>(self, factory: F) -> RunningServer
+    where
+        F: Fn() -> H + Send + Sync + 'static,
+        H: Handler,
+    {
+        let local = self.local;
+        let handle = self.handle.clone();
+        let thread = std::thread::spawn(move || self.run(factory));
+        RunningServer {
+            local,
+            handle,
+            thread: Some(thread),
+        }
+    }
+}
+
+/// A server running on background threads. Dropping it shuts it down and
+/// waits for it.
+pub struct RunningServer {
+    local: SocketAddr,
+    handle: ServerHandle,
+    thread: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl RunningServer {
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// A handle to shut the server down.
+    pub fn handle(&self) -> ServerHandle {
+        self.handle.clone()
+    }
+
+    /// Shut down gracefully and wait for every loop to finish.
+    pub fn stop(mut self) -> io::Result<()> {
+        self.stop_and_join()
+    }
+
+    fn stop_and_join(&mut self) -> io::Result<()> {
+        self.handle.shutdown();
+        match self.thread.take() {
+            Some(thread) => thread
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("the server thread panicked"))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        let _ = self.stop_and_join();
+    }
+}
