@@ -37,7 +37,8 @@
 //!     }
 //! }
 //!
-//! Server::bind("127.0.0.1:9001")?.run(Echo)?;
+//! // One event loop per thread; each gets its own handler from the factory.
+//! Server::new().bind("127.0.0.1:9001")?.run(|| Echo)?;
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
@@ -47,7 +48,8 @@
 //! use ws6455::blocking::{Incoming, WebSocket};
 //! use ws6455::ConnectOptions;
 //!
-//! let mut ws = WebSocket::connect("ws://127.0.0.1:9001/", &ConnectOptions::default())?;
+//! let (mut ws, _response) =
+//!     WebSocket::connect("ws://127.0.0.1:9001/", &ConnectOptions::default())?;
 //! ws.send_text("hello")?;
 //! if let Incoming::Text(reply) = ws.read()? {
 //!     println!("{reply}");

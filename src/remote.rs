@@ -42,7 +42,7 @@ impl Mailbox {
 /// thread; get one with [`crate::EventLoop::remote`]. Cloning is cheap.
 ///
 /// ```no_run
-/// # use ws6455::io::{ConnectOptions, EventLoop, Handler};
+/// # use ws6455::{ConnectOptions, EventLoop, Handler};
 /// # struct Quiet;
 /// # impl Handler for Quiet {}
 /// let mut event_loop = EventLoop::new(Default::default())?;

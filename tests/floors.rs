@@ -13,7 +13,16 @@ use std::process::Command;
 fn normal_deps(package: &str, features: &[&str]) -> String {
     let mut cargo = Command::new(env!("CARGO"));
     cargo
-        .args(["tree", "--offline", "-e", "normal", "--prefix", "none", "-p", package])
+        .args([
+            "tree",
+            "--offline",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "-p",
+            package,
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"));
     for f in features {
         cargo.args(["--features", f]);
@@ -53,7 +62,13 @@ fn the_library_compiles_nothing_of_the_cli() {
     let tree = normal_deps("ws6455", &[]);
     let names = crate_names(&tree);
     assert!(names.contains(&"mio"), "sanity: {tree}");
-    for cli_only in ["clap", "ctrlc", "ws6455-describe", "ws6455-cli", "serde_json"] {
+    for cli_only in [
+        "clap",
+        "ctrlc",
+        "ws6455-describe",
+        "ws6455-cli",
+        "serde_json",
+    ] {
         assert!(
             !names.contains(&cli_only),
             "ws6455 depends on {cli_only}, which only the CLI needs:\n{tree}"
