@@ -158,9 +158,10 @@ fn echo_pair(config: Config) -> (Connection, Connection) {
 fn core_echo(c: &mut Criterion) {
     let mut group = c.benchmark_group("core_echo");
     for size in [20usize, 1 << 10, 64 << 10, 16 << 20] {
-        let config = Config {
-            max_output_buffer: 64 << 20,
-            ..Config::default()
+        let config = {
+            let mut config = Config::default();
+            config.max_output_buffer = 64 << 20;
+            config
         };
         let (mut client, mut server) = echo_pair(config);
         let message = "x".repeat(size);

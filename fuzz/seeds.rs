@@ -13,10 +13,10 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use ws6455_proto::encode::push_frame;
-use ws6455_proto::OpCode;
 use ws6455_fuzz::conn::{client_accept_response, Input};
 use ws6455_fuzz::{RFC_MASK, RFC_REQUEST, RFC_RESPONSE};
+use ws6455_proto::encode::push_frame;
+use ws6455_proto::OpCode;
 
 /// §5.7 examples, unmasked (server → client).
 const RFC_FRAMES: &[(&str, &[u8])] = &[
@@ -261,17 +261,43 @@ fn inflate_seeds() {
     let text = b"A WebSocket message, a WebSocket message, compressed twice over.";
     let samples: &[(&str, u16, bool, &[u8])] = &[
         // RFC 7692 §7.2.3.1: "Hello" in one compressed block.
-        ("rfc-hello", 1000, false, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]),
+        (
+            "rfc-hello",
+            1000,
+            false,
+            &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00],
+        ),
         // §7.2.3.3: "Hello" in an uncompressed (stored) block.
-        ("rfc-stored", 1000, false, &[0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00]),
+        (
+            "rfc-stored",
+            1000,
+            false,
+            &[
+                0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00,
+            ],
+        ),
         // §7.2.3.4: a final block, then an empty block header after it.
-        ("rfc-bfinal", 1000, false, &[0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00]),
-        ("rfc-hello-limit", 4, false, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]),
+        (
+            "rfc-bfinal",
+            1000,
+            false,
+            &[0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00],
+        ),
+        (
+            "rfc-hello-limit",
+            4,
+            false,
+            &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00],
+        ),
         ("round-trip", 1000, true, text),
         ("round-trip-limit", 20, true, text),
     ];
     for (name, limit, round_trip, bytes) in samples {
-        write("inflate", name, &[&head(*limit, *round_trip)[..], bytes].concat());
+        write(
+            "inflate",
+            name,
+            &[&head(*limit, *round_trip)[..], bytes].concat(),
+        );
     }
 }
 
@@ -280,11 +306,26 @@ fn extensions_seeds() {
     let sides = [0u8, 0, 15, 15, 1, 1, 10, 12];
     let values = [
         ("browser", "permessage-deflate; client_max_window_bits"),
-        ("two-offers", "permessage-deflate; server_max_window_bits=10, permessage-deflate"),
-        ("quoted", "permessage-deflate; client_max_window_bits=\"10\"; server_no_context_takeover"),
-        ("duplicate", "permessage-deflate; server_no_context_takeover; server_no_context_takeover"),
-        ("other-first", "x-webkit-deflate-frame, permessage-deflate; client_no_context_takeover"),
-        ("answer", "permessage-deflate; server_max_window_bits=12; client_max_window_bits=9"),
+        (
+            "two-offers",
+            "permessage-deflate; server_max_window_bits=10, permessage-deflate",
+        ),
+        (
+            "quoted",
+            "permessage-deflate; client_max_window_bits=\"10\"; server_no_context_takeover",
+        ),
+        (
+            "duplicate",
+            "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
+        ),
+        (
+            "other-first",
+            "x-webkit-deflate-frame, permessage-deflate; client_no_context_takeover",
+        ),
+        (
+            "answer",
+            "permessage-deflate; server_max_window_bits=12; client_max_window_bits=9",
+        ),
         ("bad-bits", "permessage-deflate; server_max_window_bits=08"),
     ];
     for (name, value) in values {

@@ -17,6 +17,7 @@ use crate::proto::uri::{UriError, WsUri};
 
 /// What a client asks for in its opening handshake, beyond the URL.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ConnectOptions {
     /// `Sec-WebSocket-Protocol` values to offer, in order of preference.
     pub protocols: Vec<String>,
@@ -29,6 +30,7 @@ pub struct ConnectOptions {
 
 /// Why a connection could not be started.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum ConnectError {
     /// The URL is not a valid WebSocket URI (§3).
     Uri(UriError),
@@ -51,7 +53,15 @@ impl fmt::Display for ConnectError {
     }
 }
 
-impl std::error::Error for ConnectError {}
+impl std::error::Error for ConnectError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ConnectError::Uri(e) => Some(e),
+            ConnectError::Io(e) => Some(e),
+            ConnectError::TlsUnsupported | ConnectError::Unresolved(_) => None,
+        }
+    }
+}
 
 /// Parse `url` and resolve its host to the first address.
 pub fn resolve(url: &str) -> Result<(WsUri, SocketAddr), ConnectError> {

@@ -234,6 +234,9 @@ pub(crate) fn dispatch<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: us
                     slot.closed_reported = true;
                 }
             }
+            // The core's events can grow (`#[non_exhaustive]`); one this
+            // loop does not know yet has no callback to go to.
+            _ => {}
         }
     }
     if let Some(slot) = core.slots.get_mut(idx) {

@@ -12,7 +12,48 @@ use crate::proto::connection::Sender;
 use crate::proto::error::UsageError;
 use crate::proto::prepared::PreparedMessage;
 
-/// The handle a [`crate::Handler`] callback gets to act on the loop.
+/// The handle a [`crate::Handler`] callback gets to act on the loop: send
+/// to, broadcast to and close any connection of the loop, open client
+/// connections, and set timers.
+///
+/// Sending never blocks: a message is queued and written as the socket
+/// takes it. A connection whose queue passes
+/// [`Config::max_output_buffer`](crate::Config::max_output_buffer) refuses
+/// further sends with [`UsageError::BufferFull`] until
+/// [`Handler::on_writable`](crate::Handler::on_writable), so one slow
+/// reader cannot make the server grow.
+///
+/// ```
+/// use std::time::Duration;
+/// use ws6455::{CloseCode, ConnId, Ctx, Handler, Message, UsageError};
+///
+/// /// Sends every connection the time every second; hangs up on anyone
+/// /// who cannot keep up.
+/// struct Clock;
+///
+/// const TICK: u64 = 1;
+///
+/// impl Handler for Clock {
+///     fn on_message(&mut self, ctx: &mut Ctx<'_>, id: ConnId, _: Message<'_>) {
+///         let _ = ctx.close(id, CloseCode::POLICY_VIOLATION, "this feed is read-only");
+///     }
+///
+///     fn on_timer(&mut self, ctx: &mut Ctx<'_>, token: u64) {
+///         if token != TICK {
+///             return;
+///         }
+///         let now = format!("{:?}", ctx.now());
+///         let ids: Vec<ConnId> = ctx.connections().collect();
+///         for id in ids {
+///             if let Err(UsageError::BufferFull) = ctx.send_text(id, &now) {
+///                 let _ = ctx.close(id, CloseCode::POLICY_VIOLATION, "too slow");
+///             }
+///         }
+///         ctx.set_timer(Duration::from_secs(1), TICK);
+///     }
+/// }
+/// # let _ = Clock;
+/// ```
 pub struct Ctx<'a> {
     /// The connection whose event is being handled, if any: it is out of
     /// the loop's table while its event borrows its receive buffer.

@@ -51,6 +51,7 @@ impl Message<'_> {
 
 /// A server's answer to a WebSocket upgrade request (§4.2.2).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Decision {
     /// Accept, optionally selecting one of the client's subprotocols.
     Accept {
@@ -120,6 +121,7 @@ impl HttpResponse {
 
 /// Why a connection is being reported as failed.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum ConnError {
     /// The peer broke the protocol (the close frame or HTTP error is sent).
     Protocol(ProtocolError),
@@ -136,7 +138,14 @@ impl fmt::Display for ConnError {
     }
 }
 
-impl std::error::Error for ConnError {}
+impl std::error::Error for ConnError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ConnError::Protocol(e) => Some(e),
+            ConnError::Io(e) => Some(e),
+        }
+    }
+}
 
 /// Callbacks from an event loop. Every method has a default; each receives
 /// a [`Ctx`] to send, broadcast, close, connect and set timers.
@@ -145,6 +154,77 @@ impl std::error::Error for ConnError {}
 /// pings, pongs, `on_close` (peer's close frame), `on_error` → `on_closed`,
 /// always last and exactly once for every connection that reached
 /// `on_request`/`on_connect` (servers) or was created by `connect`.
+///
+/// # Example: a chat room
+///
+/// Every text message goes to everyone, encoded once; joins and leaves are
+/// announced. The test at the end runs it on a loopback port and talks to
+/// it with two blocking clients.
+///
+/// ```
+/// use std::collections::HashSet;
+/// use ws6455::blocking::{Incoming, WebSocket};
+/// use ws6455::{
+///     CloseCode, ConnId, ConnectOptions, Ctx, Handler, Message, PreparedMessage, Response,
+///     Server,
+/// };
+///
+/// #[derive(Default)]
+/// struct Room {
+///     members: HashSet<ConnId>,
+/// }
+///
+/// impl Room {
+///     fn say(&self, ctx: &mut Ctx<'_>, text: &str) {
+///         // One encoding shared by every member's queue (§5.1: servers
+///         // do not mask, so the same bytes serve everyone).
+///         let message = PreparedMessage::text(text, 16 << 10);
+///         ctx.broadcast(self.members.iter().copied(), &message);
+///     }
+/// }
+///
+/// impl Handler for Room {
+///     fn on_open(&mut self, ctx: &mut Ctx<'_>, id: ConnId, _: Option<&Response>) {
+///         self.members.insert(id);
+///         self.say(ctx, &format!("{id} joined"));
+///     }
+///
+///     fn on_message(&mut self, ctx: &mut Ctx<'_>, id: ConnId, message: Message<'_>) {
+///         match message {
+///             Message::Text(text) => self.say(ctx, &format!("{id}: {text}")),
+///             // This room speaks text only (§7.4.1: 1003 for data it
+///             // cannot accept).
+///             Message::Binary(_) => {
+///                 let _ = ctx.close(id, CloseCode::UNSUPPORTED_DATA, "text only");
+///             }
+///         }
+///     }
+///
+///     fn on_closed(&mut self, ctx: &mut Ctx<'_>, id: ConnId, _: CloseCode, _: bool) {
+///         if self.members.remove(&id) {
+///             self.say(ctx, &format!("{id} left"));
+///         }
+///     }
+/// }
+///
+/// let server = Server::new().bind("127.0.0.1:0")?.spawn(Room::default);
+/// let url = format!("ws://{}/", server.local_addr());
+/// let options = ConnectOptions::default();
+///
+/// let (mut alice, _) = WebSocket::connect(&url, &options)?;
+/// let Incoming::Text(joined) = alice.read()? else { panic!("a greeting") };
+/// assert!(joined.ends_with("joined"));
+///
+/// let (mut bob, _) = WebSocket::connect(&url, &options)?;
+/// let _bob_joined = bob.read()?;
+/// let _bob_joined_seen_by_alice = alice.read()?;
+/// bob.send_text("hello")?;
+/// let Incoming::Text(heard) = alice.read()? else { panic!("bob's line") };
+/// assert!(heard.ends_with(": hello"), "{heard}");
+///
+/// server.stop()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait Handler {
     /// Server: a WebSocket upgrade request arrived (§4.2.1). Inspect path,
     /// headers, Origin and offered subprotocols; accept or reject.

@@ -14,6 +14,48 @@ use crate::handler::Handler;
 use crate::proto::config::Config;
 
 /// Builds a WebSocket server: `Server::new().config(c).threads(n).bind(addr)`.
+///
+/// Binding is separate from serving, so the address (and the port the OS
+/// picked for port 0) is known before the first connection. Serve on the
+/// calling thread with [`BoundServer::run`], or in the background with
+/// [`BoundServer::spawn`]:
+///
+/// ```
+/// use std::time::Duration;
+/// use ws6455::blocking::{Incoming, WebSocket};
+/// use ws6455::{Config, ConnId, ConnectOptions, Ctx, Handler, Message, Server};
+///
+/// struct Echo;
+///
+/// impl Handler for Echo {
+///     fn on_message(&mut self, ctx: &mut Ctx<'_>, id: ConnId, message: Message<'_>) {
+///         let _ = match message {
+///             Message::Text(text) => ctx.send_text(id, text),
+///             Message::Binary(data) => ctx.send_binary(id, data),
+///         };
+///     }
+/// }
+///
+/// // Limits for every connection: messages up to 1 MiB, and a peer that is
+/// // silent for 30 s is pinged (§5.5.2).
+/// let mut config = Config::default();
+/// config.max_message_size = 1 << 20;
+/// config.ping_interval = Some(Duration::from_secs(30));
+///
+/// let server = Server::new()
+///     .config(config)
+///     .threads(2) // two event loops sharing the port (SO_REUSEPORT)
+///     .bind("127.0.0.1:0")?
+///     .spawn(|| Echo);
+///
+/// let url = format!("ws://{}/", server.local_addr());
+/// let (mut ws, _) = WebSocket::connect(&url, &ConnectOptions::default())?;
+/// ws.send_text("ping?")?;
+/// assert_eq!(ws.read()?, Incoming::Text("ping?".into()));
+///
+/// server.stop()?; // closes every connection with 1001, then returns
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct Server {
     config: Config,

@@ -116,9 +116,10 @@ fn deflate_modes_compress_and_insist_on_the_extension() {
     use ws6455::proto::deflate::DeflateConfig;
     use ws6455::Config;
     let with = Server::new()
-        .config(Config {
-            deflate: Some(DeflateConfig::default()),
-            ..Config::default()
+        .config({
+            let mut config = Config::default();
+            config.deflate = Some(DeflateConfig::default());
+            config
         })
         .bind("127.0.0.1:0")
         .expect("bind")

@@ -40,12 +40,14 @@ fn each_serve_option_agrees_to_what_it_says_and_echoes() {
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
-        let config = Config {
-            deflate: Some(DeflateConfig {
-                threshold: 0,
-                ..DeflateConfig::default()
-            }),
-            ..Config::default()
+        let config = {
+            let mut config = Config::default();
+            config.deflate = Some({
+                let mut deflate = DeflateConfig::default();
+                deflate.threshold = 0;
+                deflate
+            });
+            config
         };
         let request = ClientRequest::new(serve.addr.to_string(), "/");
         let (mut ws, _) = WebSocket::client(stream, request, config).unwrap();

@@ -24,10 +24,11 @@ const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConn
 
 #[test]
 fn a_peer_still_sending_reads_the_1009_close_and_an_orderly_fin() {
-    let config = Config {
-        max_message_size: 1000,
-        max_frame_size: 1000,
-        ..Config::default()
+    let config = {
+        let mut config = Config::default();
+        config.max_message_size = 1000;
+        config.max_frame_size = 1000;
+        config
     };
     let server = Server::new()
         .config(config)

@@ -78,9 +78,10 @@ fn case_10_1_1_fragmented_65536_echoed_whole(role: Role) {
 /// the boundary split as they must: 0, 1299, 1300 in one frame; 1301 and
 /// 2600 in two; 2601 in three.
 fn case_10_x_own_sending_splits_at_fragment_size(role: Role) {
-    let config = Config {
-        fragment_size: 1300,
-        ..Config::default()
+    let config = {
+        let mut config = Config::default();
+        config.fragment_size = 1300;
+        config
     };
     run_with(role, config, |p| {
         for (opcode, len) in [
@@ -128,11 +129,12 @@ fn case_10_x_default_fragment_size(role: Role) {
 /// then be sent because of the bytes it got, not because a timer happened
 /// to wake its loop.
 fn no_timers(fragment_size: usize) -> Config {
-    Config {
-        fragment_size,
-        ping_interval: None,
-        handshake_timeout: Duration::from_secs(60),
-        ..Config::default()
+    {
+        let mut config = Config::default();
+        config.fragment_size = fragment_size;
+        config.ping_interval = None;
+        config.handshake_timeout = Duration::from_secs(60);
+        config
     }
 }
 

@@ -179,10 +179,11 @@ fn case_9_x_one_byte_over_the_default_limit_fails_at_header(role: Role) {
 
 /// A 64 KiB limit on messages and frames.
 fn small_limit() -> Config {
-    Config {
-        max_message_size: 64 * KIB as u64,
-        max_frame_size: 64 * KIB as u64,
-        ..Config::default()
+    {
+        let mut config = Config::default();
+        config.max_message_size = 64 * KIB as u64;
+        config.max_frame_size = 64 * KIB as u64;
+        config
     }
 }
 

@@ -79,9 +79,10 @@ fn tracing_is_off_by_default() {
 #[test]
 fn every_frame_in_and_out_in_order() {
     use Direction::{Received, Sent};
-    let (mut client, mut server) = pair(Config {
-        fragment_size: 4,
-        ..Config::default()
+    let (mut client, mut server) = pair({
+        let mut config = Config::default();
+        config.fragment_size = 4;
+        config
     });
     client.set_trace(true);
     server.set_trace(true);

@@ -77,18 +77,20 @@ fn t0() -> Timestamp {
 }
 
 fn config(deflate: Option<DeflateConfig>) -> Arc<Config> {
-    Arc::new(Config {
-        deflate,
-        fragment_size: 1000,
-        max_message_size: 1 << 20,
-        ..Config::default()
+    Arc::new({
+        let mut config = Config::default();
+        config.deflate = deflate;
+        config.fragment_size = 1000;
+        config.max_message_size = 1 << 20;
+        config
     })
 }
 
 fn on() -> Option<DeflateConfig> {
-    Some(DeflateConfig {
-        threshold: 0,
-        ..DeflateConfig::default()
+    Some({
+        let mut deflate = DeflateConfig::default();
+        deflate.threshold = 0;
+        deflate
     })
 }
 
@@ -146,15 +148,17 @@ fn either_side_without_it_runs_uncompressed() {
 
 #[test]
 fn both_sides_agree_on_restricted_parameters() {
-    let client = DeflateConfig {
-        server_no_context_takeover: true,
-        client_max_window_bits: 11,
-        ..DeflateConfig::default()
+    let client = {
+        let mut deflate = DeflateConfig::default();
+        deflate.server_no_context_takeover = true;
+        deflate.client_max_window_bits = 11;
+        deflate
     };
-    let server = DeflateConfig {
-        client_no_context_takeover: true,
-        server_max_window_bits: 10,
-        ..DeflateConfig::default()
+    let server = {
+        let mut deflate = DeflateConfig::default();
+        deflate.client_no_context_takeover = true;
+        deflate.server_max_window_bits = 10;
+        deflate
     };
     let (c, s, _, response) = pair_with(config(Some(client)), config(Some(server)));
     assert!(response.contains(
@@ -236,9 +240,10 @@ fn messages_go_compressed_both_ways_with_rsv1_on_the_first_frame_only() {
 
 #[test]
 fn short_messages_control_frames_and_prepared_messages_stay_uncompressed() {
-    let threshold = DeflateConfig {
-        threshold: 10,
-        ..DeflateConfig::default()
+    let threshold = {
+        let mut deflate = DeflateConfig::default();
+        deflate.threshold = 10;
+        deflate
     };
     let (mut c, mut s) = pair(Some(threshold.clone()), Some(threshold));
     c.send_text("short").unwrap();
@@ -393,11 +398,12 @@ fn stored_blocks(data: &[u8], block: usize) -> Vec<u8> {
 #[test]
 fn an_incompressible_message_of_exactly_the_limit_passes_with_its_deflate_overhead() {
     let limits = |deflate| {
-        Arc::new(Config {
-            deflate,
-            max_frame_size: 1 << 20,
-            max_message_size: 1 << 20,
-            ..Config::default()
+        Arc::new({
+            let mut config = Config::default();
+            config.deflate = deflate;
+            config.max_frame_size = 1 << 20;
+            config.max_message_size = 1 << 20;
+            config
         })
     };
     let (_c, mut s, _, _) = pair_with(limits(on()), limits(on()));
@@ -460,11 +466,12 @@ fn garbage_after_rsv1_fails_with_1007() {
 
 #[test]
 fn no_context_takeover_sides_hand_their_codecs_back_when_idle() {
-    let lean = DeflateConfig {
-        server_no_context_takeover: true,
-        client_no_context_takeover: true,
-        threshold: 0,
-        ..DeflateConfig::default()
+    let lean = {
+        let mut deflate = DeflateConfig::default();
+        deflate.server_no_context_takeover = true;
+        deflate.client_no_context_takeover = true;
+        deflate.threshold = 0;
+        deflate
     };
     let (mut c, mut s) = pair(Some(lean.clone()), Some(lean));
     let mut pool = BufferPool::new(4, 1 << 16);
@@ -513,11 +520,12 @@ fn the_close_handshake_is_unaffected() {
 }
 
 fn takeover(no: bool) -> Option<DeflateConfig> {
-    Some(DeflateConfig {
-        server_no_context_takeover: no,
-        client_no_context_takeover: no,
-        threshold: 0,
-        ..DeflateConfig::default()
+    Some({
+        let mut deflate = DeflateConfig::default();
+        deflate.server_no_context_takeover = no;
+        deflate.client_no_context_takeover = no;
+        deflate.threshold = 0;
+        deflate
     })
 }
 
@@ -536,11 +544,12 @@ proptest! {
         fragment in 1usize..3000,
         chop in 1usize..5000,
     ) {
-        let mut cfg = Config {
-            deflate: takeover(no_takeover),
-            fragment_size: fragment,
-            ..Config::default()
-        };
+        let mut cfg = {
+ let mut config = Config::default();
+ config.deflate = takeover(no_takeover);
+ config.fragment_size = fragment;
+ config
+};
         let client = Arc::new(cfg.clone());
         cfg.fragment_size = fragment / 2 + 1;
         let (mut c, mut s, _, _) = pair_with(client, Arc::new(cfg));

@@ -291,9 +291,10 @@ fn our_client(
         read: 0,
         written: 0,
     };
-    let config = Config {
-        deflate: Some(deflate),
-        ..Config::default()
+    let config = {
+        let mut config = Config::default();
+        config.deflate = Some(deflate);
+        config
     };
     let (mut ws, response) =
         WebSocket::client(stream, ClientRequest::from_uri(&uri), config).expect("handshake");
@@ -368,9 +369,10 @@ fn ws6455_client_compresses_with_node_server() {
         test,
         "default",
         MESSAGES,
-        DeflateConfig {
-            threshold: 0,
-            ..DeflateConfig::default()
+        {
+            let mut deflate = DeflateConfig::default();
+            deflate.threshold = 0;
+            deflate
         },
         "permessage-deflate",
         DeflateParams::default(),
@@ -390,12 +392,13 @@ fn ws6455_client_lean_with_node_server() {
         test,
         "lean",
         LEAN_MESSAGES,
-        DeflateConfig {
-            server_no_context_takeover: true,
-            client_no_context_takeover: true,
-            server_max_window_bits: 12,
-            threshold: 0,
-            ..DeflateConfig::default()
+        {
+            let mut deflate = DeflateConfig::default();
+            deflate.server_no_context_takeover = true;
+            deflate.client_no_context_takeover = true;
+            deflate.server_max_window_bits = 12;
+            deflate.threshold = 0;
+            deflate
         },
         "permessage-deflate; server_no_context_takeover; client_no_context_takeover; \
          server_max_window_bits=11; client_max_window_bits=10",

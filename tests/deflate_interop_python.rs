@@ -244,9 +244,10 @@ fn our_client_against(variant: &str, deflate: DeflateConfig, expect: &str) {
     let addr: SocketAddr = ([127, 0, 0, 1], server.1).into();
     let stream = TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(MUST)).unwrap();
-    let config = Config {
-        deflate: Some(deflate),
-        ..Config::default()
+    let config = {
+        let mut config = Config::default();
+        config.deflate = Some(deflate);
+        config
     };
     let (mut ws, response) =
         WebSocket::client(stream, ClientRequest::new(addr.to_string(), "/"), config).unwrap();
@@ -279,9 +280,10 @@ fn ws6455_client_against_python_server() {
     our_client_against("default", DeflateConfig::default(), "permessage-deflate");
     our_client_against(
         "lean",
-        DeflateConfig {
-            client_no_context_takeover: true,
-            ..DeflateConfig::default()
+        {
+            let mut deflate = DeflateConfig::default();
+            deflate.client_no_context_takeover = true;
+            deflate
         },
         "permessage-deflate; server_no_context_takeover; client_no_context_takeover; \
          server_max_window_bits=11; client_max_window_bits=10",

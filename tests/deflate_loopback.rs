@@ -14,20 +14,22 @@ use ws6455::proto::{ClientRequest, CloseCode, Config};
 use ws6455::{Incoming, WebSocket};
 
 fn server_config(deflate: DeflateConfig) -> Config {
-    Config {
-        deflate: Some(deflate),
-        max_message_size: 1 << 20,
-        max_frame_size: 1 << 20,
-        ..Config::default()
+    {
+        let mut config = Config::default();
+        config.deflate = Some(deflate);
+        config.max_message_size = 1 << 20;
+        config.max_frame_size = 1 << 20;
+        config
     }
 }
 
 fn client(addr: SocketAddr, deflate: Option<DeflateConfig>) -> WebSocket<TcpStream> {
     let stream = TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(MUST)).unwrap();
-    let config = Config {
-        deflate,
-        ..Config::default()
+    let config = {
+        let mut config = Config::default();
+        config.deflate = deflate;
+        config
     };
     let (ws, _) =
         WebSocket::client(stream, ClientRequest::new(addr.to_string(), "/"), config).unwrap();
@@ -57,10 +59,11 @@ fn close(mut ws: WebSocket<TcpStream>) {
 #[test]
 fn compressed_echo_in_both_takeover_modes() {
     for lean in [false, true] {
-        let deflate = DeflateConfig {
-            server_no_context_takeover: lean,
-            client_no_context_takeover: lean,
-            ..DeflateConfig::default()
+        let deflate = {
+            let mut deflate = DeflateConfig::default();
+            deflate.server_no_context_takeover = lean;
+            deflate.client_no_context_takeover = lean;
+            deflate
         };
         let server = echo_server(server_config(deflate.clone()));
         let mut ws = client(server.local_addr(), Some(deflate));

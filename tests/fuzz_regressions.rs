@@ -56,9 +56,10 @@ fn open_server(config: Config) -> Connection {
 /// last event, and nothing can be written on an ended connection anyway.
 #[test]
 fn no_writable_after_closed() {
-    let config = Config {
-        max_output_buffer: 16,
-        ..Config::default()
+    let config = {
+        let mut config = Config::default();
+        config.max_output_buffer = 16;
+        config
     };
     let mut s = open_server(config);
     s.send_binary(&[0; 100]).unwrap();
@@ -74,9 +75,10 @@ fn no_writable_after_closed() {
 /// what `BufferFull` promises.
 #[test]
 fn writable_follows_buffer_full_while_open() {
-    let config = Config {
-        max_output_buffer: 16,
-        ..Config::default()
+    let config = {
+        let mut config = Config::default();
+        config.max_output_buffer = 16;
+        config
     };
     let mut s = open_server(config);
     s.send_binary(&[0; 100]).unwrap();
@@ -218,9 +220,10 @@ mod heap {
 /// queue.
 #[test]
 fn output_memory_is_bounded_when_never_fully_drained() {
-    let config = Config {
-        max_output_buffer: 4096,
-        ..Config::default()
+    let config = {
+        let mut config = Config::default();
+        config.max_output_buffer = 4096;
+        config
     };
     let mut s = open_server(config);
     let message = vec![0x42u8; 1000];

@@ -281,10 +281,11 @@ fn control_frames_between_fragments_are_answered_and_the_message_echoed() {
 
 #[test]
 fn message_over_the_configured_limit_fails_with_1009() {
-    let config = ws6455::Config {
-        max_message_size: 1000,
-        max_frame_size: 1000,
-        ..test_config()
+    let config = {
+        let mut config = test_config();
+        config.max_message_size = 1000;
+        config.max_frame_size = 1000;
+        config
     };
     let server = spawn_in_process(config);
     let addr = server.local_addr();

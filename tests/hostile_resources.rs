@@ -42,9 +42,10 @@ const STALL: Duration = Duration::from_millis(1500);
 #[test]
 fn slowloris_handshake_is_dropped_at_the_handshake_timeout() {
     let timeout = Duration::from_secs(1);
-    let config = ws6455::Config {
-        handshake_timeout: timeout,
-        ..test_config()
+    let config = {
+        let mut config = test_config();
+        config.handshake_timeout = timeout;
+        config
     };
     let server = spawn_in_process(config);
     let addr = server.local_addr();
@@ -294,10 +295,11 @@ fn ping_flood_without_reading_is_bounded() {
 
 #[test]
 fn peer_that_never_answers_pings_is_closed_as_dead() {
-    let config = ws6455::Config {
-        ping_interval: Some(Duration::from_millis(300)),
-        pong_timeout: Duration::from_millis(500),
-        ..test_config()
+    let config = {
+        let mut config = test_config();
+        config.ping_interval = Some(Duration::from_millis(300));
+        config.pong_timeout = Duration::from_millis(500);
+        config
     };
     let server = spawn_in_process(config);
     let addr = server.local_addr();
@@ -313,10 +315,11 @@ fn peer_that_never_answers_pings_is_closed_as_dead() {
 
 #[test]
 fn idle_peer_is_closed_with_1001() {
-    let config = ws6455::Config {
-        ping_interval: None,
-        idle_timeout: Some(Duration::from_millis(500)),
-        ..test_config()
+    let config = {
+        let mut config = test_config();
+        config.ping_interval = None;
+        config.idle_timeout = Some(Duration::from_millis(500));
+        config
     };
     let server = spawn_in_process(config);
     let addr = server.local_addr();

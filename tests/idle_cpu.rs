@@ -41,9 +41,10 @@ fn idle_connections_use_no_cpu() {
         "too few file descriptors for a meaningful test: {n}"
     );
     // A thousand handshakes at once on a loaded machine may take a while.
-    let config = ws6455::Config {
-        handshake_timeout: Duration::from_secs(60),
-        ..quiet_config()
+    let config = {
+        let mut config = quiet_config();
+        config.handshake_timeout = Duration::from_secs(60);
+        config
     };
     let served = serve_with(config.clone(), false);
     let url = served.url("/idle");

@@ -393,13 +393,11 @@ fn our_client_pings_with_tungstenite() {
 #[test]
 fn our_client_sends_fragmented_messages_to_tungstenite() {
     let (addr, rx, server) = tungstenite_server();
-    let mut ws = our_client(
-        addr,
-        Config {
-            fragment_size: 1000,
-            ..quiet_config()
-        },
-    );
+    let mut ws = our_client(addr, {
+        let mut config = quiet_config();
+        config.fragment_size = 1000;
+        config
+    });
     let text = text_of(100_000);
     ws.send_text(&text).expect("send");
     assert!(
@@ -474,13 +472,11 @@ fn our_event_loop_client_with_tungstenite() {
     let sent = big.clone();
     let (rec, ids) = run_client(
         quiet_config(),
-        vec![(
-            format!("ws://{addr}/"),
-            ConnectOptions {
-                protocols: vec!["superchat".into(), "chat".into()],
-                ..ConnectOptions::default()
-            },
-        )],
+        vec![(format!("ws://{addr}/"), {
+            let mut options = ConnectOptions::default();
+            options.protocols = vec!["superchat".into(), "chat".into()];
+            options
+        })],
         Recorder::new(move |ctx, id, ev| match ev {
             ClientEv::Open(..) => ctx.send_binary(id, &sent).expect("send"),
             ClientEv::Binary(..) => ctx.close(id, CloseCode::NORMAL, "done").expect("close"),

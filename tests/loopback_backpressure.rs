@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use socket2::{Domain, Socket, Type};
-use ws6455::{CloseCode, Config};
+use ws6455::CloseCode;
 use ws6455::{ConnectOptions, Incoming, WebSocket};
 
 const LIMIT: usize = 64 << 10;
@@ -68,9 +68,10 @@ fn numbered(seq: u32, size: usize) -> Vec<u8> {
 fn a_peer_that_never_reads_cannot_grow_the_servers_output() {
     const MSG: usize = 1024;
     let served = serve_with(
-        Config {
-            max_output_buffer: LIMIT,
-            ..quiet_config()
+        {
+            let mut config = quiet_config();
+            config.max_output_buffer = LIMIT;
+            config
         },
         false,
     );
@@ -176,9 +177,10 @@ fn a_flood_to_a_slow_reader_resumes_on_writable() {
     const COUNT: u32 = 2000;
     const SIZE: usize = 4096;
     let served = serve_with(
-        Config {
-            max_output_buffer: LIMIT,
-            ..quiet_config()
+        {
+            let mut config = quiet_config();
+            config.max_output_buffer = LIMIT;
+            config
         },
         false,
     );

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use common::*;
-use ws6455::{CloseCode, Config};
+use ws6455::CloseCode;
 use ws6455::{ConnId, ConnectOptions};
 
 #[test]
@@ -25,9 +25,10 @@ fn broadcast_reaches_every_connection_exactly_once() {
         "too few file descriptors for a meaningful test: {n}"
     );
     // A thousand handshakes at once on a loaded machine may take a while.
-    let patient = Config {
-        handshake_timeout: Duration::from_secs(60),
-        ..quiet_config()
+    let patient = {
+        let mut config = quiet_config();
+        config.handshake_timeout = Duration::from_secs(60);
+        config
     };
     let served = serve_with(patient.clone(), false);
     let url = served.url("/crowd");

@@ -20,9 +20,10 @@ use ws6455::{ConnectOptions, Incoming, WebSocket};
 /// A server that never times a close handshake out within a test, so a
 /// prompt TCP close can only come from the protocol, not from a timer.
 fn patient() -> Config {
-    Config {
-        close_timeout: Duration::from_secs(60),
-        ..quiet_config()
+    {
+        let mut config = quiet_config();
+        config.close_timeout = Duration::from_secs(60);
+        config
     }
 }
 
@@ -454,9 +455,10 @@ fn graceful_shutdown_closes_every_client_with_1001() {
 #[test]
 fn shutdown_gives_up_on_a_silent_client_after_close_timeout() {
     let close_timeout = Duration::from_millis(300);
-    let Served { server, events, .. } = serve(Config {
-        close_timeout,
-        ..quiet_config()
+    let Served { server, events, .. } = serve({
+        let mut config = quiet_config();
+        config.close_timeout = close_timeout;
+        config
     });
     // The loop reads its clock once per turn, and the turn that sees the
     // stop request may have begun before `stop()` was called; it began
@@ -490,10 +492,11 @@ fn shutdown_gives_up_on_a_silent_client_after_close_timeout() {
 /// it is dropped at once, while open ones get their 1001.
 #[test]
 fn shutdown_drops_connections_still_in_their_handshake() {
-    let Served { server, events, .. } = serve(Config {
-        handshake_timeout: Duration::from_secs(60),
-        close_timeout: Duration::from_secs(60),
-        ..quiet_config()
+    let Served { server, events, .. } = serve({
+        let mut config = quiet_config();
+        config.handshake_timeout = Duration::from_secs(60);
+        config.close_timeout = Duration::from_secs(60);
+        config
     });
     let addr = server.local_addr();
     let mut half = RawPeer::new(TcpStream::connect(addr).expect("connect"), true);
@@ -532,9 +535,10 @@ fn shutdown_drops_connections_still_in_their_handshake() {
 #[test]
 fn closing_a_long_idle_connection_from_another_callback_waits_for_its_answer() {
     let close_timeout = Duration::from_millis(300);
-    let served = serve(Config {
-        close_timeout,
-        ..quiet_config()
+    let served = serve({
+        let mut config = quiet_config();
+        config.close_timeout = close_timeout;
+        config
     });
     let mut idle = RawPeer::connect(served.addr(), "/idle");
     let first = served.events.wait("open", |e| matches!(e, Ev::Open(_)));
@@ -558,9 +562,10 @@ fn closing_a_long_idle_connection_from_another_callback_waits_for_its_answer() {
 #[test]
 fn shutdown_after_a_long_idle_waits_for_the_answers() {
     let close_timeout = Duration::from_millis(300);
-    let Served { server, events, .. } = serve(Config {
-        close_timeout,
-        ..quiet_config()
+    let Served { server, events, .. } = serve({
+        let mut config = quiet_config();
+        config.close_timeout = close_timeout;
+        config
     });
     let mut idle = RawPeer::connect(server.local_addr(), "/idle");
     events.wait("open", |e| matches!(e, Ev::Open(_)));
@@ -593,9 +598,10 @@ fn blocking_client_closing_after_a_long_idle_closes_cleanly() {
     let stream = TcpStream::connect(served.addr()).expect("connect");
     stream.set_read_timeout(Some(MUST)).expect("read timeout");
     let request = ws6455::proto::ClientRequest::new(served.addr().to_string(), "/idle");
-    let config = Config {
-        close_timeout,
-        ..quiet_config()
+    let config = {
+        let mut config = quiet_config();
+        config.close_timeout = close_timeout;
+        config
     };
     let (mut ws, _) = WebSocket::client(stream, request, config).expect("handshake");
     // The scenario is "idle for a while": only time passing can set it up.

@@ -11,7 +11,7 @@ use std::collections::HashSet;
 
 use common::*;
 use ws6455::blocking::Error as WsError;
-use ws6455::{CloseCode, Config, HandshakeError, ProtocolError, UsageError};
+use ws6455::{CloseCode, HandshakeError, ProtocolError, UsageError};
 use ws6455::{ConnId, ConnectOptions, Ctx, WebSocket};
 
 /// Both sides of each §5.2 length boundary (7-bit, 16-bit, 64-bit
@@ -146,9 +146,10 @@ fn client_fragment_size_splits_messages_on_the_wire() {
         // Dropping the peer closes TCP, as a server does (§7.1.1).
     });
 
-    let config = Config {
-        fragment_size: 1000,
-        ..quiet_config()
+    let config = {
+        let mut config = quiet_config();
+        config.fragment_size = 1000;
+        config
     };
     let (rec, ids) = run_client(
         config,
@@ -188,9 +189,10 @@ fn client_fragment_size_splits_messages_on_the_wire() {
 /// `fragment_size` on our server splits its messages into unmasked frames.
 #[test]
 fn server_fragment_size_splits_messages_on_the_wire() {
-    let served = serve(Config {
-        fragment_size: 1000,
-        ..quiet_config()
+    let served = serve({
+        let mut config = quiet_config();
+        config.fragment_size = 1000;
+        config
     });
     let mut peer = RawPeer::connect(served.addr(), "/frag");
     let payload = bytes_of(10_500, 3);
@@ -223,10 +225,11 @@ fn server_fragment_size_splits_messages_on_the_wire() {
 /// with UTF-8 characters cut across frame boundaries.
 #[test]
 fn fragmented_messages_arrive_whole_both_ways() {
-    let config = Config {
-        fragment_size: 1000,
-        max_frame_size: 1000,
-        ..quiet_config()
+    let config = {
+        let mut config = quiet_config();
+        config.fragment_size = 1000;
+        config.max_frame_size = 1000;
+        config
     };
     let served = serve(config.clone());
     let plan = [
@@ -335,9 +338,10 @@ fn pings_and_pongs_both_ways() {
 #[test]
 fn subprotocol_negotiation() {
     let served = serve(quiet_config());
-    let offer = |protocols: &[&str]| ConnectOptions {
-        protocols: protocols.iter().map(|p| p.to_string()).collect(),
-        ..ConnectOptions::default()
+    let offer = |protocols: &[&str]| {
+        let mut options = ConnectOptions::default();
+        options.protocols = protocols.iter().map(|p| p.to_string()).collect();
+        options
     };
     let (rec, ids) = run_client(
         quiet_config(),

@@ -13,8 +13,8 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use common::*;
+use ws6455::CloseCode;
 use ws6455::ConnectOptions;
-use ws6455::{CloseCode, Config};
 
 const SHORT: Duration = Duration::from_millis(300);
 
@@ -24,9 +24,10 @@ const SHORT: Duration = Duration::from_millis(300);
 /// byte).
 #[test]
 fn handshake_timeout_drops_slowloris_clients() {
-    let served = serve(Config {
-        handshake_timeout: SHORT,
-        ..quiet_config()
+    let served = serve({
+        let mut config = quiet_config();
+        config.handshake_timeout = SHORT;
+        config
     });
 
     let started = Instant::now();
@@ -85,9 +86,10 @@ fn handshake_timeout_on_the_client() {
     });
     let started = Instant::now();
     let (rec, ids) = run_client(
-        Config {
-            handshake_timeout: SHORT,
-            ..quiet_config()
+        {
+            let mut config = quiet_config();
+            config.handshake_timeout = SHORT;
+            config
         },
         vec![(format!("ws://{addr}/mute"), ConnectOptions::default())],
         Recorder::passive(),
@@ -104,10 +106,11 @@ fn handshake_timeout_on_the_client() {
 fn heartbeat_drops_a_peer_that_never_answers() {
     let interval = Duration::from_millis(200);
     let pong_timeout = Duration::from_millis(300);
-    let served = serve(Config {
-        ping_interval: Some(interval),
-        pong_timeout,
-        ..quiet_config()
+    let served = serve({
+        let mut config = quiet_config();
+        config.ping_interval = Some(interval);
+        config.pong_timeout = pong_timeout;
+        config
     });
     let opened = Instant::now();
     let mut peer = RawPeer::connect(served.addr(), "/mute");
@@ -131,10 +134,11 @@ fn heartbeat_drops_a_peer_that_never_answers() {
 #[test]
 fn heartbeat_keeps_a_peer_that_answers() {
     let interval = Duration::from_millis(100);
-    let served = serve(Config {
-        ping_interval: Some(interval),
-        pong_timeout: Duration::from_millis(200),
-        ..quiet_config()
+    let served = serve({
+        let mut config = quiet_config();
+        config.ping_interval = Some(interval);
+        config.pong_timeout = Duration::from_millis(200);
+        config
     });
     let started = Instant::now();
     let mut peer = RawPeer::connect(served.addr(), "/alive");
@@ -178,9 +182,10 @@ fn heartbeat_keeps_a_peer_that_answers() {
 /// after `close_timeout` (§7.1.1), reported as 1006.
 #[test]
 fn close_timeout_drops_a_peer_that_never_answers_the_close() {
-    let served = serve(Config {
-        close_timeout: SHORT,
-        ..quiet_config()
+    let served = serve({
+        let mut config = quiet_config();
+        config.close_timeout = SHORT;
+        config
     });
     let mut peer = RawPeer::connect(served.addr(), "/deaf");
     let asked = Instant::now();
@@ -221,9 +226,10 @@ fn client_close_timeouts() {
     let mut first = true;
     let started = Instant::now();
     let (rec, _) = run_client(
-        Config {
-            close_timeout: SHORT,
-            ..quiet_config()
+        {
+            let mut config = quiet_config();
+            config.close_timeout = SHORT;
+            config
         },
         vec![(url, ConnectOptions::default())],
         Recorder::new(move |ctx, id, ev| match ev {
@@ -266,9 +272,10 @@ fn client_close_timeouts() {
 /// `idle_timeout`: a silent peer gets a 1001 close after that long.
 #[test]
 fn idle_timeout_closes_a_silent_peer() {
-    let served = serve(Config {
-        idle_timeout: Some(SHORT),
-        ..quiet_config()
+    let served = serve({
+        let mut config = quiet_config();
+        config.idle_timeout = Some(SHORT);
+        config
     });
     let opened = Instant::now();
     let mut silent = RawPeer::connect(served.addr(), "/silent");
@@ -295,9 +302,10 @@ fn idle_timeout_closes_a_silent_peer() {
 #[test]
 fn idle_timeout_spares_a_peer_that_keeps_talking() {
     let idle = Duration::from_millis(800);
-    let served = serve(Config {
-        idle_timeout: Some(idle),
-        ..quiet_config()
+    let served = serve({
+        let mut config = quiet_config();
+        config.idle_timeout = Some(idle);
+        config
     });
     let mut chatty = RawPeer::connect(served.addr(), "/chatty");
     let started = Instant::now();

@@ -152,12 +152,13 @@ impl Handler for Runner {
 /// Run all cases, or the range given with `--cases`.
 pub fn run(args: Args) -> io::Result<()> {
     let (first, last) = parse_range(args.cases.as_deref())?;
-    let config = Config {
-        ping_interval: None,
+    let config = {
+        let mut config = Config::default();
+        config.ping_interval = None;
         // Sections 12 and 13 need permessage-deflate (RFC 7692); the
         // fuzzingserver accepts the offer only in those cases.
-        deflate: Some(DeflateConfig::default()),
-        ..Config::default()
+        config.deflate = Some(DeflateConfig::default());
+        config
     };
     let mut event_loop = EventLoop::new(config)?;
     let base = args.url.trim_end_matches('/').to_owned();

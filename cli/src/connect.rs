@@ -327,11 +327,11 @@ fn options(args: &Args) -> Result<ConnectOptions, String> {
             .ok_or_else(|| format!("--header {header:?}: expected 'Name: value'"))?;
         headers.push((name.trim().to_owned(), value.trim().to_owned()));
     }
-    Ok(ConnectOptions {
-        protocols: args.subprotocols.clone(),
-        headers,
-        origin: args.origin.clone(),
-    })
+    let mut options = ConnectOptions::default();
+    options.protocols.clone_from(&args.subprotocols);
+    options.headers = headers;
+    options.origin.clone_from(&args.origin);
+    Ok(options)
 }
 
 /// Connect, talk until the connection ends, and exit 0 (clean close), 1
@@ -353,11 +353,12 @@ fn converse(args: Args) -> Result<u8, String> {
         None => None,
     };
     let options = options(&args)?;
-    let config = Config {
+    let config = {
+        let mut config = Config::default();
         // Heartbeats are ours (--ping), so that their pongs can be timed.
-        ping_interval: None,
-        deflate: (!args.no_deflate).then(DeflateConfig::default),
-        ..Config::default()
+        config.ping_interval = None;
+        config.deflate = (!args.no_deflate).then(DeflateConfig::default);
+        config
     };
     let mut event_loop = EventLoop::new(config).map_err(|e| e.to_string())?;
     event_loop.trace_frames(args.trace);

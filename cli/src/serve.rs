@@ -116,17 +116,20 @@ impl Handler for Echo {
 
 /// Bind, serve until Ctrl-C, shut down gracefully.
 pub fn run(args: Args) -> io::Result<()> {
-    let config = Config {
-        ping_interval: (args.ping_interval > 0).then(|| Duration::from_secs(args.ping_interval)),
-        max_message_size: args.max_message,
-        max_frame_size: args.max_message,
-        deflate: (!args.no_deflate).then(|| DeflateConfig {
-            server_no_context_takeover: args.deflate_no_context_takeover
-                || args.deflate_server_no_context_takeover,
-            client_no_context_takeover: args.deflate_no_context_takeover,
-            ..DeflateConfig::default()
-        }),
-        ..Config::default()
+    let config = {
+        let mut config = Config::default();
+        config.ping_interval =
+            (args.ping_interval > 0).then(|| Duration::from_secs(args.ping_interval));
+        config.max_message_size = args.max_message;
+        config.max_frame_size = args.max_message;
+        config.deflate = (!args.no_deflate).then(|| {
+            let mut deflate = DeflateConfig::default();
+            deflate.server_no_context_takeover =
+                args.deflate_no_context_takeover || args.deflate_server_no_context_takeover;
+            deflate.client_no_context_takeover = args.deflate_no_context_takeover;
+            deflate
+        });
+        config
     };
     let server = Server::new()
         .config(config)

@@ -31,12 +31,13 @@ struct Side {
 
 impl Side {
     fn config(&self) -> DeflateConfig {
-        DeflateConfig {
-            server_no_context_takeover: self.server_no_context_takeover,
-            client_no_context_takeover: self.client_no_context_takeover,
-            server_max_window_bits: self.server_max_window_bits,
-            client_max_window_bits: self.client_max_window_bits,
-            ..DeflateConfig::default()
+        {
+            let mut deflate = DeflateConfig::default();
+            deflate.server_no_context_takeover = self.server_no_context_takeover;
+            deflate.client_no_context_takeover = self.client_no_context_takeover;
+            deflate.server_max_window_bits = self.server_max_window_bits;
+            deflate.client_max_window_bits = self.client_max_window_bits;
+            deflate
         }
     }
 }

@@ -19,11 +19,11 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use ws6455_fuzz::check_error_response;
 use ws6455_proto::handshake::{
     parse_request, parse_response, write_accept_response, write_client_request,
     write_error_response, ClientRequest, MAX_HEADERS,
 };
-use ws6455_fuzz::check_error_response;
 
 fuzz_target!(|data: &[u8]| {
     // Two bytes of parameters: where to split, and the head limit.

@@ -12,9 +12,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use ws6455_fuzz::{OFFERED_PROTOCOLS, RFC_KEY};
 use ws6455_proto::handshake::{accept_key, header_has_token, parse_response, MAX_HEADERS};
 use ws6455_proto::HandshakeError;
-use ws6455_fuzz::{OFFERED_PROTOCOLS, RFC_KEY};
 
 fuzz_target!(|data: &[u8]| {
     let [split_seed, limit_seed, bytes @ ..] = data else {

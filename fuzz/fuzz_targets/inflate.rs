@@ -54,7 +54,11 @@ fn fragments<'a>(bytes: &'a [u8], cuts: &[u16]) -> Vec<&'a [u8]> {
 
 /// Inflate one message given as `pieces`; returns what was handed on and
 /// the outcome, checking the limit oracles on the way.
-fn inflate(d: &mut Decompressor, pieces: &[&[u8]], limit: u64) -> (Vec<u8>, Result<(), ProtocolError>) {
+fn inflate(
+    d: &mut Decompressor,
+    pieces: &[&[u8]],
+    limit: u64,
+) -> (Vec<u8>, Result<(), ProtocolError>) {
     let mut produced = 0u64;
     let mut out = Vec::new();
     let result = (|| {
@@ -72,8 +76,15 @@ fn inflate(d: &mut Decompressor, pieces: &[&[u8]], limit: u64) -> (Vec<u8>, Resu
         }
         d.finish(&mut sink)
     })();
-    assert!(out.len() as u64 <= limit, "{} bytes handed on, limit {limit}", out.len());
-    assert!(produced <= limit + 1, "{produced} bytes counted, limit {limit}");
+    assert!(
+        out.len() as u64 <= limit,
+        "{} bytes handed on, limit {limit}",
+        out.len()
+    );
+    assert!(
+        produced <= limit + 1,
+        "{produced} bytes counted, limit {limit}"
+    );
     match &result {
         Ok(()) => assert_eq!(produced, out.len() as u64),
         Err(ProtocolError::MessageTooLarge(n)) => assert_eq!(*n, limit + 1),
@@ -94,7 +105,11 @@ fuzz_target!(|input: Input<'_>| {
         let (whole_out, whole_result) = inflate(&mut whole, &[input.data], limit);
         // Which of two faults is seen first (too large, bad data) may
         // depend on how much zlib had buffered; that there is one may not.
-        assert_eq!(cut_result.is_ok(), whole_result.is_ok(), "outcome depends on the cuts");
+        assert_eq!(
+            cut_result.is_ok(),
+            whole_result.is_ok(),
+            "outcome depends on the cuts"
+        );
         if cut_result.is_ok() {
             assert_eq!(cut_out, whole_out, "output depends on the cuts");
         } else {
@@ -115,7 +130,10 @@ fuzz_target!(|input: Input<'_>| {
     let second = [input.data, &input.data[..repeat]].concat();
     for message in [input.data, &second] {
         let mut payload = Vec::new();
-        assert!(compressor.compress(message, &mut payload), "compress failed");
+        assert!(
+            compressor.compress(message, &mut payload),
+            "compress failed"
+        );
         let pieces = fragments(&payload, &input.cuts);
         let (out, result) = inflate(&mut decompressor, &pieces, limit);
         if message.len() as u64 <= limit {
@@ -123,7 +141,10 @@ fuzz_target!(|input: Input<'_>| {
             assert_eq!(out, message, "round trip changed the message");
         } else {
             assert_eq!(result, Err(ProtocolError::MessageTooLarge(limit + 1)));
-            assert!(message.starts_with(&out), "handed on something not in the message");
+            assert!(
+                message.starts_with(&out),
+                "handed on something not in the message"
+            );
             // The stream is unusable after a failure: the connection closes.
             return;
         }

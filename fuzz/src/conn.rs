@@ -36,9 +36,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use ws6455_proto::Timestamp;
-use ws6455_proto::{
-    ClientRequest, CloseCode, Config, Connection, Event, PreparedMessage, Request,
-};
+use ws6455_proto::{ClientRequest, CloseCode, Config, Connection, Event, PreparedMessage, Request};
 use ws6455_proto::{ProtocolError, Role, UsageError};
 
 use crate::wire::{check_output, frame_wire_len, message_wire_len};
@@ -77,7 +75,6 @@ pub(crate) fn new_connection(role: Role, config: Arc<Config>) -> Connection {
     }
 }
 
-
 /// An owned copy of an event, to compare runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ev {
@@ -113,6 +110,7 @@ fn owned(ev: &Event<'_>) -> Ev {
         Event::Writable => Ev::Writable,
         Event::Failed(e) => Ev::Failed(e.clone()),
         Event::Closed { code, clean } => Ev::Closed(code.0, *clean),
+        other => panic!("an event the oracle does not model: {other:?}"),
     }
 }
 
@@ -678,6 +676,7 @@ impl<'s> Driver<'s> {
                     }
                     self.frozen = Some(self.frozen.map_or(produced, |f| f.min(produced)));
                 }
+                other => panic!("an event the oracle does not model: {other:?}"),
             }
             if let Some(r) = request {
                 decide(&mut self.conn, self.setup.decision, &r);

@@ -154,22 +154,22 @@ impl Setup {
     pub fn config(&self) -> Config {
         let l = self.limits;
         let t = self.timeouts;
-        Config {
-            max_frame_size: or(l.max_frame, 16 << 10) as u64,
-            max_message_size: or(l.max_message, 32 << 10) as u64,
-            max_output_buffer: or(l.max_output, 8 << 10),
-            max_handshake_size: or(l.max_handshake, 4 << 10),
-            fragment_size: or(l.fragment, 4 << 10),
-            read_buffer_size: or(l.read_buffer, 4 << 10),
-            handshake_timeout: millis(t.handshake, 10_000),
-            close_timeout: millis(t.close, 5_000),
-            ping_interval: t.ping.map(|p| millis(p, 30_000)),
-            pong_timeout: millis(t.pong, 15_000),
-            idle_timeout: t.idle.map(|i| millis(i, 60_000)),
-            // The connection targets' oracles model uncompressed traffic;
-            // the inflate and extensions targets cover RFC 7692.
-            deflate: None,
-        }
+        let mut config = Config::default();
+        config.max_frame_size = or(l.max_frame, 16 << 10) as u64;
+        config.max_message_size = or(l.max_message, 32 << 10) as u64;
+        config.max_output_buffer = or(l.max_output, 8 << 10);
+        config.max_handshake_size = or(l.max_handshake, 4 << 10);
+        config.fragment_size = or(l.fragment, 4 << 10);
+        config.read_buffer_size = or(l.read_buffer, 4 << 10);
+        config.handshake_timeout = millis(t.handshake, 10_000);
+        config.close_timeout = millis(t.close, 5_000);
+        config.ping_interval = t.ping.map(|p| millis(p, 30_000));
+        config.pong_timeout = millis(t.pong, 15_000);
+        config.idle_timeout = t.idle.map(|i| millis(i, 60_000));
+        // The connection targets' oracles model uncompressed traffic;
+        // the inflate and extensions targets cover RFC 7692.
+        config.deflate = None;
+        config
     }
 
     /// The subprotocol the canned 101 of the client target selects.

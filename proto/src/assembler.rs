@@ -54,12 +54,14 @@ pub struct Assembler {
 
 impl Assembler {
     /// A new assembler with no message in progress and no buffer.
+    #[cfg(test)]
     pub fn new() -> Self {
         Self::default()
     }
 
     /// A data frame header arrived. Applies §5.4's ordering rules and the
     /// message size limit before any of the payload is buffered.
+    #[cfg(test)]
     pub fn begin_frame(
         &mut self,
         opcode: OpCode,
@@ -164,7 +166,9 @@ impl Assembler {
         self.current.is_some()
     }
 
-    /// Bytes held for reassembly (for memory accounting).
+    /// Bytes held for reassembly (for memory accounting, and the inflated
+    /// size limit of RFC 7692 messages).
+    #[cfg(any(test, feature = "deflate"))]
     pub fn buffered(&self) -> usize {
         self.buffer.len()
     }

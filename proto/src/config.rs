@@ -9,7 +9,25 @@ use core::time::Duration;
 
 /// Limits and timeouts for one [`crate::Connection`] (RFC 6455 §10.4:
 /// "implementations SHOULD impose implementation-specific limits").
+///
+/// New limits may be added in later versions (`#[non_exhaustive]`), so a
+/// configuration starts from the defaults and changes what it needs:
+///
+/// ```
+/// use std::time::Duration;
+/// use ws6455_proto::Config;
+///
+/// let mut config = Config::default();
+/// // A chat server on a small box: small messages, and a peer that stops
+/// // answering pings (§5.5.2) is dropped after 10 + 5 seconds.
+/// config.max_message_size = 64 << 10;
+/// config.max_frame_size = 64 << 10;
+/// config.ping_interval = Some(Duration::from_secs(10));
+/// config.pong_timeout = Duration::from_secs(5);
+/// assert!(config.max_frame_size <= config.max_message_size);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Config {
     /// Largest payload of a single received frame, checked from the header
     /// before any payload is buffered (§5.2). Exceeding it fails with 1009.

@@ -18,6 +18,7 @@ use crate::close_code::CloseCode;
 /// (§7.1.7): the core queues a close frame with [`ProtocolError::close_code`],
 /// reports the error once and becomes terminal.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ProtocolError {
     /// §5.2: an RSV bit was set but no negotiated extension defines it.
     ReservedBitsSet(u8),
@@ -147,6 +148,7 @@ impl From<HandshakeError> for ProtocolError {
 /// to the HTTP status written back ([`HandshakeError::http_status`]); on the
 /// client side the connection simply fails.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum HandshakeError {
     /// The bytes are not a well-formed HTTP/1.1 message head.
     MalformedHttp(&'static str),
@@ -201,6 +203,7 @@ impl core::error::Error for HandshakeError {}
 /// A request our caller made that the protocol or the connection's state does
 /// not allow. Nothing was queued; the connection is unchanged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum UsageError {
     /// Buffered output has reached `Config::max_output_buffer`; wait for
     /// [`crate::Event::Writable`] and try again.

@@ -11,6 +11,7 @@ use crate::handshake::{Request, Response};
 /// One thing that happened on a connection, returned by
 /// [`crate::Connection::poll_event`].
 #[derive(Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event<'a> {
     /// Server role, §4.2.1: a valid upgrade request arrived. The driver
     /// must answer with `accept`, `reject` or `respond` before the

@@ -98,7 +98,7 @@
 
 extern crate alloc;
 
-pub mod assembler;
+mod assembler;
 pub mod close;
 pub mod close_code;
 pub mod config;

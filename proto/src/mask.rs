@@ -12,7 +12,7 @@
 //! Every byte of every client frame goes through here, so [`apply_mask`]
 //! works on aligned 32-byte blocks as two `u128` words each, which LLVM
 //! turns into vector XORs (one AVX2 or two SSE2 operations), and on `u32`
-//! words for the short head and tail; [`apply_mask_scalar`] is the plain
+//! words for the short head and tail; `apply_mask_scalar` (feature `testing`) is the plain
 //! reading of the RFC that it is tested against.
 
 /// Bytes per block of the fast path; also the alignment it aims for.
@@ -31,7 +31,7 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     let head_len = buf.as_ptr().align_offset(BLOCK).min(buf.len());
     let Some((head, body)) = buf.split_at_mut_checked(head_len) else {
         // Unreachable (head_len <= len); falling back keeps this panic-free.
-        apply_mask_scalar(buf, key, offset);
+        mask_short(buf, rotated(key, offset));
         return;
     };
     mask_short(head, rotated(key, offset));
@@ -72,8 +72,9 @@ fn mask_short(buf: &mut [u8], key: [u8; 4]) {
 }
 
 /// XORs `buf[i]` with `key[(offset + i) % 4]` (§5.3) one byte at a time: the
-/// RFC's algorithm written out plainly, kept public as the reference for
-/// property tests and benchmarks of [`apply_mask`].
+/// RFC's algorithm written out plainly: the reference that property tests,
+/// fuzzing and benchmarks hold [`apply_mask`] against (feature `testing`).
+#[cfg(any(test, feature = "testing"))]
 pub fn apply_mask_scalar(buf: &mut [u8], key: [u8; 4], offset: usize) {
     for (i, byte) in buf.iter_mut().enumerate() {
         if let Some(k) = key.get(offset.wrapping_add(i) % 4) {

@@ -38,6 +38,7 @@ pub struct WsUri {
 
 /// Why a string is not a usable §3 WebSocket URI.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum UriError {
     /// The scheme is missing or is neither `ws` nor `wss` (§3).
     BadScheme,

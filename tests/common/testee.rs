@@ -309,6 +309,7 @@ impl Handler for ClientEcho {
         self.report.errors.push(match error {
             ConnError::Protocol(e) => format!("protocol: {e}"),
             ConnError::Io(e) => format!("io: {e}"),
+            other => format!("other: {other}"),
         });
     }
 

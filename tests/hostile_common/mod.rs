@@ -236,9 +236,10 @@ pub fn spawn_in_process(config: Config) -> RunningServer {
 /// A config for in-process servers: short close timeout so shutdown at
 /// the end of a test does not linger.
 pub fn test_config() -> Config {
-    Config {
-        close_timeout: Duration::from_secs(1),
-        ..Config::default()
+    {
+        let mut config = Config::default();
+        config.close_timeout = Duration::from_secs(1);
+        config
     }
 }
 

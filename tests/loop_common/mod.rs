@@ -36,10 +36,11 @@ pub fn wait_until(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
 /// The default config with heartbeats and the idle timeout off, so no
 /// timer fires in a test that is not about timers.
 pub fn quiet_config() -> Config {
-    Config {
-        ping_interval: None,
-        idle_timeout: None,
-        ..Config::default()
+    {
+        let mut config = Config::default();
+        config.ping_interval = None;
+        config.idle_timeout = None;
+        config
     }
 }
 

@@ -226,10 +226,11 @@ fn chat_errors_are_answered_not_fatal() {
 fn heartbeat_removes_a_dead_client_from_presence() {
     // A ping after 100 ms of silence, and a second to answer it: long
     // enough that ann, who only reads inside `expect`, never misses one.
-    let config = Config {
-        ping_interval: Some(Duration::from_millis(100)),
-        pong_timeout: Duration::from_secs(1),
-        ..Config::default()
+    let config = {
+        let mut config = Config::default();
+        config.ping_interval = Some(Duration::from_millis(100));
+        config.pong_timeout = Duration::from_secs(1);
+        config
     };
     let server = start(config, true);
     let addr = server.local_addr();

@@ -28,16 +28,18 @@ enum Phase {
 /// offer of permessage-deflate that compresses every message.
 pub fn client_config(size: usize, deflate: bool) -> Config {
     let limit = (size as u64).max(16 << 20);
-    Config {
-        ping_interval: None,
-        max_message_size: limit,
-        max_frame_size: limit,
-        max_output_buffer: size.saturating_mul(2).max(1 << 20),
-        deflate: deflate.then(|| DeflateConfig {
-            threshold: 0,
-            ..DeflateConfig::default()
-        }),
-        ..Config::default()
+    {
+        let mut config = Config::default();
+        config.ping_interval = None;
+        config.max_message_size = limit;
+        config.max_frame_size = limit;
+        config.max_output_buffer = size.saturating_mul(2).max(1 << 20);
+        config.deflate = deflate.then(|| {
+            let mut deflate = DeflateConfig::default();
+            deflate.threshold = 0;
+            deflate
+        });
+        config
     }
 }
 

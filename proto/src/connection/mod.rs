@@ -51,7 +51,8 @@ use crate::prepared::PreparedMessage;
 
 use input::{ReadState, RecvBuffer};
 use opening::Opening;
-pub use pool::{Active, BufferPool};
+pub(crate) use pool::Active;
+pub use pool::BufferPool;
 use sender::Outbound;
 pub use sender::Sender;
 use timers::{Due, Timers};
@@ -552,9 +553,9 @@ impl Connection {
     }
 
     /// Whether this connection holds a deflate (compressor, decompressor)
-    /// now — for memory tests: a side without context takeover holds none
-    /// while the connection is parked.
-    #[cfg(feature = "deflate")]
+    /// now — for memory tests (feature `testing`): a side without context
+    /// takeover holds none while the connection is parked.
+    #[cfg(all(feature = "deflate", feature = "testing"))]
     pub fn deflate_codecs(&self) -> (bool, bool) {
         self.outbound
             .deflate

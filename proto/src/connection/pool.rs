@@ -14,7 +14,7 @@ use crate::assembler::Assembler;
 /// output queues. Events borrow the receive side while a [`Sender`](super::Sender)
 /// borrows `out`.
 #[derive(Debug, Default)]
-pub struct Active {
+pub(crate) struct Active {
     pub(super) rx: RecvBuffer,
     pub(super) read: ReadState,
     pub(super) assembler: Assembler,
@@ -38,7 +38,7 @@ impl Active {
     }
 }
 
-/// Spare [`Active`] parts, shared by the connections of one event loop so
+/// Spare in-flight parts (receive buffer, assembler, output queue), shared by the connections of one event loop so
 /// that parking and unparking idle connections allocates nothing.
 #[derive(Debug)]
 pub struct BufferPool {
@@ -72,8 +72,8 @@ impl BufferPool {
         }
     }
 
-    /// The spare deflate codecs (for tests and statistics).
-    #[cfg(feature = "deflate")]
+    /// The spare deflate codecs (for tests: feature `testing`).
+    #[cfg(all(feature = "deflate", feature = "testing"))]
     pub fn codecs(&self) -> &crate::deflate::CodecPool {
         &self.codecs
     }

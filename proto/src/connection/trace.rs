@@ -38,8 +38,8 @@ pub enum Direction {
 
 /// A short description of one frame (§5.2) that crossed a traced
 /// connection: its header fields and the start of its unmasked payload.
-/// `Display` (in [`crate::describe`]) renders it as one line, e.g.
-/// `← text fin len=5 "Hello"`.
+/// The `ws6455-describe` package renders it as one line (`TraceLine`),
+/// e.g. `← text fin len=5 "Hello"`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FrameTrace {
     /// Received or sent.

@@ -45,6 +45,7 @@ pub const MAX_WINDOW_BITS: u8 = 15;
 /// are created on first use. With "no context takeover" on a side, that
 /// side's state is reset after each message and never carries history.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DeflateConfig {
     /// §7.1.1.1 `server_no_context_takeover`. As a server: reset our
     /// compressor after every message, and say so in the response even if
@@ -288,6 +289,7 @@ impl DeflateState {
     }
 
     /// Whether the compressor and the decompressor exist now.
+    #[cfg(feature = "testing")]
     pub fn holds_codecs(&self) -> (bool, bool) {
         (self.compressor.is_some(), self.decompressor.is_some())
     }

@@ -142,6 +142,7 @@ pub fn encode_key(nonce: &[u8; 16]) -> String {
 /// The server's answer to our opening request (§4.1), validated by
 /// [`parse_response`]: a 101 whose accept value matches our key.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Response {
     status: u16,
     headers: Vec<(String, Vec<u8>)>,

@@ -43,6 +43,7 @@ const KEY_BASE64: GeneralPurpose = GeneralPurpose::new(
 /// §4.2.1 and can be answered with
 /// [`write_accept_response`](super::write_accept_response).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Request {
     method: String,
     target: String,
