@@ -22,7 +22,7 @@ pub fn push_frame(
 /// [`push_frame`] with RSV bits (`0b100` = RSV1), for frames whose meaning
 /// a negotiated extension defines (RFC 7692 §6: RSV1 marks a compressed
 /// message).
-pub fn push_frame_rsv(
+pub(crate) fn push_frame_rsv(
     out: &mut Vec<u8>,
     fin: bool,
     rsv: u8,
@@ -91,7 +91,7 @@ pub fn push_message(
 /// [`push_message`] with RSV bits on the first frame only (RFC 7692 §6.1:
 /// "the Per-Message Compressed bit" is set on the first frame of a
 /// compressed message and on no continuation).
-pub fn push_message_rsv(
+pub(crate) fn push_message_rsv(
     out: &mut Vec<u8>,
     opcode: OpCode,
     rsv: u8,
@@ -119,7 +119,7 @@ pub fn push_message_rsv(
 /// The total length (header + payload) of the frame at the start of
 /// `bytes`, read leniently (any opcode or RSV bits) because it is only used
 /// on frames we wrote ourselves. `None` if the header is incomplete.
-pub fn frame_span(bytes: &[u8]) -> Option<usize> {
+pub(crate) fn frame_span(bytes: &[u8]) -> Option<usize> {
     let b1 = *bytes.get(1)?;
     let mask_len = if b1 & 0x80 != 0 { 4 } else { 0 };
     let (len, header) = match b1 & 0x7f {

@@ -19,7 +19,7 @@ use crate::error::ProtocolError;
 
 /// §7.2.1: the tail of an empty stored block that a sync flush ends with,
 /// removed by the sender and appended again by the receiver.
-pub const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+pub(crate) const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 
 /// The largest piece of inflated output produced at a time.
 pub const INFLATE_CHUNK: usize = 16 << 10;

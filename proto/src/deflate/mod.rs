@@ -29,7 +29,7 @@ pub use negotiate::{
 
 /// The smallest window zlib can compress with: it turns a request for 8
 /// into 9, which a peer limited to 8 could not read (RFC 7692 §7.1.2).
-pub const MIN_COMPRESS_WINDOW_BITS: u8 = 9;
+pub(crate) const MIN_COMPRESS_WINDOW_BITS: u8 = 9;
 
 /// The largest LZ77 window DEFLATE defines (32 KiB, RFC 7692 §7.1.2).
 pub const MAX_WINDOW_BITS: u8 = 15;

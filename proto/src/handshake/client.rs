@@ -4,7 +4,7 @@
 //! The nonce for `Sec-WebSocket-Key` comes from the caller ("The nonce MUST
 //! be selected randomly for each connection"): the core has no random source
 //! of its own, so the shell draws 16 bytes and passes them to
-//! [`encode_key`].
+//! `encode_key`.
 
 use alloc::{borrow::ToOwned, string::String, vec::Vec};
 
@@ -72,7 +72,7 @@ impl ClientRequest {
 /// `Sec-WebSocket-Version: 13`, then `Sec-WebSocket-Protocol`, `Origin` and
 /// the caller's headers.
 ///
-/// `key` is the base64 nonce from [`encode_key`]. Nothing the caller passes
+/// `key` is the base64 nonce from `encode_key`. Nothing the caller passes
 /// can end a line early: bytes of the path outside visible ASCII (and `#`,
 /// which §3 says "MUST be escaped as %23") are percent-encoded; bytes of
 /// `host` and `key` outside visible ASCII are dropped; unsafe headers are
@@ -86,7 +86,7 @@ pub fn write_client_request(out: &mut Vec<u8>, req: &ClientRequest, key: &str) {
 /// characters. The core offers only extensions it implements (RFC 7692
 /// permessage-deflate, see [`crate::Config`]); callers cannot add
 /// the header through [`ClientRequest::headers`].
-pub fn write_client_request_offering(
+pub(crate) fn write_client_request_offering(
     out: &mut Vec<u8>,
     req: &ClientRequest,
     key: &str,
@@ -135,7 +135,7 @@ pub fn write_client_request_offering(
 /// §4.1 item 7: the `Sec-WebSocket-Key` text for a 16-byte nonce, "a
 /// randomly selected 16-byte value that has been base64-encoded" (24
 /// characters).
-pub fn encode_key(nonce: &[u8; 16]) -> String {
+pub(crate) fn encode_key(nonce: &[u8; 16]) -> String {
     STANDARD.encode(nonce)
 }
 
@@ -212,7 +212,7 @@ pub fn parse_response(
 /// (`offered_extensions`): a `Sec-WebSocket-Extensions` answer is then
 /// returned in [`Response::extensions`] for the caller to check against
 /// its offer (§4.1 step 5), instead of failing the handshake.
-pub fn parse_response_offering(
+pub(crate) fn parse_response_offering(
     buf: &[u8],
     key: &str,
     offered_protocols: &[String],

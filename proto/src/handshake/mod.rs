@@ -34,14 +34,11 @@ pub mod response;
 #[cfg(test)]
 mod roundtrip_tests;
 
-pub use client::{
-    encode_key, parse_response, parse_response_offering, write_client_request,
-    write_client_request_offering, ClientRequest, Response,
-};
+pub(crate) use client::{encode_key, parse_response_offering, write_client_request_offering};
+pub use client::{parse_response, write_client_request, ClientRequest, Response};
 pub use request::{parse_request, Request};
-pub use response::{
-    reason_phrase, write_accept_response, write_error_response, write_http_response,
-};
+pub(crate) use response::write_http_response;
+pub use response::{reason_phrase, write_accept_response, write_error_response};
 
 /// §1.3: the GUID the server appends to the client's key before hashing, so
 /// that only a WebSocket server can produce the `Sec-WebSocket-Accept` value.

@@ -6,7 +6,7 @@
 //! * [`write_error_response`] — the refusal for a [`HandshakeError`] (§4.2.1
 //!   "return an HTTP response with an appropriate error code", §4.4's 426
 //!   with the versions we speak);
-//! * [`write_http_response`] — any other complete response: plain pages,
+//! * `write_http_response` — any other complete response: plain pages,
 //!   and the application's own refusals (403 for an unwanted origin, 404 for
 //!   an unknown resource, §4.2.2 step 4).
 //!
@@ -100,7 +100,12 @@ pub fn write_error_response(out: &mut Vec<u8>, err: &HandshakeError) {
 /// `Transfer-Encoding`, or unsafe names/values are skipped. A status outside
 /// 100–999 is written as 500. Responses that may not have a body (1xx, 204,
 /// 304; RFC 7230 §3.3) get neither `Content-Length` nor the body.
-pub fn write_http_response(out: &mut Vec<u8>, status: u16, headers: &[(&str, &str)], body: &[u8]) {
+pub(crate) fn write_http_response(
+    out: &mut Vec<u8>,
+    status: u16,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) {
     let status = if (100..=999).contains(&status) {
         status
     } else {
