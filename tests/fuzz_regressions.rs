@@ -51,7 +51,7 @@ fn open_server(config: Config) -> Connection {
 /// Found by `connection_server` ("event Writable after Closed"): a send
 /// refused with `BufferFull` arms a `Writable` notice; if the connection
 /// then ends (here the peer's EOF) and the driver writes the queued bytes
-/// out, `consume_output` (src/proto/connection/mod.rs) raised `Writable`
+/// out, `consume_output` (proto/src/connection/mod.rs) raised `Writable`
 /// after `Closed` had been reported — but `Closed` is documented as the
 /// last event, and nothing can be written on an ended connection anyway.
 #[test]
@@ -212,7 +212,7 @@ mod heap {
 /// must not make the connection hold more than a bounded amount of memory:
 /// `buffered_amount` stays under the limit, and so should the heap.
 ///
-/// It once did not: `Output::consume` (src/proto/connection/output.rs)
+/// It once did not: `Output::consume` (proto/src/connection/output.rs)
 /// freed the written prefix only when the whole queue had been written, so
 /// with this driver the queue grew by every message sent (about 2 MB here)
 /// while `buffered_amount()` stayed at 10; `connection_server`'s heap oracle

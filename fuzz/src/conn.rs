@@ -47,7 +47,7 @@ use crate::{live_bytes, CLIENT_SEED, OFFERED_PROTOCOLS, RFC_REQUEST};
 const CONTROL_SLACK: usize = 2048;
 
 /// Written bytes the output queue may keep before compacting (16 KiB in
-/// `src/proto/connection/output.rs`), doubled for `Vec` growth: the heap
+/// `proto/src/connection/output.rs`), doubled for `Vec` growth: the heap
 /// oracle allows this much beyond the buffered output.
 const COMPACTION_SLACK: usize = 2 * 2 * (16 << 10);
 
