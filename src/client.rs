@@ -51,7 +51,15 @@ impl fmt::Display for ConnectError {
     }
 }
 
-impl std::error::Error for ConnectError {}
+impl std::error::Error for ConnectError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ConnectError::Uri(e) => Some(e),
+            ConnectError::Io(e) => Some(e),
+            ConnectError::TlsUnsupported | ConnectError::Unresolved(_) => None,
+        }
+    }
+}
 
 /// Parse `url` and resolve its host to the first address.
 pub fn resolve(url: &str) -> Result<(WsUri, SocketAddr), ConnectError> {
