@@ -175,8 +175,9 @@ impl Waits {
         started: Instant,
     ) -> io::Result<Option<Wait>> {
         let now = Instant::now();
-        let user_left = match self.user {
-            Some(user) => match (started + user).checked_duration_since(now) {
+        // A budget too long to add to an instant never runs out.
+        let user_left = match self.user.and_then(|user| started.checked_add(user)) {
+            Some(end) => match end.checked_duration_since(now) {
                 Some(left) if !left.is_zero() => Some(left),
                 _ => return Ok(None),
             },
@@ -235,5 +236,111 @@ impl Wait {
             Some(limit) if !self.user_bound => self.at.elapsed() + TICK_SLACK >= limit,
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stream that only remembers its read timeout.
+    #[derive(Default)]
+    struct Fake {
+        timeout: Option<Duration>,
+        sets: usize,
+    }
+
+    impl ReadTimeout for Fake {
+        fn read_timeout(&self) -> io::Result<Option<Duration>> {
+            Ok(self.timeout)
+        }
+
+        fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+            self.timeout = timeout;
+            self.sets += 1;
+            Ok(())
+        }
+    }
+
+    const SEC: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn the_sooner_of_deadline_and_user_budget_and_the_users_value_comes_back() {
+        let mut stream = Fake {
+            timeout: Some(10 * SEC),
+            sets: 0,
+        };
+        let mut waits = Waits::default();
+        let now = Instant::now();
+        waits.begin(&stream).unwrap();
+        let wait = waits.prepare(&mut stream, Some(now + SEC), now).unwrap();
+        let set = stream.timeout.unwrap();
+        assert!(set <= SEC && set >= SEC / 2, "{set:?}");
+        assert!(!wait.unwrap().user_bound);
+        waits.end(&mut stream);
+        assert_eq!(stream.timeout, Some(10 * SEC));
+    }
+
+    #[test]
+    fn without_a_deadline_the_users_budget_bounds_the_call() {
+        let mut stream = Fake {
+            timeout: Some(SEC),
+            sets: 0,
+        };
+        let mut waits = Waits::default();
+        let now = Instant::now();
+        waits.begin(&stream).unwrap();
+        let wait = waits.prepare(&mut stream, None, now).unwrap().unwrap();
+        assert!(wait.user_bound);
+        assert!(stream.timeout.unwrap() <= SEC);
+        waits.end(&mut stream);
+        assert_eq!(stream.timeout, Some(SEC));
+    }
+
+    #[test]
+    fn without_any_timeout_the_stream_is_not_touched() {
+        let mut stream = Fake::default();
+        let mut waits = Waits::default();
+        let now = Instant::now();
+        waits.begin(&stream).unwrap();
+        let wait = waits.prepare(&mut stream, None, now).unwrap().unwrap();
+        assert!(!wait.timer_due());
+        waits.end(&mut stream);
+        assert_eq!((stream.timeout, stream.sets), (None, 0));
+    }
+
+    #[test]
+    fn a_spent_budget_and_a_past_deadline() {
+        let mut stream = Fake::default();
+        let mut waits = Waits::default();
+        let long_ago = Instant::now();
+        waits.begin(&stream).unwrap();
+        // A deadline already due still gets a real, short wait.
+        let wait = waits
+            .prepare(&mut stream, Some(long_ago), long_ago)
+            .unwrap();
+        assert!(wait.is_some());
+        assert_eq!(stream.timeout, Some(MIN_WAIT));
+        waits.end(&mut stream);
+        assert_eq!(stream.timeout, None);
+
+        stream.timeout = Some(Duration::from_millis(1));
+        waits.begin(&stream).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(waits
+            .prepare(&mut stream, None, long_ago)
+            .unwrap()
+            .is_none());
+    }
+
+    #[test]
+    fn a_stream_that_cannot_time_out_is_left_alone() {
+        let mut stream = Untimed(io::empty());
+        let mut waits = Waits::default();
+        let now = Instant::now();
+        waits.begin(&stream).unwrap();
+        let wait = waits.prepare(&mut stream, Some(now + SEC), now).unwrap();
+        assert_eq!(wait.map(|w| w.limit), Some(None));
+        assert!(waits.untimed);
     }
 }
