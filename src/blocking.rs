@@ -1,11 +1,94 @@
 //! A blocking WebSocket over any `Read + Write` stream, for simple
 //! programs and tests — the same core as the event loop, driven by plain
 //! blocking calls.
+//!
+//! # Timers while blocked
+//!
+//! The core keeps timers: the opening handshake timeout, heartbeat pings
+//! and dead-peer detection ([`Config::ping_interval`],
+//! [`Config::pong_timeout`]; §5.5.2), the idle timeout, and the closing
+//! handshake timeout ([`Config::close_timeout`]; §7.1.1). A blocking read
+//! must wake up for them, so every call that reads
+//! ([`WebSocket::read`] and the handshake constructors) needs a stream
+//! whose read timeout it can set: `S` must implement [`ReadTimeout`],
+//! which [`std::net::TcpStream`] and (on unix)
+//! [`std::os::unix::net::UnixStream`] do. Before each blocking read the
+//! adapter sets the stream's read timeout to the time left until the
+//! core's next deadline; when the read times out it tells the core the
+//! time, writes what the core queued (a ping, a close frame) and reads
+//! on, until a message arrives or the core says the connection is over
+//! ([`Error::Closed`]). After [`WebSocket::close`], `read` therefore
+//! returns within `close_timeout` even if the peer never answers.
+//!
+//! A stream that cannot time out (an in-memory pipe, a TLS stream you do
+//! not forward the option for) goes in [`Untimed`]: its timers are then
+//! checked only between reads, so against a silent peer a heartbeat or
+//! close timeout waits for the next bytes.
+//!
+//! # Your own read timeout
+//!
+//! A read timeout you set on the stream yourself — before handing it to
+//! the adapter, or later through [`WebSocket::get_ref`] — keeps its
+//! meaning, per call: when [`WebSocket::read`] (or a handshake) has not
+//! produced a result within it, the call returns [`Error::Io`] with kind
+//! [`io::ErrorKind::WouldBlock`] or [`io::ErrorKind::TimedOut`]. Unlike a
+//! dead socket, that leaves the connection open: call `read` again to go
+//! on waiting. The core's timers keep running underneath (a shorter core
+//! deadline wakes the read early, the adapter handles it and goes back to
+//! waiting within your budget). During a call the stream's timeout is the
+//! adapter's; before the call returns it is set back to yours.
+//!
+//! The same holds for a stream that gives up without waiting as long as
+//! asked (one in non-blocking mode): `read` hands its `WouldBlock` to
+//! the caller, after running the timers that fell due, instead of
+//! spinning.
+//!
+//! # Example
+//!
+//! A server and a client over loopback TCP, one thread each:
+//!
+//! ```
+//! use std::net::TcpListener;
+//! use ws6455::blocking::{Error, Incoming, WebSocket};
+//! use ws6455::proto::handshake::ClientRequest;
+//! use ws6455::{CloseCode, Config};
+//!
+//! let listener = TcpListener::bind("127.0.0.1:0")?;
+//! let addr = listener.local_addr()?;
+//! let server = std::thread::spawn(move || -> Result<(), Error> {
+//!     let (stream, _) = listener.accept()?;
+//!     let (mut ws, _request) = WebSocket::accept(stream, Config::default())?;
+//!     // Echo until the client closes.
+//!     loop {
+//!         match ws.read() {
+//!             Ok(Incoming::Text(text)) => ws.send_text(&text)?,
+//!             Ok(_) => {}
+//!             Err(Error::Closed { .. }) => return Ok(()),
+//!             Err(e) => return Err(e),
+//!         }
+//!     }
+//! });
+//!
+//! let stream = std::net::TcpStream::connect(addr)?;
+//! let request = ClientRequest::new(addr.to_string(), "/");
+//! let (mut ws, _response) = WebSocket::client(stream, request, Config::default())?;
+//! ws.send_text("hello")?;
+//! assert_eq!(ws.read()?, Incoming::Text("hello".into()));
+//! ws.close(CloseCode::NORMAL, "done")?;
+//! // The server's close comes back, then the connection ends cleanly.
+//! assert!(matches!(ws.read()?, Incoming::Close(Some(CloseCode::NORMAL), _)));
+//! assert!(matches!(ws.read(), Err(Error::Closed { clean: true, .. })));
+//! server.join().expect("server thread")?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod read_timeout;
 
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::client::{fresh_seed, request_for, resolve, ConnectError, ConnectOptions};
 use crate::handler::Decision;
@@ -16,25 +99,35 @@ use crate::proto::error::{ProtocolError, UsageError};
 use crate::proto::event::Event;
 use crate::proto::handshake::{ClientRequest, Request, Response};
 
-/// Something received, owned.
+use read_timeout::Waits;
+pub use read_timeout::{ReadTimeout, Untimed};
+
+/// Something received, owned (what [`WebSocket::read`] returns). More
+/// kinds may be added, so a `match` needs a wildcard arm.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Incoming {
-    /// A text message.
+    /// A text message (§5.6).
     Text(String),
-    /// A binary message.
+    /// A binary message (§5.6).
     Binary(Vec<u8>),
-    /// A ping (already answered).
+    /// A ping (§5.5.2, already answered).
     Ping(Vec<u8>),
-    /// A pong.
+    /// A pong (§5.5.3).
     Pong(Vec<u8>),
-    /// The peer's close frame (already answered): code and reason.
+    /// The peer's close frame (§5.5.1, already answered): code and reason.
     Close(Option<CloseCode>, String),
 }
 
-/// Why a blocking call failed.
+/// Why a blocking call failed. More kinds may be added, so a `match` needs
+/// a wildcard arm.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Error {
-    /// The socket failed.
+    /// The socket failed, and the connection with it — except for kinds
+    /// [`io::ErrorKind::WouldBlock`] and [`io::ErrorKind::TimedOut`]: your
+    /// own read timeout expired (see the [module docs](self)) and the
+    /// connection is still usable.
     Io(io::Error),
     /// The peer broke the protocol; the connection failed (§7.1.7).
     Protocol(ProtocolError),
@@ -73,7 +166,17 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io(e) => Some(e),
+            Error::Protocol(e) => Some(e),
+            Error::Usage(e) => Some(e),
+            Error::Connect(e) => Some(e),
+            Error::NotUpgraded | Error::Closed { .. } => None,
+        }
+    }
+}
 
 impl From<io::Error> for Error {
     fn from(e: io::Error) -> Self {
@@ -87,16 +190,34 @@ impl From<UsageError> for Error {
     }
 }
 
-/// A WebSocket connection over a blocking stream.
+/// A WebSocket connection (RFC 6455) over a blocking stream: a handshake
+/// constructor, then [`WebSocket::read`] for what arrives and `send_*` /
+/// [`WebSocket::close`] for what goes out. Reading honours the core's
+/// timers and your own read timeout as the [module docs](self) describe.
+///
+/// ```no_run
+/// use ws6455::blocking::{Incoming, WebSocket};
+/// use ws6455::ConnectOptions;
+///
+/// let (mut ws, _response) =
+///     WebSocket::connect("ws://127.0.0.1:9001/", &ConnectOptions::default())?;
+/// ws.send_text("hello")?;
+/// if let Incoming::Text(reply) = ws.read()? {
+///     println!("{reply}");
+/// }
+/// # Ok::<(), ws6455::blocking::Error>(())
+/// ```
 pub struct WebSocket<S> {
     stream: S,
     conn: Connection,
     closed: Option<(CloseCode, bool)>,
     failure: Option<ProtocolError>,
+    waits: Waits,
 }
 
 impl WebSocket<TcpStream> {
-    /// Connect to a `ws://` URL and complete the opening handshake.
+    /// Connect to a `ws://` URL and complete the opening handshake (§4.1),
+    /// with the default [`Config`].
     pub fn connect(url: &str, options: &ConnectOptions) -> Result<(Self, Response), Error> {
         let (uri, addr) = resolve(url).map_err(Error::Connect)?;
         let stream = TcpStream::connect(addr)?;
@@ -105,40 +226,39 @@ impl WebSocket<TcpStream> {
     }
 }
 
-impl<S: Read + Write> WebSocket<S> {
-    /// Run the client handshake (§4.1) over an connected stream.
+impl<S: Read + Write + ReadTimeout> WebSocket<S> {
+    /// Run the client handshake (§4.1) over a connected stream, within
+    /// [`Config::handshake_timeout`].
     pub fn client(
         stream: S,
         request: ClientRequest,
         config: Config,
     ) -> Result<(Self, Response), Error> {
         let conn = Connection::client(Arc::new(config), request, fresh_seed(), crate::clock::now());
-        let mut ws = WebSocket {
-            stream,
-            conn,
-            closed: None,
-            failure: None,
-        };
-        loop {
+        let mut ws = WebSocket::new(stream, conn);
+        let response = ws.timed(|ws, started| loop {
+            ws.tick();
             ws.flush()?;
             if let Some(event) = ws.conn.poll_event() {
                 match event {
-                    Event::Connected(response) => return Ok((ws, response)),
+                    Event::Connected(response) => return Ok(response),
                     Event::Failed(e) => return Err(Error::Protocol(e)),
                     Event::Closed { code, clean } => return Err(Error::Closed { code, clean }),
                     _ => continue,
                 }
             }
-            ws.fill()?;
-        }
+            ws.fill(started)?;
+        })?;
+        Ok((ws, response))
     }
 
-    /// Run the server handshake (§4.2), accepting any valid upgrade.
+    /// Run the server handshake (§4.2), accepting any valid upgrade,
+    /// within [`Config::handshake_timeout`].
     pub fn accept(stream: S, config: Config) -> Result<(Self, Request), Error> {
         WebSocket::accept_with(stream, config, |_| Decision::accept())
     }
 
-    /// Run the server handshake, letting `decide` accept (with a
+    /// Run the server handshake (§4.2), letting `decide` accept (with a
     /// subprotocol) or reject the request.
     pub fn accept_with(
         stream: S,
@@ -146,15 +266,11 @@ impl<S: Read + Write> WebSocket<S> {
         decide: impl FnOnce(&Request) -> Decision,
     ) -> Result<(Self, Request), Error> {
         let conn = Connection::server(Arc::new(config), crate::clock::now());
-        let mut ws = WebSocket {
-            stream,
-            conn,
-            closed: None,
-            failure: None,
-        };
-        let request = loop {
+        let mut ws = WebSocket::new(stream, conn);
+        let request = ws.timed(|ws, started| loop {
+            ws.tick();
             match ws.conn.poll_event() {
-                Some(Event::Request(request)) => break request,
+                Some(Event::Request(request)) => return Ok(request),
                 Some(Event::HttpRequest(_)) => {
                     let _ = ws.conn.reject(426, "this endpoint speaks WebSocket");
                     ws.flush()?;
@@ -166,10 +282,14 @@ impl<S: Read + Write> WebSocket<S> {
                 }
                 Some(Event::Closed { code, clean }) => return Err(Error::Closed { code, clean }),
                 Some(_) => continue,
-                None => ws.fill()?,
+                None => ws.fill(started)?,
             }
-        };
-        match decide(&request) {
+        })?;
+        let decision = decide(&request);
+        // The open timers (heartbeat, idle) count from the 101, not from
+        // the request: `decide` may have taken a while.
+        ws.tick();
+        match decision {
             Decision::Accept { protocol } => ws.conn.accept(protocol.as_deref(), &[])?,
             Decision::Reject { status, reason } => {
                 ws.conn.reject(status, &reason)?;
@@ -181,26 +301,20 @@ impl<S: Read + Write> WebSocket<S> {
         Ok((ws, request))
     }
 
-    /// Read once from the stream into the core.
-    fn fill(&mut self) -> Result<(), Error> {
-        let buf = self.conn.recv_buf();
-        match self.stream.read(buf) {
-            Ok(0) => self.conn.recv_eof(),
-            Ok(n) => self.conn.commit_recv(n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                self.conn.abort();
-                return Err(Error::Io(e));
-            }
-        }
-        self.conn.handle_timeout(crate::clock::now());
-        Ok(())
+    /// Block until something arrives, running the core's timers meanwhile
+    /// (heartbeats, idle and close timeouts). After the connection closes
+    /// — the closing handshake completed (§7.1.4), the close timeout
+    /// passed, a heartbeat found the peer dead, the socket failed — every
+    /// call returns [`Error::Closed`]. With a read timeout of your own on
+    /// the stream, an [`Error::Io`] of kind `WouldBlock` or `TimedOut`
+    /// says it expired; the connection stays usable.
+    pub fn read(&mut self) -> Result<Incoming, Error> {
+        self.timed(|ws, started| ws.read_until(started))
     }
 
-    /// Block until something arrives. After the connection closes every
-    /// call returns [`Error::Closed`].
-    pub fn read(&mut self) -> Result<Incoming, Error> {
+    fn read_until(&mut self, started: Instant) -> Result<Incoming, Error> {
         loop {
+            self.tick();
             if let Some(event) = self.conn.poll_event() {
                 let incoming = match event {
                     Event::Text(t) => Incoming::Text(t.to_owned()),
@@ -231,21 +345,118 @@ impl<S: Read + Write> WebSocket<S> {
                 let (code, clean) = self.closed.unwrap_or((CloseCode::ABNORMAL, false));
                 return Err(Error::Closed { code, clean });
             }
-            self.fill()?;
+            self.fill(started)?;
         }
     }
 
-    /// Send a text message and write it out.
+    /// Run one reading call: the stream's read timeout is the user's
+    /// budget for it, and is the user's again when the call returns.
+    fn timed<T>(
+        &mut self,
+        call: impl FnOnce(&mut Self, Instant) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let started = Instant::now();
+        self.waits.begin(&self.stream)?;
+        let result = call(self, started);
+        self.waits.end(&mut self.stream);
+        result
+    }
+
+    /// Read once from the stream into the core, waiting no longer than the
+    /// core's next deadline or the user's budget for this call (counted
+    /// from `started`). A timeout for a core deadline is not an error: the
+    /// caller's loop runs the timer next.
+    fn fill(&mut self, started: Instant) -> Result<(), Error> {
+        let deadline = self.conn.poll_timeout().map(crate::clock::instant);
+        let wait = match self.waits.prepare(&mut self.stream, deadline, started) {
+            Ok(Some(wait)) => wait,
+            Ok(None) => return Err(Error::Io(io::ErrorKind::WouldBlock.into())),
+            Err(e) => {
+                self.conn.abort();
+                return Err(Error::Io(e));
+            }
+        };
+        let buf = self.conn.recv_buf();
+        match self.stream.read(buf) {
+            Ok(0) => self.conn.recv_eof(),
+            Ok(n) => self.conn.commit_recv(n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                if wait.timer_due() {
+                    return Ok(());
+                }
+                // The user's timeout (or a stream that would not block):
+                // run what fell due meanwhile, so a ping or a close still
+                // goes out, then let the caller decide whether to go on.
+                self.tick();
+                self.flush()?;
+                if self.conn.wants_read() {
+                    return Err(Error::Io(e));
+                }
+                // The connection ended meanwhile; the caller's loop says how.
+            }
+            Err(e) => {
+                self.conn.abort();
+                return Err(Error::Io(e));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<S> WebSocket<S> {
+    fn new(stream: S, conn: Connection) -> Self {
+        WebSocket {
+            stream,
+            conn,
+            closed: None,
+            failure: None,
+            waits: Waits::default(),
+        }
+    }
+
+    /// Tell the core the time, firing whatever timer is due.
+    fn tick(&mut self) {
+        self.conn.handle_timeout(crate::clock::now());
+    }
+
+    /// The underlying stream, e.g. to set socket options. Reading from or
+    /// writing to it directly corrupts the connection. A read timeout set
+    /// through it is the per-call budget the [module docs](self) describe.
+    pub fn get_ref(&self) -> &S {
+        &self.stream
+    }
+
+    /// The underlying stream, mutably; the same caveats as
+    /// [`WebSocket::get_ref`].
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.stream
+    }
+
+    /// The core, for inspection.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl<S: Read + Write> WebSocket<S> {
+    /// Send a text message (§5.6) and write it out.
     pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
         self.send(|conn| conn.send_text(text))
     }
 
-    /// Send a binary message and write it out.
+    /// Send a binary message (§5.6) and write it out.
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
         self.send(|conn| conn.send_binary(data))
     }
 
-    /// Send a ping.
+    /// Send a ping (§5.5.2) and write it out; its pong arrives through
+    /// [`WebSocket::read`] as [`Incoming::Pong`].
     pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), Error> {
         self.send(|conn| conn.send_ping(payload))
     }
@@ -262,8 +473,10 @@ impl<S: Read + Write> WebSocket<S> {
         self.send(|conn| conn.send_raw_frame(fin, rsv, opcode, payload))
     }
 
-    /// Start the closing handshake; keep calling [`WebSocket::read`] until
-    /// it returns [`Error::Closed`] to complete it.
+    /// Start the closing handshake (§7.1.2); keep calling
+    /// [`WebSocket::read`] until it returns [`Error::Closed`] to complete
+    /// it. A peer that never answers is given up on after
+    /// [`Config::close_timeout`] (`read` then reports code 1006, unclean).
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         let now = crate::clock::now();
         self.send(|conn| conn.close(now, code, reason))
@@ -274,7 +487,7 @@ impl<S: Read + Write> WebSocket<S> {
         mut op: impl FnMut(&mut Connection) -> Result<(), UsageError>,
     ) -> Result<(), Error> {
         // A close starts its timer from the core's last known time: make it now.
-        self.conn.handle_timeout(crate::clock::now());
+        self.tick();
         match op(&mut self.conn) {
             Err(UsageError::BufferFull) => {
                 self.flush()?;
@@ -285,7 +498,7 @@ impl<S: Read + Write> WebSocket<S> {
         self.flush()
     }
 
-    /// Write everything queued.
+    /// Write everything queued, blocking until the stream took it all.
     pub fn flush(&mut self) -> Result<(), Error> {
         loop {
             let out = self.conn.pending_output();
@@ -302,15 +515,5 @@ impl<S: Read + Write> WebSocket<S> {
                 }
             }
         }
-    }
-
-    /// The underlying stream.
-    pub fn get_ref(&self) -> &S {
-        &self.stream
-    }
-
-    /// The core, for inspection.
-    pub fn connection(&self) -> &Connection {
-        &self.conn
     }
 }

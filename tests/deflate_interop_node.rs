@@ -29,10 +29,12 @@ mod harness;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::time::Duration;
 
 use harness::{
     command, listening, node_module_missing, peer_available, serve_with, Proc, PATIENCE,
 };
+use ws6455::blocking::ReadTimeout;
 use ws6455::proto::deflate::{DeflateConfig, DeflateParams};
 use ws6455::proto::uri::WsUri;
 use ws6455::proto::{ClientRequest, CloseCode, Config};
@@ -263,6 +265,18 @@ impl Write for Counted {
 
     fn flush(&mut self) -> std::io::Result<()> {
         self.stream.flush()
+    }
+}
+
+/// The blocking adapter times its reads through this (for the core's
+/// timers); the socket underneath does the timing.
+impl ReadTimeout for Counted {
+    fn read_timeout(&self) -> std::io::Result<Option<Duration>> {
+        self.stream.read_timeout()
+    }
+
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> std::io::Result<()> {
+        self.stream.set_read_timeout(timeout)
     }
 }
 
