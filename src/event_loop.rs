@@ -17,7 +17,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io::{self, Read};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -50,6 +50,11 @@ const POOLED_CAPACITY: usize = 256 << 10;
 /// turn; leftovers are retried on the next loop turn.
 const READ_BUDGET: usize = 32;
 
+/// Generations for every loop of the process: a `ConnId` (slot and
+/// generation) then names one connection in logs even with several loops,
+/// whose slot numbers overlap.
+static NEXT_GEN: AtomicU32 = AtomicU32::new(1);
+
 /// One connection's socket and its loop-side bookkeeping.
 pub(crate) struct Slot {
     /// `None` only while its event is being handled.
@@ -81,7 +86,6 @@ pub(crate) struct LoopCore {
     pub(crate) config: Arc<Config>,
     registry: Registry,
     pub(crate) slots: Slab<Slot>,
-    next_gen: u32,
     /// Slots written to from another connection's callback.
     dirty: Vec<usize>,
     /// Slots with readiness left over after their read budget ran out.
@@ -175,11 +179,12 @@ impl LoopCore {
         );
         self.registry
             .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)?;
-        self.next_gen = self.next_gen.wrapping_add(1);
+        // Relaxed: only uniqueness matters, not ordering with other memory.
+        let gen = NEXT_GEN.fetch_add(1, Ordering::Relaxed);
         entry.insert(Slot {
             conn: Some(conn),
             stream,
-            gen: self.next_gen,
+            gen,
             can_read: !connecting,
             can_write: !connecting,
             connecting,
@@ -270,7 +275,6 @@ impl EventLoop {
                 config: Arc::new(config),
                 registry,
                 slots: Slab::new(),
-                next_gen: 0,
                 dirty: Vec::new(),
                 again: Vec::new(),
                 deadlines: BinaryHeap::new(),

@@ -11,8 +11,12 @@ use crate::proto::error::ProtocolError;
 use crate::proto::handshake::{Request, Response};
 
 /// Identifies one connection of an event loop. Ids are never reused while
-/// the loop runs (a generation counter tells a new connection in a reused
-/// slot from the old one), so a stale id is simply unknown.
+/// the process runs (a process-wide generation counter tells a new
+/// connection in a reused slot from the old one, and one loop's
+/// connections from another's), so a stale id is simply unknown.
+///
+/// Its `Display` is `#slot.generation`, e.g. `#3.7`: the slot is reused,
+/// the pair is not, so log lines of different connections never share one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConnId(pub(crate) u64);
 
@@ -25,7 +29,7 @@ impl ConnId {
 
 impl fmt::Display for ConnId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "#{}", self.0 & 0xffff_ffff)
+        write!(f, "#{}.{}", self.0 & 0xffff_ffff, self.0 >> 32)
     }
 }
 
