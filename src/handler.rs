@@ -21,6 +21,13 @@ use crate::proto::handshake::{Request, Response};
 pub struct ConnId(pub(crate) u64);
 
 impl ConnId {
+    /// The id of the connection in slab slot `idx`, generation `gen`.
+    pub(crate) fn new(idx: usize, gen: u32) -> Self {
+        // Slots past 2³² cannot exist: a token per slot would exhaust
+        // memory long before.
+        ConnId(u64::from(gen) << 32 | (idx as u64 & 0xffff_ffff))
+    }
+
     /// The id as a number (for logs and maps).
     pub fn as_u64(self) -> u64 {
         self.0
