@@ -241,12 +241,6 @@ pub(crate) fn dispatch<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: us
             }
             Event::HttpRequest(request) => {
                 let response = handler.on_http(&mut ctx, id, &request);
-                log::debug!(
-                    "{id} HTTP {} {} answered {}",
-                    request.method(),
-                    request.target(),
-                    response.status
-                );
                 let headers: Vec<(&str, &str)> = response
                     .headers
                     .iter()

@@ -18,7 +18,7 @@ use ws6455::{ConnId, Ctx, Handler, Message};
 
 use super::json::{self, Writer};
 use super::FRAGMENT_SIZE;
-use crate::info;
+use log::info;
 
 /// The page served on `GET /`.
 pub const PAGE: &str = include_str!("chat.html");
@@ -40,7 +40,6 @@ struct User {
 
 /// The chat's state: who is connected, with which nickname, in which room.
 pub struct Chat {
-    quiet: bool,
     users: HashMap<ConnId, User>,
     /// Room name → members in the order they joined. A room exists while
     /// someone is in it.
@@ -48,10 +47,9 @@ pub struct Chat {
 }
 
 impl Chat {
-    /// An empty chat; `quiet` turns its log lines off.
-    pub fn new(quiet: bool) -> Self {
+    /// An empty chat; its log lines go through the `log` facade.
+    pub fn new() -> Self {
         Chat {
-            quiet,
             users: HashMap::new(),
             rooms: BTreeMap::new(),
         }
@@ -144,7 +142,7 @@ impl Chat {
             return;
         };
         let nick = user.nick.clone().unwrap_or_default();
-        info!(self.quiet, "{id} chat {nick} left {room} ({reason})");
+        info!("{id} chat {nick} left {room} ({reason})");
         let remaining = match self.rooms.get_mut(&room) {
             Some(members) => {
                 members.retain(|&m| m != id);
@@ -185,7 +183,7 @@ impl Chat {
         let user = self.users.entry(id).or_default();
         user.nick = Some(nick.to_owned());
         user.room = Some(room.to_owned());
-        info!(self.quiet, "{id} chat {nick} joined {room}");
+        info!("{id} chat {nick} joined {room}");
         let members = self.rooms.entry(room.to_owned()).or_default();
         members.push(id);
         let members = members.clone();
@@ -244,6 +242,12 @@ impl Chat {
             vec![target, id]
         };
         Self::to_room(ctx, &recipients, &w.finish());
+    }
+}
+
+impl Default for Chat {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

@@ -19,7 +19,7 @@ use ws6455::{ConnId, Ctx, Handler, Message};
 
 use super::json::{self, Writer};
 use super::FRAGMENT_SIZE;
-use crate::info;
+use log::info;
 
 /// The page served on `GET /game`.
 pub const PAGE: &str = include_str!("game.html");
@@ -47,7 +47,6 @@ struct Player {
 
 /// The game's state: players and the tick clock.
 pub struct Game {
-    quiet: bool,
     players: BTreeMap<ConnId, Player>,
     next_number: i64,
     tick: i64,
@@ -56,10 +55,9 @@ pub struct Game {
 }
 
 impl Game {
-    /// An empty field; `quiet` turns its log lines off.
-    pub fn new(quiet: bool) -> Self {
+    /// An empty field; its log lines go through the `log` facade.
+    pub fn new() -> Self {
         Game {
-            quiet,
             players: BTreeMap::new(),
             next_number: 1,
             tick: 0,
@@ -107,6 +105,12 @@ fn hue(number: i64) -> i64 {
     (number * 137).rem_euclid(360)
 }
 
+impl Default for Game {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Handler for Game {
     fn on_open(&mut self, ctx: &mut Ctx<'_>, id: ConnId, _: Option<&ws6455::proto::Response>) {
         let number = self.next_number;
@@ -124,7 +128,7 @@ impl Handler for Game {
                 dy: 0.0,
             },
         );
-        info!(self.quiet, "{id} game player {number} joined");
+        info!("{id} game player {number} joined");
         let mut w = Writer::new();
         w.begin_object()
             .str_member("type", "welcome")
@@ -174,7 +178,7 @@ impl Handler for Game {
 
     fn on_closed(&mut self, _: &mut Ctx<'_>, id: ConnId, _: CloseCode, _: bool) {
         if let Some(p) = self.players.remove(&id) {
-            info!(self.quiet, "{id} game player {} left", p.number);
+            info!("{id} game player {} left", p.number);
         }
     }
 

@@ -44,7 +44,7 @@ fn start(config: Config, demos: bool) -> RunningServer {
         .config(config)
         .bind("127.0.0.1:0")
         .unwrap()
-        .spawn(move || Routes::new(Echo, demos, true))
+        .spawn(move || Routes::new(Echo, demos))
 }
 
 type Ws = WebSocket<TcpStream>;
