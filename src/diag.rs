@@ -83,8 +83,14 @@ pub(crate) fn handle_timeout(conn: &mut Connection, now: Timestamp, handshaking:
 pub(crate) fn protocol_error(id: ConnId, error: &ProtocolError) {
     match error {
         ProtocolError::Handshake(e) => {
-            debug!("{id} dropped: bad handshake: {e} (HTTP {})", e.http_status());
+            debug!(
+                "{id} dropped: bad handshake: {e} (HTTP {})",
+                e.http_status()
+            );
         }
-        e => debug!("{id} dropped: protocol error: {e} (close {})", e.close_code()),
+        e => debug!(
+            "{id} dropped: protocol error: {e} (close {})",
+            e.close_code()
+        ),
     }
 }

@@ -350,7 +350,11 @@ impl EventLoop {
         log::debug!(
             "event loop started ({} connection(s){})",
             self.core.slots.len(),
-            if self.listener.is_some() { ", accepting" } else { "" }
+            if self.listener.is_some() {
+                ", accepting"
+            } else {
+                ""
+            }
         );
         let result = self.run_until_done(handler);
         match &result {
@@ -474,7 +478,10 @@ impl EventLoop {
             slot.deadline = None;
             if slot.draining {
                 // The peer never sent its FIN: give up on it.
-                log::debug!("{} no FIN from the peer after closing", ConnId::new(idx, gen));
+                log::debug!(
+                    "{} no FIN from the peer after closing",
+                    ConnId::new(idx, gen)
+                );
                 remove_slot(&mut self.core, idx);
                 continue;
             }

@@ -17,12 +17,14 @@
 
 pub mod chat;
 pub mod game;
-pub mod json;
 
 #[cfg(test)]
 mod tests;
 
 use std::collections::{HashMap, HashSet};
+use std::io;
+
+use serde::Serialize;
 
 use ws6455::proto::handshake::Request;
 use ws6455::proto::Response;
@@ -30,6 +32,40 @@ use ws6455::CloseCode;
 use ws6455::{ConnError, ConnId, Ctx, Decision, Handler, HttpResponse, Message};
 
 use log::info;
+
+/// `value` as JSON text, with `<` written `\u003c` so a message can never
+/// close a `<script>` if a page ever inlines one.
+pub fn encode<T: Serialize>(value: &T) -> String {
+    let mut out = Vec::with_capacity(128);
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, ScriptSafe);
+    // The demos' messages are structs of strings and numbers, which always
+    // serialise; should one ever fail, the page gets an empty object.
+    if value.serialize(&mut serializer).is_err() {
+        return "{}".into();
+    }
+    String::from_utf8(out).unwrap_or_else(|_| "{}".into())
+}
+
+/// serde_json's compact output, except for `<` inside strings.
+struct ScriptSafe;
+
+impl serde_json::ser::Formatter for ScriptSafe {
+    fn write_string_fragment<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        let mut parts = fragment.split('<');
+        if let Some(first) = parts.next() {
+            writer.write_all(first.as_bytes())?;
+        }
+        for part in parts {
+            writer.write_all(b"\\u003c")?;
+            writer.write_all(part.as_bytes())?;
+        }
+        Ok(())
+    }
+}
 
 /// Frame size for the demos' broadcasts: every message they send is far
 /// smaller, so each is one frame (the same default as `Config`).
