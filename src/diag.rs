@@ -94,3 +94,63 @@ pub(crate) fn protocol_error(id: ConnId, error: &ProtocolError) {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use log::{Log, Metadata, Record};
+
+    use super::*;
+
+    static WARNINGS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+    struct Capture;
+
+    impl Log for Capture {
+        fn enabled(&self, _: &Metadata<'_>) -> bool {
+            true
+        }
+
+        fn log(&self, record: &Record<'_>) {
+            let message = record.args().to_string();
+            // Other unit tests run loops in this process too.
+            if record.level() == log::Level::Warn && message.starts_with("accept failed") {
+                WARNINGS
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(message);
+            }
+        }
+
+        fn flush(&self) {}
+    }
+
+    #[test]
+    fn a_storm_of_accept_errors_is_one_warning_a_second() {
+        let _ = log::set_logger(&Capture);
+        log::set_max_level(LevelFilter::Trace);
+        let emfile = || io::Error::from_raw_os_error(24);
+        let mut errors = AcceptErrors::default();
+        let at = |ms| Timestamp::from_duration(Duration::from_millis(ms));
+        for ms in 0..1000 {
+            errors.report(at(ms), "accept failed", &emfile());
+        }
+        errors.report(at(1000), "accept failed", &emfile());
+        errors.report(at(1001), "accept failed", &emfile());
+        errors.report(at(5000), "accept failed", &emfile());
+        let warnings = WARNINGS.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        assert_eq!(warnings.len(), 3, "{warnings:#?}");
+        assert!(!warnings[0].contains("more since"), "{}", warnings[0]);
+        assert!(
+            warnings[1].ends_with("(999 more since the last report)"),
+            "{}",
+            warnings[1]
+        );
+        assert!(
+            warnings[2].ends_with("(1 more since the last report)"),
+            "{}",
+            warnings[2]
+        );
+    }
+}
