@@ -70,7 +70,8 @@
 //! - `deflate` (default): RFC 7692 permessage-deflate.
 //! - `testing`: hooks that conformance tools and tests need and
 //!   applications must not have, such as sending a frame RFC 6455
-//!   forbids ([`proto::Connection::send_raw_frame`]).
+//!   forbids (`proto::Connection::send_raw_frame`, which exists only with
+//!   this feature, so the docs cannot link to it).
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 #![cfg_attr(
