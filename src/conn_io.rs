@@ -4,8 +4,9 @@
 use std::io::{self, Read, Write};
 
 use crate::ctx::Ctx;
+use crate::diag;
 use crate::event_loop::LoopCore;
-use crate::handler::{ConnError, Decision, Handler, Message};
+use crate::handler::{ConnError, ConnId, Decision, Handler, Message};
 use crate::proto::event::Event;
 
 /// What one round of reading did.
@@ -35,11 +36,17 @@ pub(crate) fn read_some<H: Handler>(
         if !slot.can_read || !conn.wants_read() {
             break;
         }
+        let id = ConnId::new(idx, slot.gen);
         let buf = conn.recv_buf();
         let room = buf.len();
         let failure = match (&slot.stream).read(buf) {
             Ok(0) => {
                 slot.can_read = false;
+                if slot.handshaking {
+                    log::debug!("{id} dropped: the peer closed TCP during the handshake");
+                } else if conn.is_open() && !conn.close_sent() {
+                    log::debug!("{id} dropped: the peer closed TCP without a close frame");
+                }
                 conn.recv_eof();
                 None
             }
@@ -65,7 +72,7 @@ pub(crate) fn read_some<H: Handler>(
                 Some(e)
             }
         };
-        conn.handle_timeout(now);
+        diag::handle_timeout(conn, now, slot.handshaking, id);
         reads += 1;
         if let Some(e) = failure {
             report_io_error(core, handler, idx, e);
@@ -163,10 +170,11 @@ pub(crate) fn finish_connect<H: Handler>(core: &mut LoopCore, handler: &mut H, i
 }
 
 fn report_io_error<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: usize, e: io::Error) {
+    let Some(id) = core.id(idx) else { return };
+    log::debug!("{id} dropped: I/O error: {e}");
     if core.slots.get(idx).is_none_or(|s| s.closed_reported) {
         return;
     }
-    let Some(id) = core.id(idx) else { return };
     let mut ctx = Ctx::new(core, None);
     handler.on_error(&mut ctx, id, &ConnError::Io(e));
 }
@@ -189,6 +197,22 @@ pub(crate) fn dispatch<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: us
         let Some((event, sender)) = conn.poll_event_with_sender() else {
             break;
         };
+        let settles_handshake = matches!(
+            event,
+            Event::Request(_)
+                | Event::HttpRequest(_)
+                | Event::Connected(_)
+                | Event::Failed(_)
+                | Event::Closed { .. }
+        );
+        let mut plain_http = false;
+        if settles_handshake {
+            if let Some(slot) = core.slots.get_mut(idx) {
+                slot.handshaking = false;
+                slot.plain_http |= matches!(event, Event::HttpRequest(_));
+                plain_http = slot.plain_http;
+            }
+        }
         let mut ctx = Ctx::new(core, Some((id, sender)));
         match event {
             Event::Request(request) => {
@@ -202,6 +226,10 @@ pub(crate) fn dispatch<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: us
                         // Only a subprotocol the client never offered makes
                         // accepting fail: a server bug, answered as one.
                         Err(_) => {
+                            log::warn!(
+                                "{id} the handler chose subprotocol {:?}, which the client did not offer: answered 500",
+                                protocol.as_deref().unwrap_or("")
+                            );
                             let _ = conn
                                 .reject(500, "server chose a subprotocol the client did not offer");
                         }
@@ -227,8 +255,18 @@ pub(crate) fn dispatch<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: us
             Event::Pong(payload) => handler.on_pong(&mut ctx, id, payload),
             Event::CloseReceived { code, reason } => handler.on_close(&mut ctx, id, code, reason),
             Event::Writable => handler.on_writable(&mut ctx, id),
-            Event::Failed(err) => handler.on_error(&mut ctx, id, &ConnError::Protocol(err)),
+            Event::Failed(err) => {
+                diag::protocol_error(id, &err);
+                handler.on_error(&mut ctx, id, &ConnError::Protocol(err));
+            }
             Event::Closed { code, clean } => {
+                // A plain HTTP exchange ends without close frames by design.
+                if !plain_http {
+                    log::debug!(
+                        "{id} closed {code} {}",
+                        if clean { "clean" } else { "unclean" }
+                    );
+                }
                 handler.on_closed(&mut ctx, id, code, clean);
                 if let Some(slot) = core.slots.get_mut(idx) {
                     slot.closed_reported = true;

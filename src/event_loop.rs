@@ -17,7 +17,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io::{self, Read};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,6 +28,7 @@ use slab::Slab;
 use crate::client::{self, ConnectError, ConnectOptions};
 use crate::clock;
 use crate::ctx::Ctx;
+use crate::diag::{self, AcceptErrors};
 use crate::handler::{ConnId, Handler};
 use crate::proto::close::CloseCode;
 use crate::proto::config::Config;
@@ -50,12 +51,22 @@ const POOLED_CAPACITY: usize = 256 << 10;
 /// turn; leftovers are retried on the next loop turn.
 const READ_BUDGET: usize = 32;
 
+/// Generations for every loop of the process: a `ConnId` (slot and
+/// generation) then names one connection in logs even with several loops,
+/// whose slot numbers overlap.
+static NEXT_GEN: AtomicU32 = AtomicU32::new(1);
+
 /// One connection's socket and its loop-side bookkeeping.
 pub(crate) struct Slot {
     /// `None` only while its event is being handled.
     pub(crate) conn: Option<Connection>,
     pub(crate) stream: TcpStream,
-    gen: u32,
+    pub(crate) gen: u32,
+    /// The handshake's outcome (request, response, failure) has not been
+    /// dispatched yet: an expired deadline is the handshake timeout.
+    pub(crate) handshaking: bool,
+    /// The request was plain HTTP, answered through `Handler::on_http`.
+    pub(crate) plain_http: bool,
     /// Readiness remembered from edges, cleared on `WouldBlock`.
     pub(crate) can_read: bool,
     pub(crate) can_write: bool,
@@ -81,7 +92,6 @@ pub(crate) struct LoopCore {
     pub(crate) config: Arc<Config>,
     registry: Registry,
     pub(crate) slots: Slab<Slot>,
-    next_gen: u32,
     /// Slots written to from another connection's callback.
     dirty: Vec<usize>,
     /// Slots with readiness left over after their read budget ran out.
@@ -105,9 +115,7 @@ impl LoopCore {
     }
 
     pub(crate) fn id(&self, idx: usize) -> Option<ConnId> {
-        self.slots
-            .get(idx)
-            .map(|s| ConnId(u64::from(s.gen) << 32 | idx as u64))
+        self.slots.get(idx).map(|s| ConnId::new(idx, s.gen))
     }
 
     fn index(&self, id: ConnId) -> Option<usize> {
@@ -143,7 +151,7 @@ impl LoopCore {
                 .conn
                 .as_ref()
                 .is_some_and(|c| c.is_open() && !c.close_sent());
-            open.then(|| ConnId(u64::from(slot.gen) << 32 | idx as u64))
+            open.then(|| ConnId::new(idx, slot.gen))
         })
     }
 
@@ -175,11 +183,14 @@ impl LoopCore {
         );
         self.registry
             .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)?;
-        self.next_gen = self.next_gen.wrapping_add(1);
+        // Relaxed: only uniqueness matters, not ordering with other memory.
+        let gen = NEXT_GEN.fetch_add(1, Ordering::Relaxed);
         entry.insert(Slot {
             conn: Some(conn),
             stream,
-            gen: self.next_gen,
+            gen,
+            handshaking: true,
+            plain_http: false,
             can_read: !connecting,
             can_write: !connecting,
             connecting,
@@ -253,6 +264,7 @@ pub struct EventLoop {
     listener: Option<TcpListener>,
     shutdown: ShutdownHandle,
     mailbox: Arc<Mailbox>,
+    accept_errors: AcceptErrors,
 }
 
 impl EventLoop {
@@ -270,7 +282,6 @@ impl EventLoop {
                 config: Arc::new(config),
                 registry,
                 slots: Slab::new(),
-                next_gen: 0,
                 dirty: Vec::new(),
                 again: Vec::new(),
                 deadlines: BinaryHeap::new(),
@@ -288,6 +299,7 @@ impl EventLoop {
                 waker,
             },
             mailbox: Arc::default(),
+            accept_errors: AcceptErrors::default(),
         })
     }
 
@@ -298,6 +310,7 @@ impl EventLoop {
             .registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
         let addr = listener.local_addr()?;
+        log::debug!("listening on {addr}");
         self.listener = Some(listener);
         Ok(addr)
     }
@@ -334,6 +347,24 @@ impl EventLoop {
     /// Run until shut down (all connections gone), or — for a loop without
     /// a listener — until no connection and no timer is left.
     pub fn run<H: Handler>(&mut self, handler: &mut H) -> io::Result<()> {
+        log::debug!(
+            "event loop started ({} connection(s){})",
+            self.core.slots.len(),
+            if self.listener.is_some() {
+                ", accepting"
+            } else {
+                ""
+            }
+        );
+        let result = self.run_until_done(handler);
+        match &result {
+            Ok(()) => log::debug!("event loop stopped"),
+            Err(e) => log::error!("event loop failed: {e}"),
+        }
+        result
+    }
+
+    fn run_until_done<H: Handler>(&mut self, handler: &mut H) -> io::Result<()> {
         loop {
             let timeout = if self.core.again.is_empty() {
                 self.core
@@ -382,13 +413,14 @@ impl EventLoop {
             events,
             core,
             listener,
+            accept_errors,
             ..
         } = self;
         for event in events.iter() {
             match event.token() {
                 LISTENER => {
                     if let Some(listener) = listener.as_ref() {
-                        accept_all(core, listener);
+                        accept_all(core, listener, accept_errors);
                     }
                 }
                 WAKER => {}
@@ -446,11 +478,15 @@ impl EventLoop {
             slot.deadline = None;
             if slot.draining {
                 // The peer never sent its FIN: give up on it.
+                log::debug!(
+                    "{} no FIN from the peer after closing",
+                    ConnId::new(idx, gen)
+                );
                 remove_slot(&mut self.core, idx);
                 continue;
             }
             if let Some(conn) = slot.conn.as_mut() {
-                conn.handle_timeout(now);
+                diag::handle_timeout(conn, now, slot.handshaking, ConnId::new(idx, gen));
             }
             drive(&mut self.core, handler, idx, false);
         }
@@ -471,6 +507,10 @@ impl EventLoop {
     /// Stop accepting, send 1001 to every open connection, drop those
     /// still in their handshake, and give the rest `close_timeout`.
     fn begin_shutdown<H: Handler>(&mut self, handler: &mut H) {
+        log::debug!(
+            "shutting down: closing {} connection(s) with 1001",
+            self.core.slots.len()
+        );
         if let Some(mut listener) = self.listener.take() {
             let _ = self.poll.registry().deregister(&mut listener);
         }
@@ -480,11 +520,15 @@ impl EventLoop {
         }
         let indices: Vec<usize> = self.core.slots.iter().map(|(i, _)| i).collect();
         for idx in indices {
+            let id = self.core.id(idx);
             if let Some(conn) = self.core.slots.get_mut(idx).and_then(|s| s.conn.as_mut()) {
                 if conn.is_open() {
                     let now = self.core.now;
                     let _ = conn.close(now, CloseCode::GOING_AWAY, "server shutting down");
                 } else {
+                    if let Some(id) = id {
+                        log::debug!("{id} dropped: shutdown during the handshake");
+                    }
                     conn.abort();
                 }
             }
@@ -497,6 +541,10 @@ impl EventLoop {
 
     fn abort_all<H: Handler>(&mut self, handler: &mut H) {
         let indices: Vec<usize> = self.core.slots.iter().map(|(i, _)| i).collect();
+        log::debug!(
+            "shutdown: close timeout passed, dropping {} connection(s)",
+            indices.len()
+        );
         for idx in indices {
             if let Some(conn) = self.core.slots.get_mut(idx).and_then(|s| s.conn.as_mut()) {
                 conn.abort();
@@ -506,22 +554,31 @@ impl EventLoop {
     }
 }
 
-fn accept_all(core: &mut LoopCore, listener: &TcpListener) {
+fn accept_all(core: &mut LoopCore, listener: &TcpListener, errors: &mut AcceptErrors) {
     loop {
         match listener.accept() {
-            Ok((stream, _addr)) => {
+            Ok((stream, addr)) => {
                 // Small messages must not wait for Nagle's algorithm.
                 let _ = stream.set_nodelay(true);
                 let conn = Connection::server(core.config.clone(), core.now);
-                if core.insert(stream, conn, false).is_err() {
-                    continue;
+                match core.insert(stream, conn, false) {
+                    Ok(idx) => {
+                        if let Some(id) = core.id(idx) {
+                            log::trace!("{id} accepted from {addr}");
+                        }
+                    }
+                    Err(e) => errors.report(core.now, "cannot register an accepted socket", &e),
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             // Out of file descriptors and the like: stop for this edge; the
-            // next connection attempt raises a new one.
-            Err(_) => return,
+            // next connection attempt raises a new one (and at most one
+            // warning a second).
+            Err(e) => {
+                errors.report(core.now, "accept failed", &e);
+                return;
+            }
         }
     }
 }
@@ -545,9 +602,12 @@ pub(crate) fn drive<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: usize
         return;
     }
     let now = core.now;
-    if let Some(conn) = core.slots.get_mut(idx).and_then(|s| s.conn.as_mut()) {
-        conn.handle_timeout(now);
-        conn.unpark(&mut core.pool);
+    if let Some(slot) = core.slots.get_mut(idx) {
+        let id = ConnId::new(idx, slot.gen);
+        if let Some(conn) = slot.conn.as_mut() {
+            diag::handle_timeout(conn, now, slot.handshaking, id);
+            conn.unpark(&mut core.pool);
+        }
     }
     if crate::conn_io::finish_connect(core, handler, idx) {
         let mut reads = 0;

@@ -90,6 +90,7 @@ mod client;
 pub mod clock;
 mod conn_io;
 mod ctx;
+mod diag;
 mod event_loop;
 mod handler;
 mod remote;

@@ -80,7 +80,7 @@ impl Runner {
             return;
         };
         if let Step::Case(n) = step {
-            eprintln!("case {n}/{}", self.last);
+            log::info!("case {n}/{}", self.last);
         }
         let url = format!("{}{}", self.base, path);
         match ctx.connect(&url, &ConnectOptions::default()) {

@@ -13,7 +13,8 @@
 //! grows memory without bound.
 //!
 //! Received messages, pings, pongs and the peer's close go to stdout;
-//! connection news and `--trace` lines to stderr. Exit status: 0 after a
+//! connection news and `--trace` lines to the log on stderr (`-q` leaves
+//! only errors there). Exit status: 0 after a
 //! clean close, 1 after an unclean one or a protocol error, 2 if the
 //! connection could not be made.
 
@@ -189,11 +190,7 @@ impl Handler for Client {
             .filter(|e| !e.is_empty())
             .map(|e| format!(" (extensions: {e})"))
             .unwrap_or_default();
-        eprintln!(
-            "{} connected to {}{protocol}{extensions}",
-            timestamp(),
-            self.url
-        );
+        log::info!("connected to {}{protocol}{extensions}", self.url);
         let (outbox, remote, binary) = (self.outbox.clone(), self.remote.clone(), self.binary);
         std::thread::spawn(move || read_stdin(outbox, remote, id, binary));
         if let Some(every) = self.ping {
@@ -266,9 +263,8 @@ impl Handler for Client {
     fn on_closed(&mut self, ctx: &mut Ctx<'_>, _: ConnId, code: CloseCode, clean: bool) {
         self.clean = clean;
         if self.opened {
-            eprintln!(
-                "{} closed: {code}, {}",
-                timestamp(),
+            log::info!(
+                "closed: {code}, {}",
                 if clean { "clean" } else { "unclean" }
             );
         }
@@ -296,7 +292,7 @@ impl Handler for Client {
 
     fn on_frame(&mut self, _: &mut Ctx<'_>, id: ConnId, frame: &FrameTrace) {
         if self.trace {
-            eprintln!("{} {id} {}", timestamp(), TraceLine(frame));
+            log::info!("{id} {}", TraceLine(frame));
         }
     }
 }

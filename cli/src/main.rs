@@ -19,6 +19,13 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// More log lines on stderr: -v adds debug (why connections were
+    /// dropped), -vv trace.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Only errors on stderr (no per-connection lines).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -43,6 +50,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    log::init(log::level(cli.verbose, cli.quiet));
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::AutobahnClient(args) => autobahn_client::run(args),

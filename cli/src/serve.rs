@@ -12,8 +12,9 @@ use ws6455::{CloseCode, Config};
 use ws6455::{ConnId, Ctx, Decision, Handler, HttpResponse, Message, Server};
 use ws6455_describe::TraceLine;
 
+use log::info;
+
 use crate::apps::Routes;
-use crate::info;
 
 /// Options of `ws6455 serve`.
 #[derive(clap::Args, Debug)]
@@ -30,9 +31,6 @@ pub struct Args {
     /// Largest message accepted, in bytes.
     #[arg(long, default_value_t = 16 << 20)]
     pub max_message: u64,
-    /// No per-connection log lines.
-    #[arg(long, short)]
-    pub quiet: bool,
     /// Log every frame in (←) and out (→) on stderr, one line each.
     #[arg(long)]
     pub trace: bool,
@@ -59,9 +57,9 @@ pub struct Args {
 /// speaks any protocol, but a server only names one it knows.
 const ECHO_PROTOCOLS: &[&str] = &["ws6455.echo"];
 
-/// Echoes every message back as it came; logs opens and closes.
+/// Echoes every message back as it came; logs opens and closes (plain
+/// HTTP requests are logged by [`Routes`], which answers them).
 pub struct Echo {
-    quiet: bool,
     trace: bool,
 }
 
@@ -72,20 +70,13 @@ impl Handler for Echo {
         }
     }
 
-    fn on_http(&mut self, ctx: &mut Ctx<'_>, id: ConnId, request: &Request) -> HttpResponse {
-        info!(
-            self.quiet,
-            "{id} http {} {}",
-            request.method(),
-            request.target()
-        );
-        let _ = ctx;
+    fn on_http(&mut self, _: &mut Ctx<'_>, _: ConnId, _: &Request) -> HttpResponse {
         HttpResponse::not_found()
     }
 
     fn on_open(&mut self, ctx: &mut Ctx<'_>, id: ConnId, _: Option<&ws6455::proto::Response>) {
         let peer = ctx.peer_addr(id).map(|a| a.to_string()).unwrap_or_default();
-        info!(self.quiet, "{id} open {peer}");
+        info!("{id} open {peer}");
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<'_>, id: ConnId, message: Message<'_>) {
@@ -98,19 +89,21 @@ impl Handler for Echo {
     }
 
     fn on_error(&mut self, _: &mut Ctx<'_>, id: ConnId, error: &ws6455::ConnError) {
-        info!(self.quiet, "{id} error: {error}");
+        info!("{id} error: {error}");
     }
 
     fn on_closed(&mut self, _: &mut Ctx<'_>, id: ConnId, code: CloseCode, clean: bool) {
         info!(
-            self.quiet,
             "{id} closed {code} {}",
             if clean { "clean" } else { "unclean" }
         );
     }
 
     fn on_frame(&mut self, _: &mut Ctx<'_>, id: ConnId, frame: &FrameTrace) {
-        info!(!self.trace, "{id} {}", TraceLine(frame));
+        // Asked for with --trace, so at info: seen without -v.
+        if self.trace {
+            info!("{id} {}", TraceLine(frame));
+        }
     }
 }
 
@@ -139,20 +132,18 @@ pub fn run(args: Args) -> io::Result<()> {
     let handle = server.handle();
     ctrlc::set_handler(move || handle.shutdown()).map_err(io::Error::other)?;
     info!(
-        args.quiet,
         "ws6455 serving on ws://{} ({} thread(s))",
         server.local_addr(),
         args.threads
     );
     if args.threads > 1 {
         info!(
-            args.quiet,
             "the chat and game demos need --threads 1; with {} event loops they answer 503",
             args.threads
         );
     }
-    let (quiet, trace, demos) = (args.quiet, args.trace, args.threads <= 1);
-    server.run(move || Routes::new(Echo { quiet, trace }, demos, quiet))?;
-    info!(args.quiet, "ws6455 stopped");
+    let (trace, demos) = (args.trace, args.threads <= 1);
+    server.run(move || Routes::new(Echo { trace }, demos))?;
+    info!("ws6455 stopped");
     Ok(())
 }

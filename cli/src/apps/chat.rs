@@ -12,13 +12,14 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use log::info;
+use serde::Serialize;
+use serde_json::{Map, Value};
 use ws6455::proto::PreparedMessage;
 use ws6455::CloseCode;
 use ws6455::{ConnId, Ctx, Handler, Message};
 
-use super::json::{self, Writer};
-use super::FRAGMENT_SIZE;
-use crate::info;
+use super::{encode, FRAGMENT_SIZE};
 
 /// The page served on `GET /`.
 pub const PAGE: &str = include_str!("chat.html");
@@ -32,6 +33,51 @@ const MAX_TEXT: usize = 2000;
 /// Largest JSON message the chat reads; bigger ones close with 1009.
 const MAX_MESSAGE: usize = 8 << 10;
 
+/// What the chat sends to a page; each variant is one `{"type":…}`
+/// object with its members in this order.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+enum ToPage<'a> {
+    Error {
+        reason: &'a str,
+    },
+    Presence {
+        room: &'a str,
+        users: Vec<&'a str>,
+    },
+    Rooms {
+        rooms: Vec<RoomSize<'a>>,
+    },
+    Joined {
+        room: &'a str,
+        nick: &'a str,
+    },
+    Left {
+        room: &'a str,
+        nick: &'a str,
+        reason: &'a str,
+    },
+    Message {
+        room: &'a str,
+        from: &'a str,
+        text: &'a str,
+        time: i64,
+    },
+    Dm {
+        from: &'a str,
+        to: &'a str,
+        text: &'a str,
+        time: i64,
+    },
+}
+
+/// One entry of the room list.
+#[derive(Serialize)]
+struct RoomSize<'a> {
+    name: &'a str,
+    users: usize,
+}
+
 #[derive(Default)]
 struct User {
     nick: Option<String>,
@@ -40,7 +86,6 @@ struct User {
 
 /// The chat's state: who is connected, with which nickname, in which room.
 pub struct Chat {
-    quiet: bool,
     users: HashMap<ConnId, User>,
     /// Room name → members in the order they joined. A room exists while
     /// someone is in it.
@@ -48,17 +93,16 @@ pub struct Chat {
 }
 
 impl Chat {
-    /// An empty chat; `quiet` turns its log lines off.
-    pub fn new(quiet: bool) -> Self {
+    /// An empty chat; its log lines go through the `log` facade.
+    pub fn new() -> Self {
         Chat {
-            quiet,
             users: HashMap::new(),
             rooms: BTreeMap::new(),
         }
     }
 
     fn error(ctx: &mut Ctx<'_>, id: ConnId, reason: &str) {
-        let _ = ctx.send_text(id, &json::object(&[("type", "error"), ("reason", reason)]));
+        let _ = ctx.send_text(id, &encode(&ToPage::Error { reason }));
     }
 
     /// Encode once, queue on every member of `room`.
@@ -94,36 +138,22 @@ impl Chat {
             .filter_map(|id| self.users.get(id)?.nick.as_deref())
             .collect();
         nicks.sort_unstable_by_key(|n| n.to_lowercase());
-        let mut w = Writer::new();
-        w.begin_object()
-            .str_member("type", "presence")
-            .str_member("room", room)
-            .key("users")
-            .begin_array();
-        for nick in nicks {
-            w.string(nick);
-        }
-        w.end_array().end_object();
-        Self::to_room(ctx, members, &w.finish());
+        let text = encode(&ToPage::Presence { room, users: nicks });
+        Self::to_room(ctx, members, &text);
     }
 
     /// `{"type":"rooms","rooms":[{"name":…,"users":n}…]}` to every chat
     /// connection, so every page's room list stays current.
     fn send_rooms(&self, ctx: &mut Ctx<'_>, to: Option<ConnId>) {
-        let mut w = Writer::new();
-        w.begin_object()
-            .str_member("type", "rooms")
-            .key("rooms")
-            .begin_array();
-        for (name, members) in &self.rooms {
-            w.begin_object()
-                .str_member("name", name)
-                .key("users")
-                .int(i64::try_from(members.len()).unwrap_or(i64::MAX))
-                .end_object();
-        }
-        w.end_array().end_object();
-        let text = w.finish();
+        let rooms = self
+            .rooms
+            .iter()
+            .map(|(name, members)| RoomSize {
+                name,
+                users: members.len(),
+            })
+            .collect();
+        let text = encode(&ToPage::Rooms { rooms });
         match to {
             Some(id) => {
                 let _ = ctx.send_text(id, &text);
@@ -144,7 +174,7 @@ impl Chat {
             return;
         };
         let nick = user.nick.clone().unwrap_or_default();
-        info!(self.quiet, "{id} chat {nick} left {room} ({reason})");
+        info!("{id} chat {nick} left {room} ({reason})");
         let remaining = match self.rooms.get_mut(&room) {
             Some(members) => {
                 members.retain(|&m| m != id);
@@ -155,12 +185,11 @@ impl Chat {
         if remaining.is_empty() {
             self.rooms.remove(&room);
         } else {
-            let text = json::object(&[
-                ("type", "left"),
-                ("room", &room),
-                ("nick", &nick),
-                ("reason", reason),
-            ]);
+            let text = encode(&ToPage::Left {
+                room: &room,
+                nick: &nick,
+                reason,
+            });
             Self::to_room(ctx, &remaining, &text);
             self.send_presence(ctx, &room);
         }
@@ -185,11 +214,11 @@ impl Chat {
         let user = self.users.entry(id).or_default();
         user.nick = Some(nick.to_owned());
         user.room = Some(room.to_owned());
-        info!(self.quiet, "{id} chat {nick} joined {room}");
+        info!("{id} chat {nick} joined {room}");
         let members = self.rooms.entry(room.to_owned()).or_default();
         members.push(id);
         let members = members.clone();
-        let text = json::object(&[("type", "joined"), ("room", room), ("nick", nick)]);
+        let text = encode(&ToPage::Joined { room, nick });
         Self::to_room(ctx, &members, &text);
         self.send_presence(ctx, room);
         self.send_rooms(ctx, None);
@@ -205,17 +234,14 @@ impl Chat {
         let Some(text) = valid_text(text) else {
             return Self::error(ctx, id, "a message is 1 to 2000 characters");
         };
-        let mut w = Writer::new();
-        w.begin_object()
-            .str_member("type", "message")
-            .str_member("room", room)
-            .str_member("from", nick)
-            .str_member("text", text)
-            .key("time")
-            .int(now_ms())
-            .end_object();
+        let message = encode(&ToPage::Message {
+            room,
+            from: nick,
+            text,
+            time: now_ms(),
+        });
         let members = self.rooms.get(room).cloned().unwrap_or_default();
-        Self::to_room(ctx, &members, &w.finish());
+        Self::to_room(ctx, &members, &message);
     }
 
     fn dm(&mut self, ctx: &mut Ctx<'_>, id: ConnId, to: &str, text: &str) {
@@ -228,22 +254,25 @@ impl Chat {
         let Some(target) = self.find_nick(to) else {
             return Self::error(ctx, id, &format!("nobody called {to} is online"));
         };
-        let mut w = Writer::new();
-        w.begin_object()
-            .str_member("type", "dm")
-            .str_member("from", &from)
-            .str_member("to", to)
-            .str_member("text", text)
-            .key("time")
-            .int(now_ms())
-            .end_object();
+        let message = encode(&ToPage::Dm {
+            from: &from,
+            to,
+            text,
+            time: now_ms(),
+        });
         // The sender gets its own copy so its page shows the conversation.
         let recipients = if target == id {
             vec![id]
         } else {
             vec![target, id]
         };
-        Self::to_room(ctx, &recipients, &w.finish());
+        Self::to_room(ctx, &recipients, &message);
+    }
+}
+
+impl Default for Chat {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -265,12 +294,15 @@ impl Handler for Chat {
                 return;
             }
         };
-        let request = match json::parse(text) {
+        // An object with loosely typed members, not a tagged enum: a
+        // missing or misspelt "type", or a member that is not a string, each
+        // get their own answer, which the page shows to whoever typed it.
+        let request: Map<String, Value> = match serde_json::from_str(text) {
             Ok(request) => request,
             Err(e) => return Self::error(ctx, id, &format!("invalid JSON: {e}")),
         };
-        let field = |name: &str| request.str(name).unwrap_or("");
-        match request.str("type") {
+        let field = |name: &str| request.get(name).and_then(Value::as_str).unwrap_or("");
+        match request.get("type").and_then(Value::as_str) {
             Some("join") => self.join(ctx, id, field("room"), field("nick")),
             Some("say") => self.say(ctx, id, field("text")),
             Some("dm") => self.dm(ctx, id, field("to"), field("text")),

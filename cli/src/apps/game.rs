@@ -13,13 +13,14 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use log::info;
+use serde::Serialize;
+use serde_json::{Map, Value};
 use ws6455::proto::PreparedMessage;
 use ws6455::CloseCode;
 use ws6455::{ConnId, Ctx, Handler, Message};
 
-use super::json::{self, Writer};
-use super::FRAGMENT_SIZE;
-use crate::info;
+use super::{encode, FRAGMENT_SIZE};
 
 /// The page served on `GET /game`.
 pub const PAGE: &str = include_str!("game.html");
@@ -37,6 +38,34 @@ const RADIUS: f64 = 10.0;
 /// Pixels per second while a key is held.
 const SPEED: f64 = 180.0;
 
+/// What the game sends to a page, one `{"type":…}` object each.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+enum ToPlayer<'a> {
+    Welcome {
+        id: i64,
+        width: i64,
+        height: i64,
+        hz: i64,
+    },
+    State {
+        tick: i64,
+        players: Vec<Dot>,
+    },
+    Error {
+        reason: &'a str,
+    },
+}
+
+/// A player as the pages draw it: whole pixels.
+#[derive(Serialize)]
+struct Dot {
+    id: i64,
+    x: i64,
+    y: i64,
+    hue: i64,
+}
+
 struct Player {
     number: i64,
     x: f64,
@@ -47,7 +76,6 @@ struct Player {
 
 /// The game's state: players and the tick clock.
 pub struct Game {
-    quiet: bool,
     players: BTreeMap<ConnId, Player>,
     next_number: i64,
     tick: i64,
@@ -56,10 +84,9 @@ pub struct Game {
 }
 
 impl Game {
-    /// An empty field; `quiet` turns its log lines off.
-    pub fn new(quiet: bool) -> Self {
+    /// An empty field; its log lines go through the `log` facade.
+    pub fn new() -> Self {
         Game {
-            quiet,
             players: BTreeMap::new(),
             next_number: 1,
             tick: 0,
@@ -79,32 +106,26 @@ fn step(p: &mut Player) {
 
 /// `{"type":"state","tick":n,"players":[{"id":1,"x":…,"y":…,"hue":…}…]}`
 fn state<'a>(tick: i64, players: impl Iterator<Item = &'a Player>) -> String {
-    let mut w = Writer::new();
-    w.begin_object()
-        .str_member("type", "state")
-        .key("tick")
-        .int(tick)
-        .key("players")
-        .begin_array();
-    for p in players {
-        w.begin_object()
-            .key("id")
-            .int(p.number)
-            .key("x")
-            .int(p.x.round() as i64)
-            .key("y")
-            .int(p.y.round() as i64)
-            .key("hue")
-            .int(hue(p.number))
-            .end_object();
-    }
-    w.end_array().end_object();
-    w.finish()
+    let players = players
+        .map(|p| Dot {
+            id: p.number,
+            x: p.x.round() as i64,
+            y: p.y.round() as i64,
+            hue: hue(p.number),
+        })
+        .collect();
+    encode(&ToPlayer::State { tick, players })
 }
 
 /// Colours spread by the golden angle, so neighbours never look alike.
 fn hue(number: i64) -> i64 {
     (number * 137).rem_euclid(360)
+}
+
+impl Default for Game {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Handler for Game {
@@ -124,20 +145,15 @@ impl Handler for Game {
                 dy: 0.0,
             },
         );
-        info!(self.quiet, "{id} game player {number} joined");
-        let mut w = Writer::new();
-        w.begin_object()
-            .str_member("type", "welcome")
-            .key("id")
-            .int(number)
-            .key("width")
-            .num(WIDTH)
-            .key("height")
-            .num(HEIGHT)
-            .key("hz")
-            .int(1000 / TICK.as_millis() as i64)
-            .end_object();
-        let _ = ctx.send_text(id, &w.finish());
+        info!("{id} game player {number} joined");
+        // Whole numbers, as the page has always been sent them (640, not 640.0).
+        let welcome = ToPlayer::Welcome {
+            id: number,
+            width: WIDTH as i64,
+            height: HEIGHT as i64,
+            hz: 1000 / TICK.as_millis() as i64,
+        };
+        let _ = ctx.send_text(id, &encode(&welcome));
         if self.next_tick.is_none() {
             self.next_tick = Some(ctx.now() + TICK);
             ctx.set_timer(TICK, TICK_TOKEN);
@@ -150,13 +166,18 @@ impl Handler for Game {
             return;
         };
         let error = |ctx: &mut Ctx<'_>, reason: &str| {
-            let _ = ctx.send_text(id, &json::object(&[("type", "error"), ("reason", reason)]));
+            let _ = ctx.send_text(id, &encode(&ToPlayer::Error { reason }));
         };
-        let request = match json::parse(text) {
+        let request: Map<String, Value> = match serde_json::from_str(text) {
             Ok(request) => request,
             Err(e) => return error(ctx, &format!("invalid JSON: {e}")),
         };
-        match (request.str("type"), request.num("dx"), request.num("dy")) {
+        let num = |name: &str| request.get(name).and_then(Value::as_f64);
+        match (
+            request.get("type").and_then(Value::as_str),
+            num("dx"),
+            num("dy"),
+        ) {
             (Some("move"), Some(dx), Some(dy)) => {
                 if let Some(p) = self.players.get_mut(&id) {
                     // Only a direction: the server decides how fast.
@@ -174,7 +195,7 @@ impl Handler for Game {
 
     fn on_closed(&mut self, _: &mut Ctx<'_>, id: ConnId, _: CloseCode, _: bool) {
         if let Some(p) = self.players.remove(&id) {
-            info!(self.quiet, "{id} game player {} left", p.number);
+            info!("{id} game player {} left", p.number);
         }
     }
 

@@ -17,19 +17,55 @@
 
 pub mod chat;
 pub mod game;
-pub mod json;
 
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::io;
+
+use serde::Serialize;
 
 use ws6455::proto::handshake::Request;
 use ws6455::proto::Response;
 use ws6455::CloseCode;
 use ws6455::{ConnError, ConnId, Ctx, Decision, Handler, HttpResponse, Message};
 
-use crate::info;
+use log::info;
+
+/// `value` as JSON text, with `<` written `\u003c` so a message can never
+/// close a `<script>` if a page ever inlines one.
+pub fn encode<T: Serialize>(value: &T) -> String {
+    let mut out = Vec::with_capacity(128);
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, ScriptSafe);
+    // The demos' messages are structs of strings and numbers, which always
+    // serialise; should one ever fail, the page gets an empty object.
+    if value.serialize(&mut serializer).is_err() {
+        return "{}".into();
+    }
+    String::from_utf8(out).unwrap_or_else(|_| "{}".into())
+}
+
+/// serde_json's compact output, except for `<` inside strings.
+struct ScriptSafe;
+
+impl serde_json::ser::Formatter for ScriptSafe {
+    fn write_string_fragment<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        let mut parts = fragment.split('<');
+        if let Some(first) = parts.next() {
+            writer.write_all(first.as_bytes())?;
+        }
+        for part in parts {
+            writer.write_all(b"\\u003c")?;
+            writer.write_all(part.as_bytes())?;
+        }
+        Ok(())
+    }
+}
 
 /// Frame size for the demos' broadcasts: every message they send is far
 /// smaller, so each is one frame (the same default as `Config`).
@@ -50,22 +86,43 @@ pub struct Routes<H> {
     game: game::Game,
     fallback: H,
     routes: HashMap<ConnId, App>,
+    /// Connections that asked plain HTTP: logged as a request with its
+    /// status, not as a WebSocket that closed without a close frame.
+    http: HashSet<ConnId>,
     demos: bool,
-    quiet: bool,
 }
 
 impl<H: Handler> Routes<H> {
     /// The demos in front of `fallback`. `demos` false (several event
     /// loops) answers the demo paths with 503 instead of serving them.
-    pub fn new(fallback: H, demos: bool, quiet: bool) -> Self {
+    pub fn new(fallback: H, demos: bool) -> Self {
         Routes {
-            chat: chat::Chat::new(quiet),
-            game: game::Game::new(quiet),
+            chat: chat::Chat::new(),
+            game: game::Game::new(),
             fallback,
             routes: HashMap::new(),
+            http: HashSet::new(),
             demos,
-            quiet,
         }
+    }
+
+    fn page(&mut self, ctx: &mut Ctx<'_>, id: ConnId, request: &Request) -> HttpResponse {
+        let page = match request.path() {
+            "/" | "/index.html" => chat::PAGE,
+            "/game" => game::PAGE,
+            _ => return self.fallback.on_http(ctx, id, request),
+        };
+        if !self.demos {
+            let mut response = HttpResponse::ok("text/plain; charset=utf-8", NOT_ON_THREADS);
+            response.status = 503;
+            return response;
+        }
+        let mut response = HttpResponse::ok("text/html; charset=utf-8", page);
+        // The pages change with the binary; never show a stale one.
+        response
+            .headers
+            .push(("Cache-Control".into(), "no-store".into()));
+        response
     }
 
     /// The handler that owns connection `id`.
@@ -96,27 +153,14 @@ impl<H: Handler> Handler for Routes<H> {
     }
 
     fn on_http(&mut self, ctx: &mut Ctx<'_>, id: ConnId, request: &Request) -> HttpResponse {
-        let page = match request.path() {
-            "/" | "/index.html" => chat::PAGE,
-            "/game" => game::PAGE,
-            _ => return self.fallback.on_http(ctx, id, request),
-        };
+        let response = self.page(ctx, id, request);
         info!(
-            self.quiet,
-            "{id} http {} {}",
+            "{id} http {} {} {}",
             request.method(),
-            request.target()
+            request.target(),
+            response.status
         );
-        if !self.demos {
-            let mut response = HttpResponse::ok("text/plain; charset=utf-8", NOT_ON_THREADS);
-            response.status = 503;
-            return response;
-        }
-        let mut response = HttpResponse::ok("text/html; charset=utf-8", page);
-        // The pages change with the binary; never show a stale one.
-        response
-            .headers
-            .push(("Cache-Control".into(), "no-store".into()));
+        self.http.insert(id);
         response
     }
 
@@ -149,6 +193,11 @@ impl<H: Handler> Handler for Routes<H> {
     }
 
     fn on_closed(&mut self, ctx: &mut Ctx<'_>, id: ConnId, code: CloseCode, clean: bool) {
+        // An answered HTTP request ends without close frames (1006) by
+        // design; it was never a WebSocket, so no app hears of it.
+        if self.http.remove(&id) {
+            return;
+        }
         self.app(id).on_closed(ctx, id, code, clean);
         self.routes.remove(&id);
     }

@@ -44,7 +44,7 @@ fn start(config: Config, demos: bool) -> RunningServer {
         .config(config)
         .bind("127.0.0.1:0")
         .unwrap()
-        .spawn(move || Routes::new(Echo, demos, true))
+        .spawn(move || Routes::new(Echo, demos))
 }
 
 type Ws = WebSocket<TcpStream>;
@@ -182,8 +182,19 @@ fn chat_errors_are_answered_not_fatal() {
     let addr = server.local_addr();
     let mut ann = client(addr, "/chat");
     let error = |reason: &str| format!(r#"{{"type":"error","reason":"{reason}"}}"#);
+    // The reason after "invalid JSON: " is serde_json's, with its position.
     send(&mut ann, "hello");
-    expect(&mut ann, &error("invalid JSON: expected '{' at byte 0"));
+    expect(
+        &mut ann,
+        &error("invalid JSON: expected value at line 1 column 1"),
+    );
+    send(&mut ann, "[]");
+    expect_prefix(
+        &mut ann,
+        r#"{"type":"error","reason":"invalid JSON: invalid type: sequence"#,
+    );
+    send(&mut ann, r#"{"type":"say","text":"x"#);
+    expect_prefix(&mut ann, r#"{"type":"error","reason":"invalid JSON: EOF"#);
     send(&mut ann, r#"{"type":"say","text":"x"}"#);
     expect(&mut ann, &error("join a room first"));
     send(&mut ann, r#"{"type":"shout"}"#);
@@ -220,6 +231,28 @@ fn chat_errors_are_answered_not_fatal() {
     );
     drop((ann, imposter));
     server.stop().unwrap();
+}
+
+#[test]
+fn encoded_messages_keep_their_member_order_and_escape_angle_brackets() {
+    #[derive(serde::Serialize)]
+    #[serde(tag = "type", rename_all = "lowercase")]
+    enum Sample<'a> {
+        Said {
+            from: &'a str,
+            text: &'a str,
+            time: i64,
+        },
+    }
+    let said = Sample::Said {
+        from: "ann",
+        text: "q\"\\\n\u{1}</script>é😀",
+        time: 7,
+    };
+    assert_eq!(
+        super::encode(&said),
+        r#"{"type":"said","from":"ann","text":"q\"\\\n\u0001\u003c/script>é😀","time":7}"#
+    );
 }
 
 #[test]
