@@ -40,7 +40,7 @@ pub(crate) fn read_some<H: Handler>(
         let failure = match (&slot.stream).read(buf) {
             Ok(0) => {
                 slot.can_read = false;
-                conn.recv_eof();
+                conn.recv_eof(now);
                 None
             }
             Ok(n) => {
@@ -186,6 +186,8 @@ pub(crate) fn dispatch<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: us
             let mut ctx = Ctx::new(core, Some((id, conn.sender())));
             handler.on_frame(&mut ctx, id, &frame);
         }
+        // The instant the handler's decision (accept, reject) takes effect.
+        let now = core.now();
         let Some((event, sender)) = conn.poll_event_with_sender() else {
             break;
         };
@@ -194,20 +196,25 @@ pub(crate) fn dispatch<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: us
             Event::Request(request) => {
                 let decision = handler.on_request(&mut ctx, id, &request);
                 match decision {
-                    Decision::Accept { protocol } => match conn.accept(protocol.as_deref(), &[]) {
-                        Ok(()) => {
-                            let mut ctx = Ctx::new(core, Some((id, conn.sender())));
-                            handler.on_open(&mut ctx, id, None);
+                    Decision::Accept { protocol } => {
+                        match conn.accept(now, protocol.as_deref(), &[]) {
+                            Ok(()) => {
+                                let mut ctx = Ctx::new(core, Some((id, conn.sender())));
+                                handler.on_open(&mut ctx, id, None);
+                            }
+                            // Only a subprotocol the client never offered makes
+                            // accepting fail: a server bug, answered as one.
+                            Err(_) => {
+                                let _ = conn.reject(
+                                    now,
+                                    500,
+                                    "server chose a subprotocol the client did not offer",
+                                );
+                            }
                         }
-                        // Only a subprotocol the client never offered makes
-                        // accepting fail: a server bug, answered as one.
-                        Err(_) => {
-                            let _ = conn
-                                .reject(500, "server chose a subprotocol the client did not offer");
-                        }
-                    },
+                    }
                     Decision::Reject { status, reason } => {
-                        let _ = conn.reject(status, &reason);
+                        let _ = conn.reject(now, status, &reason);
                     }
                 }
             }
@@ -218,7 +225,7 @@ pub(crate) fn dispatch<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: us
                     .iter()
                     .map(|(k, v)| (k.as_str(), v.as_str()))
                     .collect();
-                let _ = conn.respond(response.status, &headers, &response.body);
+                let _ = conn.respond(now, response.status, &headers, &response.body);
             }
             Event::Connected(response) => handler.on_open(&mut ctx, id, Some(&response)),
             Event::Text(text) => handler.on_message(&mut ctx, id, Message::Text(text)),
