@@ -3,20 +3,25 @@
 //! [`State::Closed`], and the one place ([`Connection::settle`]) that
 //! decides when it has become `Closed`.
 //!
-//! - §7.1.2 *Start the Closing Handshake*: our close frame is queued after
-//!   every data frame; nothing may follow it (§5.5.1) → `CloseSent`, and
-//!   the close handshake timeout starts.
-//! - §7.1.3 *The Closing Handshake is Started*: the peer's close frame
-//!   arrived; we echo its code unless our close already went (§5.5.1), and
-//!   the handshake is complete → `Lingering`.
-//! - §7.1.1 *Close the WebSocket Connection*: the server closes TCP first,
-//!   so a client lingers until it sees the server's FIN
-//!   ([`Peer::Awaited`]); the linger timeout bounds every wait.
-//! - §7.1.4 *The WebSocket Connection is Closed* and §7.1.5 *The WebSocket
-//!   Connection Close Code*: the one [`crate::Event::Closed`] reports the
-//!   code the peer's close frame carried, 1005 when it carried none, and
-//!   1006 when no close frame was received at all (EOF, timeouts, abort,
-//!   failure).
+//! - §7.1.2 *Start the WebSocket Closing Handshake*: our close frame is
+//!   queued after every data frame and nothing may follow it (§5.5.1) →
+//!   `CloseSent`; the close handshake timeout starts.
+//! - §7.1.3 *The WebSocket Closing Handshake is Started* (the CLOSING
+//!   state) on sending a close (`CloseSent`) or receiving one: we echo the
+//!   peer's code unless ours already went (§5.5.1). Close both sent and
+//!   received, the handshake is complete and the connection "SHOULD _Close
+//!   the WebSocket Connection_" (§7.1.2) → `Lingering`.
+//! - §7.1.1 *Close the WebSocket Connection*: the server closes TCP first
+//!   (the driver does once the last bytes are out), a client waits for the
+//!   server's TCP close ([`Peer::Awaited`]) and closes itself "after a
+//!   reasonable amount of time": the linger timeout, which bounds every
+//!   wait in `Lingering`.
+//! - §7.1.4 *The WebSocket Connection is Closed* → `Closed`; cleanly only
+//!   if the close handshake completed.
+//! - §7.1.5 *The WebSocket Connection Close Code*: the one
+//!   [`crate::Event::Closed`] reports the code the peer's close frame
+//!   carried, 1005 when it carried none, and 1006 when no close frame was
+//!   received at all (EOF, timeouts, abort, failure).
 //! - §7.1.7 *Fail the WebSocket Connection*: a protocol error queues our
 //!   close with the error's code (once the handshake is done), reports
 //!   [`crate::Event::Failed`] before `Closed`, and the connection lingers
@@ -46,15 +51,15 @@ pub(super) enum State {
     /// Frames flow both ways (§5, §6).
     Open,
     /// §7.1.2: our close frame is queued and nothing may follow it
-    /// (§5.5.1), so sending is refused; the peer's frames are still read
-    /// until its close arrives (§7.1.3). The close handshake timeout
-    /// (§7.1.1) bounds the wait.
+    /// (§5.5.1), so sending is refused; the closing handshake is started
+    /// (§7.1.3) and the peer's frames are still read until its close
+    /// arrives. The close handshake timeout bounds the wait.
     CloseSent,
-    /// The connection ended — the close handshake completed (§7.1.3), or
-    /// it failed (§7.1.7) or ended abnormally (§7.1.5: 1006). Nothing more
-    /// is read or sent: the last bytes are flushed, the final events are
-    /// reported and a client waits for the server's TCP close (§7.1.1).
-    /// The linger timer bounds it.
+    /// The connection ended — the close handshake completed (close sent
+    /// and received, §7.1.2–§7.1.3), or it failed (§7.1.7) or ended
+    /// abnormally (§7.1.5: 1006). Nothing more is read or sent: the last
+    /// bytes are flushed, the final events are reported and a client waits
+    /// for the server's TCP close (§7.1.1). The linger timer bounds it.
     Lingering(Ending),
     /// Terminal (§7.1.4): every event was reported and the last bytes are
     /// written or the linger gave up on them; the driver drops the socket.
