@@ -109,7 +109,7 @@ fn handshake(c: &mut Criterion) {
             let mut conn = Connection::server(config.clone(), now);
             conn.recv(REQUEST);
             let _ = conn.poll_event();
-            conn.accept(None, &[]).ok();
+            conn.accept(now, None, &[]).ok();
             black_box(conn.pending_output().len())
         })
     });
@@ -147,7 +147,7 @@ fn echo_pair(config: Config) -> (Connection, Connection) {
             break;
         }
     }
-    server.accept(None, &[]).ok();
+    server.accept(now, None, &[]).ok();
     pump(&mut server, &mut client);
     while client.poll_event().is_some() {}
     (client, server)

@@ -272,7 +272,9 @@ impl<S: Read + Write + ReadTimeout> WebSocket<S> {
             match ws.conn.poll_event() {
                 Some(Event::Request(request)) => return Ok(request),
                 Some(Event::HttpRequest(_)) => {
-                    let _ = ws.conn.reject(426, "this endpoint speaks WebSocket");
+                    let _ =
+                        ws.conn
+                            .reject(crate::clock::now(), 426, "this endpoint speaks WebSocket");
                     ws.flush()?;
                     return Err(Error::NotUpgraded);
                 }
@@ -290,9 +292,12 @@ impl<S: Read + Write + ReadTimeout> WebSocket<S> {
         // the request: `decide` may have taken a while.
         ws.tick();
         match decision {
-            Decision::Accept { protocol } => ws.conn.accept(protocol.as_deref(), &[])?,
+            Decision::Accept { protocol } => {
+                ws.conn
+                    .accept(crate::clock::now(), protocol.as_deref(), &[])?
+            }
             Decision::Reject { status, reason } => {
-                ws.conn.reject(status, &reason)?;
+                ws.conn.reject(crate::clock::now(), status, &reason)?;
                 ws.flush()?;
                 return Err(Error::NotUpgraded);
             }
@@ -378,7 +383,7 @@ impl<S: Read + Write + ReadTimeout> WebSocket<S> {
         };
         let buf = self.conn.recv_buf();
         match self.stream.read(buf) {
-            Ok(0) => self.conn.recv_eof(),
+            Ok(0) => self.conn.recv_eof(crate::clock::now()),
             Ok(n) => self.conn.commit_recv(n),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e)
@@ -486,7 +491,8 @@ impl<S: Read + Write> WebSocket<S> {
         &mut self,
         mut op: impl FnMut(&mut Connection) -> Result<(), UsageError>,
     ) -> Result<(), Error> {
-        // A close starts its timer from the core's last known time: make it now.
+        // Let what is due fire first (heartbeat, idle or close timeout), so
+        // the command meets the connection as it is now.
         self.tick();
         match op(&mut self.conn) {
             Err(UsageError::BufferFull) => {

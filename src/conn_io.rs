@@ -47,7 +47,7 @@ pub(crate) fn read_some<H: Handler>(
                 } else if conn.is_open() && !conn.close_sent() {
                     log::debug!("{id} dropped: the peer closed TCP without a close frame");
                 }
-                conn.recv_eof();
+                conn.recv_eof(now);
                 None
             }
             Ok(n) => {
@@ -194,6 +194,8 @@ pub(crate) fn dispatch<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: us
             let mut ctx = Ctx::new(core, Some((id, conn.sender())));
             handler.on_frame(&mut ctx, id, &frame);
         }
+        // The instant the handler's decision (accept, reject) takes effect.
+        let now = core.now();
         let Some((event, sender)) = conn.poll_event_with_sender() else {
             break;
         };
@@ -218,24 +220,29 @@ pub(crate) fn dispatch<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: us
             Event::Request(request) => {
                 let decision = handler.on_request(&mut ctx, id, &request);
                 match decision {
-                    Decision::Accept { protocol } => match conn.accept(protocol.as_deref(), &[]) {
-                        Ok(()) => {
-                            let mut ctx = Ctx::new(core, Some((id, conn.sender())));
-                            handler.on_open(&mut ctx, id, None);
+                    Decision::Accept { protocol } => {
+                        match conn.accept(now, protocol.as_deref(), &[]) {
+                            Ok(()) => {
+                                let mut ctx = Ctx::new(core, Some((id, conn.sender())));
+                                handler.on_open(&mut ctx, id, None);
+                            }
+                            // Only a subprotocol the client never offered makes
+                            // accepting fail: a server bug, answered as one.
+                            Err(_) => {
+                                log::warn!(
+                                    "{id} the handler chose subprotocol {:?}, which the client did not offer: answered 500",
+                                    protocol.as_deref().unwrap_or("")
+                                );
+                                let _ = conn.reject(
+                                    now,
+                                    500,
+                                    "server chose a subprotocol the client did not offer",
+                                );
+                            }
                         }
-                        // Only a subprotocol the client never offered makes
-                        // accepting fail: a server bug, answered as one.
-                        Err(_) => {
-                            log::warn!(
-                                "{id} the handler chose subprotocol {:?}, which the client did not offer: answered 500",
-                                protocol.as_deref().unwrap_or("")
-                            );
-                            let _ = conn
-                                .reject(500, "server chose a subprotocol the client did not offer");
-                        }
-                    },
+                    }
                     Decision::Reject { status, reason } => {
-                        let _ = conn.reject(status, &reason);
+                        let _ = conn.reject(now, status, &reason);
                     }
                 }
             }
@@ -246,7 +253,7 @@ pub(crate) fn dispatch<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: us
                     .iter()
                     .map(|(k, v)| (k.as_str(), v.as_str()))
                     .collect();
-                let _ = conn.respond(response.status, &headers, &response.body);
+                let _ = conn.respond(now, response.status, &headers, &response.body);
             }
             Event::Connected(response) => handler.on_open(&mut ctx, id, Some(&response)),
             Event::Text(text) => handler.on_message(&mut ctx, id, Message::Text(text)),

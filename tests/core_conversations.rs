@@ -137,7 +137,7 @@ fn client_initiated_close_is_echoed_and_the_server_closes_tcp_first() {
     );
     assert!(!c.is_closed(), "client waits for the server's TCP close");
     assert!(c.wants_read());
-    c.recv_eof();
+    c.recv_eof(t0());
     assert!(c.is_closed());
 }
 
@@ -197,7 +197,7 @@ fn input_after_a_close_is_ignored() {
 #[test]
 fn eof_without_close_is_abnormal() {
     let (_c, mut s) = pair();
-    s.recv_eof();
+    s.recv_eof(t0());
     assert_eq!(drain(&mut s), vec![Ev::Closed(1006, false)]);
     assert!(s.is_closed());
 }
@@ -325,7 +325,7 @@ fn frames_sent_with_the_request_are_not_lost() {
     bytes.extend(client_frame(true, OpCode::Text, b"early"));
     s.recv(&bytes);
     assert_eq!(drain(&mut s), vec![Ev::Request("/chat".into())]);
-    s.accept(None, &[]).unwrap();
+    s.accept(t0(), None, &[]).unwrap();
     assert_eq!(drain(&mut s), vec![Ev::Text("early".into())]);
 }
 
@@ -346,8 +346,8 @@ fn plain_http_requests_can_be_answered() {
     let mut s = Connection::server(Arc::new(Config::default()), t0());
     s.recv(b"GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_eq!(drain(&mut s), vec![Ev::Http("/index.html".into())]);
-    assert_eq!(s.accept(None, &[]), Err(UsageError::WrongState));
-    s.respond(200, &[("Content-Type", "text/html")], b"<p>hi</p>")
+    assert_eq!(s.accept(t0(), None, &[]), Err(UsageError::WrongState));
+    s.respond(t0(), 200, &[("Content-Type", "text/html")], b"<p>hi</p>")
         .unwrap();
     let out = take_output(&mut s);
     assert!(out.starts_with(b"HTTP/1.1 200"));
@@ -365,10 +365,10 @@ fn subprotocols_must_have_been_offered() {
     pump(&mut c, &mut s);
     drain(&mut s);
     assert_eq!(
-        s.accept(Some("mqtt"), &[]),
+        s.accept(t0(), Some("mqtt"), &[]),
         Err(UsageError::ProtocolNotOffered)
     );
-    s.accept(Some("superchat"), &[]).unwrap();
+    s.accept(t0(), Some("superchat"), &[]).unwrap();
     pump(&mut s, &mut c);
     assert_eq!(drain(&mut c), vec![Ev::Connected(Some("superchat".into()))]);
 }
@@ -401,7 +401,7 @@ fn offered_extensions_are_never_accepted_blindly() {
     );
     s.recv(request.as_bytes());
     assert_eq!(drain(&mut s), vec![Ev::Request("/chat".into())]);
-    s.accept(None, &[]).unwrap();
+    s.accept(t0(), None, &[]).unwrap();
     let response = String::from_utf8(take_output(&mut s)).unwrap();
     assert!(response.starts_with("HTTP/1.1 101"));
     assert!(

@@ -39,7 +39,7 @@ mod split_invariance {
             while let Some(ev) = s.poll_event() {
                 let ev = owned(ev);
                 if matches!(ev, Ev::Request(_)) {
-                    s.accept(None, &[]).unwrap();
+                    s.accept(t0(), None, &[]).unwrap();
                 }
                 evs.push(ev);
             }

@@ -158,3 +158,54 @@ fn nothing_is_sent_after_our_close() {
         "only our close frame goes out"
     );
 }
+
+/// A server that decides late (a slow `on_request`): heartbeats count from
+/// the instant `accept` was given, not from the last `handle_timeout`.
+#[test]
+fn heartbeats_count_from_the_instant_of_accept() {
+    let hb = cfg(|c| c.ping_interval = Some(Duration::from_secs(10)));
+    let mut s = Connection::server(hb, t0());
+    s.recv(REQUEST);
+    assert_eq!(drain(&mut s), vec![Ev::Request("/chat".into())]);
+    let later = t0() + Duration::from_secs(4);
+    s.accept(later, None, &[]).unwrap();
+    take_output(&mut s);
+    assert_eq!(s.poll_timeout(), Some(later + Duration::from_secs(10)));
+}
+
+/// EOF after a quiet spell: the linger that bounds flushing what is queued
+/// starts at the EOF, not at the last instant the core was given.
+#[test]
+fn the_linger_after_eof_starts_at_the_eof() {
+    let (_c, mut s) = pair_with(
+        Arc::new(Config::default()),
+        cfg(|c| c.close_timeout = Duration::from_secs(3)),
+    );
+    s.send_text("still queued").unwrap();
+    let eof = t0() + Duration::from_secs(60);
+    s.recv_eof(eof);
+    assert_eq!(drain(&mut s), vec![Ev::Closed(1006, false)]);
+    assert!(!s.is_closed(), "the queued message still goes out");
+    assert_eq!(s.poll_timeout(), Some(eof + Duration::from_secs(3)));
+    s.handle_timeout(eof + Duration::from_secs(1));
+    assert!(!s.is_closed());
+    take_output(&mut s);
+    assert!(s.is_closed(), "closed once the last byte is written");
+    assert_eq!(s.poll_timeout(), None);
+}
+
+/// The linger gives up on output the peer does not take.
+#[test]
+fn the_linger_gives_up_on_unwritten_output() {
+    let (_c, mut s) = pair_with(
+        Arc::new(Config::default()),
+        cfg(|c| c.close_timeout = Duration::from_secs(3)),
+    );
+    s.send_text("never taken").unwrap();
+    s.recv_eof(t0());
+    assert_eq!(drain(&mut s), vec![Ev::Closed(1006, false)]);
+    s.handle_timeout(t0() + Duration::from_secs(3));
+    assert!(s.is_closed());
+    assert!(s.wants_write(), "the bytes are still there, but abandoned");
+    assert_eq!(s.poll_timeout(), None);
+}

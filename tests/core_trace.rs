@@ -40,7 +40,7 @@ fn pair(config: Config) -> (Connection, Connection) {
     let mut server = Connection::server(config, now);
     server.recv(&take_output(&mut client));
     assert!(matches!(server.poll_event(), Some(Event::Request(_))));
-    server.accept(None, &[]).unwrap();
+    server.accept(now, None, &[]).unwrap();
     pump(&mut server, &mut client);
     assert!(client.is_open() && server.is_open());
     (client, server)

@@ -107,7 +107,7 @@ fn pair_with(client: Arc<Config>, server: Arc<Config>) -> (Connection, Connectio
     let request = take_output(&mut c);
     s.recv(&request);
     assert!(matches!(s.poll_event(), Some(Event::Request(_))));
-    s.accept(None, &[]).unwrap();
+    s.accept(t0(), None, &[]).unwrap();
     let response = take_output(&mut s);
     c.recv(&response);
     let connected = match c.poll_event() {

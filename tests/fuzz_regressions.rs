@@ -43,7 +43,7 @@ fn open_server(config: Config) -> Connection {
     let mut s = Connection::server(Arc::new(config), Timestamp::ZERO);
     s.recv(REQUEST);
     assert_eq!(drain(&mut s), ["Request"]);
-    s.accept(None, &[]).unwrap();
+    s.accept(Timestamp::ZERO, None, &[]).unwrap();
     take_output(&mut s);
     s
 }
@@ -64,7 +64,7 @@ fn no_writable_after_closed() {
     let mut s = open_server(config);
     s.send_binary(&[0; 100]).unwrap();
     assert_eq!(s.send_binary(b"x"), Err(UsageError::BufferFull));
-    s.recv_eof();
+    s.recv_eof(Timestamp::ZERO);
     assert_eq!(drain(&mut s), ["Closed(1006, false)"]);
     take_output(&mut s);
     assert_eq!(drain(&mut s), Vec::<String>::new(), "an event after Closed");

@@ -76,7 +76,7 @@ fn core_pair() -> (Connection, Connection) {
             break;
         }
     }
-    s.accept(None, &[]).unwrap();
+    s.accept(now, None, &[]).unwrap();
     pump(&mut s, &mut c);
     while c.poll_event().is_some() {}
     (c, s)

@@ -164,7 +164,7 @@ fn payload(len: usize, text: bool) -> Vec<u8> {
 }
 
 /// What the server does with a request, after the event's borrow ends.
-fn decide(conn: &mut Connection, decision: Decision, request: &Request) {
+fn decide(conn: &mut Connection, now: Timestamp, decision: Decision, request: &Request) {
     let upgrade = request.is_websocket();
     match decision {
         Decision::Accept { protocol } => {
@@ -175,33 +175,33 @@ fn decide(conn: &mut Connection, decision: Decision, request: &Request) {
                 2 => offered.get(1).map(String::as_str),
                 _ => Some("x-not-offered"),
             };
-            let result = conn.accept(choice, &[("Set-Cookie", "id=1")]);
+            let result = conn.accept(now, choice, &[("Set-Cookie", "id=1")]);
             if !upgrade {
                 assert_eq!(
                     result,
                     Err(UsageError::WrongState),
                     "accepted a plain HTTP request"
                 );
-                assert_eq!(conn.respond(404, &[], b"not found"), Ok(()));
+                assert_eq!(conn.respond(now, 404, &[], b"not found"), Ok(()));
             } else if choice.is_none_or(|c| offered.iter().any(|o| o == c)) {
                 assert_eq!(result, Ok(()));
             } else {
                 assert_eq!(result, Err(UsageError::ProtocolNotOffered));
-                assert_eq!(conn.accept(None, &[]), Ok(()));
+                assert_eq!(conn.accept(now, None, &[]), Ok(()));
             }
             assert_eq!(
-                conn.accept(None, &[]),
+                conn.accept(now, None, &[]),
                 Err(UsageError::WrongState),
                 "accepted twice"
             );
         }
         Decision::Reject { status } => {
-            assert_eq!(conn.reject(200 + status % 400, "no"), Ok(()));
+            assert_eq!(conn.reject(now, 200 + status % 400, "no"), Ok(()));
         }
         Decision::Respond { status, body } => {
             let body = vec![b'x'; usize::from(body)];
             assert_eq!(
-                conn.respond(200 + status % 400, &[("X-Fuzz", "1")], &body),
+                conn.respond(now, 200 + status % 400, &[("X-Fuzz", "1")], &body),
                 Ok(())
             );
         }
@@ -239,7 +239,7 @@ fn plain_run(role: Role, setup: &Setup, stream: &[u8], cuts: Cuts<'_>) -> (Vec<E
             };
             events.push(ev);
             if let Some(r) = request {
-                decide(conn, setup.decision, &r);
+                decide(conn, t0(), setup.decision, &r);
             }
             assert!(events.len() < 100_000, "endless events");
         }
@@ -265,7 +265,7 @@ fn plain_run(role: Role, setup: &Setup, stream: &[u8], cuts: Cuts<'_>) -> (Vec<E
     }
     conn.recv(&stream[pos..]);
     drain(&mut conn, &mut events);
-    conn.recv_eof();
+    conn.recv_eof(t0());
     drain(&mut conn, &mut events);
     let mut out = Vec::new();
     loop {
@@ -564,7 +564,7 @@ impl<'s> Driver<'s> {
                     self.tick(deadline);
                 }
             }
-            Op::Eof => self.conn.recv_eof(),
+            Op::Eof => self.conn.recv_eof(self.now),
             Op::Abort => {
                 self.conn.abort();
                 self.aborted = true;
@@ -679,7 +679,7 @@ impl<'s> Driver<'s> {
                 other => panic!("an event the oracle does not model: {other:?}"),
             }
             if let Some(r) = request {
-                decide(&mut self.conn, self.setup.decision, &r);
+                decide(&mut self.conn, self.now, self.setup.decision, &r);
                 drop(r);
                 // The answer to the handshake is queued without asking.
                 self.largest_queued = self.largest_queued.max(self.conn.buffered_amount());
@@ -739,7 +739,7 @@ impl<'s> Driver<'s> {
             self.drain();
             self.check();
         }
-        self.conn.recv_eof();
+        self.conn.recv_eof(self.now);
         self.drain();
         self.check();
         self.consume_all();

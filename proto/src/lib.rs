@@ -37,7 +37,7 @@
 //! Sec-WebSocket-Version: 13\r\n\r\n");
 //! // …events come out, and the driver answers with commands.
 //! assert!(matches!(server.poll_event(), Some(Event::Request(_))));
-//! server.accept(None, &[]).unwrap();
+//! server.accept(now, None, &[]).unwrap();
 //!
 //! // Bytes for the transport come out; report how many it took.
 //! let response = server.pending_output().to_vec();

@@ -88,7 +88,7 @@ pub fn open_server(config: Arc<Config>) -> Connection {
     let mut s = Connection::server(config, t0());
     s.recv(REQUEST);
     assert_eq!(drain(&mut s), vec![Ev::Request("/chat".into())]);
-    s.accept(None, &[]).unwrap();
+    s.accept(t0(), None, &[]).unwrap();
     let response = take_output(&mut s);
     assert!(response.starts_with(b"HTTP/1.1 101"));
     s
@@ -104,7 +104,7 @@ pub fn pair_with(client_cfg: Arc<Config>, server_cfg: Arc<Config>) -> (Connectio
     let mut s = Connection::server(server_cfg, t0());
     pump(&mut c, &mut s);
     assert_eq!(drain(&mut s), vec![Ev::Request("/chat".into())]);
-    s.accept(None, &[]).unwrap();
+    s.accept(t0(), None, &[]).unwrap();
     pump(&mut s, &mut c);
     assert_eq!(drain(&mut c), vec![Ev::Connected(None)]);
     (c, s)

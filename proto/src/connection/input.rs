@@ -10,6 +10,7 @@ use alloc::{boxed::Box, vec::Vec};
 
 use core::ops::Range;
 
+use super::closing::State;
 use super::trace::Direction;
 use super::{Active, Connection, Ready, Role};
 use crate::assembler::{FramePlace, MessageKind};
@@ -320,8 +321,11 @@ impl Connection {
             (OpCode::Ping, _) => {
                 // §5.5.2 "MUST send a Pong frame in response" — unless our
                 // close already went (§5.5.1: nothing may follow it).
-                let Active { rx, out, .. } = &mut **a;
-                self.outbound.queue_pong(out, rx.slice(range.clone()));
+                if matches!(self.state, State::Open) {
+                    let Active { rx, out, .. } = &mut **a;
+                    self.outbound
+                        .queue_control(out, OpCode::Pong, rx.slice(range.clone()));
+                }
                 Ok(Progress::Event(Ready::Ping(range)))
             }
             (OpCode::Pong, _) => Ok(Progress::Event(Ready::Pong(range))),

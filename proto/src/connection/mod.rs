@@ -8,9 +8,9 @@
 //!    (read straight into the receive buffer) or [`Connection::recv`]
 //!    (copy), and [`Connection::recv_eof`] when the peer closed TCP;
 //! 2. **time** — [`Connection::handle_timeout`] with the current instant,
-//!    after input, whenever [`Connection::poll_timeout`] has passed, and
-//!    before a command if time has moved since (a close starts its timer
-//!    from the last instant the core was given);
+//!    after input and whenever [`Connection::poll_timeout`] has passed
+//!    (commands whose effect depends on time — `accept`, `respond`,
+//!    `close` — and [`Connection::recv_eof`] take the instant themselves);
 //! 3. **events** — [`Connection::poll_event`] until it returns `None`,
 //!    reacting with the commands (`send_text`, `accept`, `close`, …);
 //! 4. **output** — write [`Connection::pending_output`] to the socket and
@@ -18,12 +18,18 @@
 //! 5. **interest** — [`Connection::wants_read`], [`Connection::wants_write`]
 //!    and [`Connection::is_closed`] (drop the socket).
 //!
-//! States (§4, §7): handshake → Open → (close sent and/or received) →
-//! Ended. A protocol error fails the connection (§7.1.7): the close frame
-//! with the error's code is queued, one [`Event::Failed`] is reported and
-//! the connection is terminal. Every connection reports exactly one
-//! [`Event::Closed`], last.
+//! States (§4, §7; see `closing.rs`): handshake (`ServerReading` →
+//! `ServerDeciding`, or `ClientWaiting`) → `Open` → `CloseSent` (§7.1.2:
+//! our close queued, sending refused, the peer's close awaited) →
+//! `Lingering` (§7.1.3 the close handshake completed, §7.1.7 the connection
+//! failed, or §7.1.5 it ended abnormally: the last bytes flush and a client
+//! waits for the server's TCP close, §7.1.1, bounded by the linger timeout)
+//! → `Closed` (§7.1.4: the driver drops the socket). A protocol error fails
+//! the connection (§7.1.7): the close frame with the error's code is
+//! queued and one [`Event::Failed`] is reported. Every connection reports
+//! exactly one [`Event::Closed`], last, with the §7.1.5 close code.
 
+mod closing;
 mod input;
 mod opening;
 mod output;
@@ -32,7 +38,7 @@ mod sender;
 mod timers;
 mod trace;
 
-use alloc::{boxed::Box, string::ToString};
+use alloc::boxed::Box;
 
 use crate::time::Timestamp;
 use alloc::sync::Arc;
@@ -43,13 +49,14 @@ use rand::{RngCore, SeedableRng};
 use crate::assembler::{Assembler, MessageKind};
 use crate::close::CloseCode;
 use crate::config::Config;
-use crate::error::{ProtocolError, UsageError};
+use crate::error::UsageError;
 use crate::event::Event;
 use crate::frame::OpCode;
 use crate::handshake::{ClientRequest, Request, Response};
 use crate::prepared::PreparedMessage;
 
-use input::{ReadState, RecvBuffer};
+use closing::{Peer, State};
+use input::RecvBuffer;
 use opening::Opening;
 pub(crate) use pool::Active;
 pub use pool::BufferPool;
@@ -60,31 +67,13 @@ pub use trace::{Direction, FrameTrace, PREVIEW_LEN};
 
 pub use crate::role::Role;
 
-/// Where the connection is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Phase {
-    /// Server: reading the request head (§4.2.1).
-    ServerReading,
-    /// Server: the request was reported; waiting for `accept`/`respond`.
-    ServerDeciding,
-    /// Client: request queued, waiting for the response head (§4.1).
-    ClientWaiting,
-    /// Frames flow both ways (§5); a close may have been sent.
-    Open,
-    /// Nothing more is read or sent but what is already queued.
-    Ended,
-}
-
-/// Events produced outside of frame parsing, held until `poll_event`.
+/// `Writable` notices, held until `poll_event` (the final `Failed` and
+/// `Closed` events are held by the `Lingering` state).
 #[derive(Debug, Default)]
 struct Notices {
     writable: bool,
     /// A send was refused for lack of space: report `Writable` later.
     want_writable: bool,
-    /// Boxed: rare, and an idle connection should not pay for its size.
-    failed: Option<Box<ProtocolError>>,
-    closed: Option<(CloseCode, bool)>,
-    closed_reported: bool,
 }
 
 /// What one parsing step found, without borrowing: `poll_event` turns it
@@ -108,18 +97,13 @@ enum Ready {
 pub struct Connection {
     config: Arc<Config>,
     role: Role,
-    phase: Phase,
+    /// Where the connection is in its life (handshake, open, closing).
+    state: State,
     /// Buffers and in-flight parsing state, boxed so an idle connection can
     /// hand them back ([`Connection::park`]) and cost only its state.
     active: Option<Box<Active>>,
     /// What sending owns besides the output buffer.
     outbound: Outbound,
-    /// §7.1.5 close handshake bookkeeping (our side is in `outbound`).
-    close_received: bool,
-    /// After the close handshake a client waits for the server to close
-    /// TCP (§7.1.1); the server does not wait.
-    await_eof: bool,
-    eof: bool,
     /// Handshake-time state, freed once the connection is open.
     opening: Option<Box<Opening>>,
     notices: Notices,
@@ -129,9 +113,7 @@ impl core::fmt::Debug for Connection {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Connection")
             .field("role", &self.role)
-            .field("phase", &self.phase)
-            .field("close_sent", &self.outbound.close_sent)
-            .field("close_received", &self.close_received)
+            .field("state", &self.state)
             .field("buffered_output", &self.buffered_amount())
             .finish_non_exhaustive()
     }
@@ -145,7 +127,7 @@ impl Connection {
         Self::with_parts(
             config,
             Role::Server,
-            Phase::ServerReading,
+            State::ServerReading,
             Outbound::new(timers, None),
         )
     }
@@ -166,7 +148,7 @@ impl Connection {
         rng.fill_bytes(&mut nonce);
         let outbound = Outbound::new(timers, Some(rng));
         let config_copy = Arc::clone(&config);
-        let mut conn = Self::with_parts(config, Role::Client, Phase::ClientWaiting, outbound);
+        let mut conn = Self::with_parts(config, Role::Client, State::ClientWaiting, outbound);
         let opening = conn
             .active()
             .out
@@ -175,16 +157,13 @@ impl Connection {
         conn
     }
 
-    fn with_parts(config: Arc<Config>, role: Role, phase: Phase, outbound: Outbound) -> Self {
+    fn with_parts(config: Arc<Config>, role: Role, state: State, outbound: Outbound) -> Self {
         Connection {
             config,
             role,
-            phase,
+            state,
             active: None,
             outbound,
-            close_received: false,
-            await_eof: false,
-            eof: false,
             opening: None,
             notices: Notices::default(),
         }
@@ -203,12 +182,7 @@ impl Connection {
     /// True once the opening handshake completed and until the connection
     /// ends; sending is possible while this holds and no close was sent.
     pub fn is_open(&self) -> bool {
-        self.phase == Phase::Open
-    }
-
-    /// True after we queued our close frame (§5.5.1: nothing may follow).
-    pub fn close_sent(&self) -> bool {
-        self.outbound.close_sent
+        matches!(self.state, State::Open | State::CloseSent)
     }
 
     // ----- tracing ------------------------------------------------------
@@ -246,7 +220,7 @@ impl Connection {
         let ready = self.next_ready()?;
         let Connection {
             config,
-            phase,
+            state,
             active,
             outbound,
             notices,
@@ -255,7 +229,7 @@ impl Connection {
         let Active {
             rx, assembler, out, ..
         } = &mut **active.get_or_insert_with(Box::default);
-        let sender = Sender::new(config, *phase, out, outbound, &mut notices.want_writable);
+        let sender = Sender::new(config, state, out, outbound, &mut notices.want_writable);
         let event = match ready {
             Next::Notice(event) => event,
             Next::Ready(ready) => materialize(rx, assembler, ready),
@@ -268,8 +242,8 @@ impl Connection {
             self.notices.writable = false;
             return Some(Next::Notice(Event::Writable));
         }
-        if let Some(err) = self.notices.failed.take() {
-            return Some(Next::Notice(Event::Failed(*err)));
+        if let Some(err) = self.take_failed() {
+            return Some(Next::Notice(Event::Failed(err)));
         }
         let ready = if self.input_paused() {
             None
@@ -279,22 +253,23 @@ impl Connection {
         if let Some(ready) = ready {
             return Some(Next::Ready(ready));
         }
-        if let Some(err) = self.notices.failed.take() {
-            return Some(Next::Notice(Event::Failed(*err)));
+        if let Some(err) = self.take_failed() {
+            return Some(Next::Notice(Event::Failed(err)));
         }
-        let (code, clean) = self.notices.closed.take()?;
-        self.notices.closed_reported = true;
+        let (code, clean) = self.take_closed()?;
         Some(Next::Notice(Event::Closed { code, clean }))
     }
 
     /// Parses as far as the next event, mutating state; `None` when the
     /// input is exhausted or the connection is not reading.
     fn step(&mut self) -> Option<Ready> {
-        match self.phase {
-            Phase::ServerReading => self.opening_read_request(),
-            Phase::ClientWaiting => self.opening_read_response(),
-            Phase::Open => self.read_frames(),
-            Phase::ServerDeciding | Phase::Ended => None,
+        match self.state {
+            State::ServerReading => self.opening_read_request(),
+            State::ClientWaiting => self.opening_read_response(),
+            // §7.1.3: after our close the peer's frames are still read,
+            // up to its close.
+            State::Open | State::CloseSent => self.read_frames(),
+            State::ServerDeciding | State::Lingering(_) | State::Closed { .. } => None,
         }
     }
 
@@ -352,60 +327,6 @@ impl Connection {
         self.active.is_none()
     }
 
-    // ----- failing and ending ------------------------------------------
-
-    /// §7.1.7 Fail the WebSocket Connection: queue a close frame with the
-    /// error's code (once the handshake is done), report the error, end.
-    fn fail(&mut self, err: ProtocolError) {
-        if self.phase == Phase::Ended {
-            return;
-        }
-        if self.phase == Phase::Open {
-            let reason = err.to_string();
-            let (active, outbound, config) = self.parts();
-            outbound.queue_close(
-                &mut active.out,
-                err.close_code(),
-                truncate_reason(&reason),
-                config,
-            );
-        }
-        self.notices.failed = Some(Box::new(err));
-        // §7.1.5: no close frame was received, so the close code is 1006.
-        self.end(CloseCode::ABNORMAL, false, false);
-    }
-
-    /// Enter the terminal phase and schedule the one `Closed` event.
-    fn end(&mut self, code: CloseCode, clean: bool, await_eof: bool) {
-        self.phase = Phase::Ended;
-        if let Some(active) = self.active.as_deref_mut() {
-            active.read = ReadState::Header;
-            active.rx.clear();
-        }
-        self.await_eof = await_eof;
-        self.opening = None;
-        if !self.notices.closed_reported && self.notices.closed.is_none() {
-            self.notices.closed = Some((code, clean));
-        }
-        self.outbound.timers.start_linger(self.config.close_timeout);
-    }
-
-    /// The peer's close frame opened or completed the close handshake.
-    fn on_close_received(&mut self, code: Option<CloseCode>) {
-        self.close_received = true;
-        // §5.5.1: "the endpoint MUST send a Close frame in response …
-        // typically echoing the status code it received".
-        let (active, outbound, config) = self.parts();
-        match code {
-            Some(code) => outbound.queue_close(&mut active.out, code, "", config),
-            None => outbound.queue_close_payload(&mut active.out, &[], config),
-        }
-        let reported = code.unwrap_or(CloseCode::NO_STATUS);
-        // §7.1.1: the server closes TCP first; the client waits for it.
-        let await_eof = self.role == Role::Client;
-        self.end(reported, true, await_eof);
-    }
-
     // ----- input --------------------------------------------------------
 
     /// Free space to read into; the driver reads into it and reports how
@@ -419,7 +340,7 @@ impl Connection {
 
     /// `n` bytes were read into [`Connection::recv_buf`].
     pub fn commit_recv(&mut self, n: usize) {
-        let ended = self.phase == Phase::Ended;
+        let ended = self.state.has_ended();
         let rx = &mut self.active().rx;
         rx.commit(n);
         // Once the connection ended (a close was received, or it failed),
@@ -447,43 +368,15 @@ impl Connection {
         }
     }
 
-    /// The peer closed its side of TCP. Without a completed close
-    /// handshake this is an abnormal closure (§7.1.5: code 1006).
-    pub fn recv_eof(&mut self) {
-        self.eof = true;
-        if self.phase != Phase::Ended {
-            self.end(CloseCode::ABNORMAL, false, false);
-        }
-    }
-
-    /// The transport failed (reset, write error) or the driver gives up:
-    /// end now and drop whatever output is still queued. Reported as an
-    /// abnormal closure (1006) unless the connection had already ended.
-    pub fn abort(&mut self) {
-        self.eof = true;
-        if let Some(active) = self.active.as_deref_mut() {
-            active.out.discard();
-        }
-        if self.phase != Phase::Ended {
-            self.end(CloseCode::ABNORMAL, false, false);
-        }
-        self.outbound.timers.expire_linger();
-    }
-
-    /// True once the peer closed its side of TCP ([`Connection::recv_eof`]).
-    pub fn peer_closed(&self) -> bool {
-        self.eof
-    }
-
     /// True when the driver should read from the socket.
     pub fn wants_read(&self) -> bool {
-        if self.eof {
-            return false;
-        }
-        match self.phase {
-            Phase::Ended => self.await_eof,
-            Phase::ServerDeciding => false,
-            _ => !self.input_paused(),
+        match &self.state {
+            State::ServerDeciding | State::Closed { .. } => false,
+            // §7.1.1: a client reads on until the server closes TCP.
+            State::Lingering(ending) => ending.awaits_peer(),
+            State::ServerReading | State::ClientWaiting | State::Open | State::CloseSent => {
+                !self.input_paused()
+            }
         }
     }
 
@@ -503,12 +396,14 @@ impl Connection {
         // Nothing can be sent once the connection ended, and `Closed` must
         // stay the last event.
         if self.notices.want_writable
-            && self.phase != Phase::Ended
+            && !self.state.has_ended()
             && self.buffered_amount() < self.config.max_output_buffer
         {
             self.notices.want_writable = false;
             self.notices.writable = true;
         }
+        // The last byte written may be all a lingering connection waited for.
+        self.settle();
     }
 
     /// True when there is output waiting.
@@ -519,17 +414,6 @@ impl Connection {
     /// Bytes queued and not yet written.
     pub fn buffered_amount(&self) -> usize {
         self.active.as_deref().map_or(0, |a| a.out.buffered())
-    }
-
-    /// True when the driver should drop the socket: the connection ended,
-    /// every event was polled and the last bytes are written (a client also
-    /// saw the server close TCP, §7.1.1), or the linger timeout passed.
-    pub fn is_closed(&self) -> bool {
-        self.phase == Phase::Ended
-            && self.notices.closed.is_none()
-            && self.notices.failed.is_none()
-            && (self.outbound.timers.linger_expired()
-                || (self.buffered_amount() == 0 && (!self.await_eof || self.eof)))
     }
 
     /// Hand back buffers that hold no data, so an idle connection costs
@@ -569,13 +453,15 @@ impl Connection {
     /// work to do, if any.
     pub fn poll_timeout(&self) -> Option<Timestamp> {
         let timers = &self.outbound.timers;
-        match self.phase {
-            Phase::ServerReading | Phase::ServerDeciding | Phase::ClientWaiting => {
-                timers.handshake_deadline()
-            }
-            Phase::Open => timers.open_deadline(&self.config, self.outbound.close_sent),
-            Phase::Ended if self.is_closed() => None,
-            Phase::Ended => timers.linger_deadline(),
+        match self.state {
+            // The handshake timeout, and §7.1.1 the close handshake's.
+            State::ServerReading
+            | State::ServerDeciding
+            | State::ClientWaiting
+            | State::CloseSent => timers.deadline(),
+            State::Open => timers.open_deadline(&self.config),
+            State::Lingering(_) => timers.linger_deadline(),
+            State::Closed { .. } => None,
         }
     }
 
@@ -584,39 +470,29 @@ impl Connection {
     /// handshake timeout. Cheap when nothing is due.
     pub fn handle_timeout(&mut self, now: Timestamp) {
         self.outbound.timers.set_now(now);
-        match self.phase {
-            Phase::ServerReading | Phase::ServerDeciding | Phase::ClientWaiting => {
-                if self.outbound.timers.handshake_expired() {
-                    self.end(CloseCode::ABNORMAL, false, false);
-                    self.outbound.timers.expire_linger();
+        match self.state {
+            State::ServerReading | State::ServerDeciding | State::ClientWaiting => {
+                if self.outbound.timers.deadline_passed() {
+                    self.end_now();
                 }
             }
-            Phase::Open => self.open_timers(),
-            Phase::Ended => self.outbound.timers.check_linger(),
+            State::Open => self.open_timers(),
+            State::CloseSent => {
+                if self.outbound.timers.deadline_passed() {
+                    // §7.1.1 the peer never answered our close: give up.
+                    self.end_now();
+                }
+            }
+            State::Lingering(_) | State::Closed { .. } => {}
         }
+        // The linger timeout may be what a lingering connection waited for.
+        self.settle();
     }
 
     fn open_timers(&mut self) {
-        match self
-            .outbound
-            .timers
-            .due(&self.config, self.outbound.close_sent)
-        {
+        match self.outbound.timers.due(&self.config) {
             Due::Nothing => {}
-            Due::CloseHandshake => {
-                // §7.1.1 the peer never answered our close: give up.
-                self.end(CloseCode::ABNORMAL, false, false);
-                self.outbound.timers.expire_linger();
-            }
-            Due::Idle => {
-                let (active, outbound, config) = self.parts();
-                outbound.queue_close(
-                    &mut active.out,
-                    CloseCode::GOING_AWAY,
-                    "idle timeout",
-                    config,
-                );
-            }
+            Due::Idle => self.send_close(CloseCode::GOING_AWAY, "idle timeout"),
             Due::Ping => {
                 let (active, outbound, _) = self.parts();
                 outbound.queue_control(&mut active.out, OpCode::Ping, &[]);
@@ -625,14 +501,8 @@ impl Connection {
             Due::PeerDead => {
                 // No answer to our ping: say why, but don't wait for a reply
                 // from a peer we believe is gone.
-                let (active, outbound, config) = self.parts();
-                outbound.queue_close(
-                    &mut active.out,
-                    CloseCode::GOING_AWAY,
-                    "ping timeout",
-                    config,
-                );
-                self.end(CloseCode::ABNORMAL, false, false);
+                self.send_close(CloseCode::GOING_AWAY, "ping timeout");
+                self.end(None, CloseCode::ABNORMAL, false, Peer::Ignored);
             }
         }
     }
@@ -644,7 +514,7 @@ impl Connection {
         let out = &mut self.active.get_or_insert_with(Box::default).out;
         Sender::new(
             &self.config,
-            self.phase,
+            &mut self.state,
             out,
             &mut self.outbound,
             &mut self.notices.want_writable,

@@ -7,7 +7,8 @@
 
 use alloc::{borrow::ToOwned, boxed::Box, string::String, vec::Vec};
 
-use super::{Connection, Phase, Ready, Role};
+use super::closing::{Peer, State};
+use super::{Connection, Ready, Role};
 use crate::close::CloseCode;
 use crate::config::Config;
 use crate::error::{ProtocolError, UsageError};
@@ -16,6 +17,7 @@ use crate::handshake::{
     write_client_request_offering, write_error_response, write_http_response, ClientRequest,
     Request,
 };
+use crate::time::Timestamp;
 
 /// What the handshake needs to remember until it completes.
 #[derive(Debug)]
@@ -98,7 +100,7 @@ impl Connection {
             Ok(None) => None,
             Ok(Some((request, consumed))) => {
                 self.active().rx.consume(consumed);
-                self.phase = Phase::ServerDeciding;
+                self.state = State::ServerDeciding;
                 let opening = Opening::server(&request, &self.config);
                 let upgrade = opening.upgrade;
                 self.opening = Some(Box::new(opening));
@@ -142,7 +144,7 @@ impl Connection {
             Ok(Some((response, consumed))) => {
                 self.active().rx.consume(consumed);
                 self.opening = None;
-                self.phase = Phase::Open;
+                self.state = State::Open;
                 self.outbound.timers.opened();
                 Some(Ready::Connected(response))
             }
@@ -157,9 +159,11 @@ impl Connection {
     /// Server, after [`crate::Event::Request`]: accept the upgrade
     /// (§4.2.2), optionally selecting one of the client's subprotocols and
     /// adding headers to the 101 response. Frames that arrived with the
-    /// request are parsed next.
+    /// request are parsed next. `now` is when the connection opened:
+    /// heartbeats and the idle timeout count from it.
     pub fn accept(
         &mut self,
+        now: Timestamp,
         protocol: Option<&str>,
         extra_headers: &[(&str, &str)],
     ) -> Result<(), UsageError> {
@@ -184,7 +188,8 @@ impl Connection {
                 extra_headers,
             )
         });
-        self.phase = Phase::Open;
+        self.state = State::Open;
+        self.outbound.timers.advance(now);
         self.outbound.timers.opened();
         Ok(())
     }
@@ -193,9 +198,10 @@ impl Connection {
     /// [`crate::Event::HttpRequest`]: answer with a complete HTTP
     /// response instead (a page, 403 for a bad Origin, 404 …; §4.2.2 item
     /// 4 "If the server does not wish to accept …"). The connection ends
-    /// once it is written.
+    /// once it is written; `now` starts the linger that bounds writing it.
     pub fn respond(
         &mut self,
+        now: Timestamp,
         status: u16,
         headers: &[(&str, &str)],
         body: &[u8],
@@ -204,17 +210,19 @@ impl Connection {
         self.active()
             .out
             .write_raw(|out| write_http_response(out, status, headers, body));
-        self.end(CloseCode::ABNORMAL, false, false);
+        self.outbound.timers.advance(now);
+        self.end(None, CloseCode::ABNORMAL, false, Peer::Ignored);
         Ok(())
     }
 
     /// Server: refuse the handshake with `status` and a one-line plain-text
-    /// reason (shorthand for [`Connection::respond`]).
-    pub fn reject(&mut self, status: u16, reason: &str) -> Result<(), UsageError> {
+    /// reason (shorthand for [`Connection::respond`]) at `now`.
+    pub fn reject(&mut self, now: Timestamp, status: u16, reason: &str) -> Result<(), UsageError> {
         let mut body = String::with_capacity(reason.len().saturating_add(1));
         body.push_str(reason);
         body.push('\n');
         self.respond(
+            now,
             status,
             &[("Content-Type", "text/plain; charset=utf-8")],
             body.as_bytes(),
@@ -257,8 +265,8 @@ impl Connection {
     /// The handshake state while a server decides; `upgrade_only` refuses
     /// plain HTTP requests (they cannot be accepted as WebSockets).
     fn deciding(&self, upgrade_only: bool) -> Result<&Opening, UsageError> {
-        match (self.role, self.phase, self.opening.as_deref()) {
-            (Role::Server, Phase::ServerDeciding, Some(o)) if o.upgrade || !upgrade_only => Ok(o),
+        match (self.role, &self.state, self.opening.as_deref()) {
+            (Role::Server, State::ServerDeciding, Some(o)) if o.upgrade || !upgrade_only => Ok(o),
             _ => Err(UsageError::WrongState),
         }
     }

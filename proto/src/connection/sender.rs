@@ -9,10 +9,10 @@ use alloc::boxed::Box;
 
 use rand::rngs::StdRng;
 
+use super::closing::State;
 use super::output::Output;
 use super::timers::Timers;
 use super::trace::TraceLog;
-use super::Phase;
 use crate::close::{encode_close_payload, CloseCode};
 use crate::config::Config;
 use crate::error::UsageError;
@@ -20,14 +20,12 @@ use crate::frame::OpCode;
 use crate::prepared::PreparedMessage;
 use crate::time::Timestamp;
 
-/// The output side of a connection besides its buffer: our close, the
-/// masking key source, the timers that sending starts, tracing.
+/// The output side of a connection besides its buffer: the masking key
+/// source, the timers that sending starts, tracing.
 #[derive(Debug)]
 pub(super) struct Outbound {
     /// Client only: the CSPRNG behind masking keys (§5.3, §10.3).
     rng: Option<Box<StdRng>>,
-    /// §5.5.1: once our close is queued nothing else may be sent.
-    pub(super) close_sent: bool,
     pub(super) timers: Timers,
     /// Frame records, only while tracing is on (see `trace.rs`).
     pub(super) trace: Option<Box<TraceLog>>,
@@ -42,7 +40,6 @@ impl Outbound {
     pub(super) fn new(timers: Timers, rng: Option<Box<StdRng>>) -> Self {
         Outbound {
             rng,
-            close_sent: false,
             timers,
             trace: None,
             #[cfg(feature = "deflate")]
@@ -57,41 +54,21 @@ impl Outbound {
         push_traced(out, rng, trace, write);
     }
 
-    /// A pong answering a ping (§5.5.2), unless our close already went.
-    pub(super) fn queue_pong(&mut self, out: &mut Output, payload: &[u8]) {
-        self.queue_control(out, OpCode::Pong, payload);
-    }
-
+    /// A control frame, ahead of queued data frames. The caller checked
+    /// that our close has not gone (§5.5.1: nothing may follow it).
     pub(super) fn queue_control(&mut self, out: &mut Output, opcode: OpCode, payload: &[u8]) {
-        if !self.close_sent {
-            self.push(out, |out, rng| out.queue_control(opcode, payload, rng));
-        }
+        self.push(out, |out, rng| out.queue_control(opcode, payload, rng));
     }
 
-    /// Our close frame with a code we chose ourselves (always sendable).
-    pub(super) fn queue_close(
-        &mut self,
-        out: &mut Output,
-        code: CloseCode,
-        reason: &str,
-        config: &Config,
-    ) {
-        let mut payload = [0u8; 125];
-        let len = encode_close_payload(code, reason, &mut payload).unwrap_or(0);
-        self.queue_close_payload(out, payload.get(..len).unwrap_or_default(), config);
-    }
-
-    /// Our close frame, once: after every queued data frame (§5.5.1).
+    /// Our close frame, after every queued data frame (§5.5.1), and the
+    /// close handshake timeout (§7.1.1). The caller makes it happen once,
+    /// by moving the connection from `Open` to `CloseSent`.
     pub(super) fn queue_close_payload(
         &mut self,
         out: &mut Output,
         payload: &[u8],
         config: &Config,
     ) {
-        if self.close_sent {
-            return;
-        }
-        self.close_sent = true;
         self.push(out, |out, rng| out.queue_close(payload, rng));
         self.timers.start_close(config.close_timeout);
     }
@@ -122,7 +99,9 @@ fn push_traced(
 /// [`super::Connection::poll_event_with_sender`].
 pub struct Sender<'a> {
     config: &'a Config,
-    phase: Phase,
+    /// The connection's state: checked before sending, `CloseSent` after
+    /// our close.
+    state: &'a mut State,
     out: &'a mut Output,
     outbound: &'a mut Outbound,
     want_writable: &'a mut bool,
@@ -131,14 +110,14 @@ pub struct Sender<'a> {
 impl<'a> Sender<'a> {
     pub(super) fn new(
         config: &'a Config,
-        phase: Phase,
+        state: &'a mut State,
         out: &'a mut Output,
         outbound: &'a mut Outbound,
         want_writable: &'a mut bool,
     ) -> Self {
         Sender {
             config,
-            phase,
+            state,
             out,
             outbound,
             want_writable,
@@ -156,10 +135,14 @@ impl<'a> Sender<'a> {
     }
 
     fn check_open(&self) -> Result<(), UsageError> {
-        match self.phase {
-            Phase::Open if !self.outbound.close_sent => Ok(()),
-            Phase::Open | Phase::Ended => Err(UsageError::Closed),
-            _ => Err(UsageError::NotOpen),
+        match self.state {
+            State::Open => Ok(()),
+            State::CloseSent | State::Lingering(_) | State::Closed { .. } => {
+                Err(UsageError::Closed)
+            }
+            State::ServerReading | State::ServerDeciding | State::ClientWaiting => {
+                Err(UsageError::NotOpen)
+            }
         }
     }
 
@@ -272,6 +255,7 @@ impl<'a> Sender<'a> {
             payload.get(..len).unwrap_or_default(),
             self.config,
         );
+        *self.state = State::CloseSent;
         Ok(())
     }
 

@@ -9,12 +9,10 @@ use crate::time::Timestamp;
 
 use crate::config::Config;
 
-/// What an open connection has to do now.
+/// What an open connection (our close not sent) has to do now.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Due {
     Nothing,
-    /// Our close went unanswered for `close_timeout`.
-    CloseHandshake,
     /// No input for `idle_timeout`.
     Idle,
     /// No input for `ping_interval`: send a heartbeat ping.
@@ -24,16 +22,16 @@ pub(super) enum Due {
 }
 
 /// One connection's clocks. The handshake, close and linger deadlines
-/// belong to different phases (handshake → open with our close sent →
-/// ended), so they share one field: every idle connection pays for its
+/// belong to different states (handshake → `CloseSent` → `Lingering`), so
+/// they share one field: every idle connection pays for its
 /// timers, and 32 bytes saved per connection is 3 MB per 100,000.
 #[derive(Debug)]
 pub(super) struct Timers {
     now: Timestamp,
     /// Handshake deadline while the handshake runs; the close handshake's
-    /// once our close is sent; the linger's once the connection ended.
+    /// once our close is sent; the linger's once the connection ended (set
+    /// to `now` to give up at once: passed is expired, no flag needed).
     deadline: Option<Timestamp>,
-    linger_expired: bool,
     /// Last time input was seen, and whether input came since `now` was set.
     last_activity: Timestamp,
     activity: bool,
@@ -49,7 +47,6 @@ impl Timers {
         Timers {
             now,
             deadline: handshake.and_then(|d| after(now, d)),
-            linger_expired: false,
             last_activity: now,
             activity: false,
             ping_sent: None,
@@ -83,11 +80,14 @@ impl Timers {
         self.last_activity = self.now;
     }
 
-    pub(super) fn handshake_deadline(&self) -> Option<Timestamp> {
+    /// The handshake's, the close handshake's or the linger's deadline,
+    /// whichever the connection's state has running.
+    pub(super) fn deadline(&self) -> Option<Timestamp> {
         self.deadline
     }
 
-    pub(super) fn handshake_expired(&self) -> bool {
+    /// True once [`Timers::deadline`] has passed.
+    pub(super) fn deadline_passed(&self) -> bool {
         self.deadline.is_some_and(|d| self.now >= d)
     }
 
@@ -103,26 +103,18 @@ impl Timers {
         self.deadline = after(self.now, timeout);
     }
 
+    /// Give up lingering now: the deadline is the present.
     pub(super) fn expire_linger(&mut self) {
-        self.linger_expired = true;
-    }
-
-    pub(super) fn check_linger(&mut self) {
-        if self.deadline.is_some_and(|d| self.now >= d) {
-            self.linger_expired = true;
-        }
+        self.deadline = Some(self.now);
     }
 
     pub(super) fn linger_expired(&self) -> bool {
-        self.linger_expired
+        self.deadline_passed()
     }
 
+    /// The linger's deadline while it is still ahead.
     pub(super) fn linger_deadline(&self) -> Option<Timestamp> {
-        if self.linger_expired {
-            None
-        } else {
-            self.deadline
-        }
+        self.deadline.filter(|&d| self.now < d)
     }
 
     pub(super) fn ping_sent(&mut self) {
@@ -143,26 +135,16 @@ impl Timers {
             .and_then(|d| after(self.last_activity, d))
     }
 
-    /// The earliest deadline of an open connection.
-    pub(super) fn open_deadline(&self, config: &Config, close_sent: bool) -> Option<Timestamp> {
-        if close_sent {
-            return self.deadline;
-        }
+    /// The earliest deadline of an open connection (our close not sent).
+    pub(super) fn open_deadline(&self, config: &Config) -> Option<Timestamp> {
         [self.heartbeat_deadline(config), self.idle_deadline(config)]
             .into_iter()
             .flatten()
             .min()
     }
 
-    pub(super) fn due(&self, config: &Config, close_sent: bool) -> Due {
+    pub(super) fn due(&self, config: &Config) -> Due {
         let passed = |d: Option<Timestamp>| d.is_some_and(|d| self.now >= d);
-        if close_sent {
-            return if passed(self.deadline) {
-                Due::CloseHandshake
-            } else {
-                Due::Nothing
-            };
-        }
         if passed(self.idle_deadline(config)) {
             return Due::Idle;
         }
