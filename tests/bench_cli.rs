@@ -61,7 +61,12 @@ fn own_cpu_seconds() -> f64 {
     // 14th field, stime the 15th.
     let rest = &stat[stat.rfind(')').expect("a command name") + 1..];
     let mut fields = rest.split_whitespace().skip(11);
-    let mut next = || -> f64 { fields.next().and_then(|f| f.parse().ok()).expect("a tick count") };
+    let mut next = || -> f64 {
+        fields
+            .next()
+            .and_then(|f| f.parse().ok())
+            .expect("a tick count")
+    };
     (next() + next()) / 100.0
 }
 
@@ -94,7 +99,10 @@ fn echo_and_idle_modes_report() {
         let server_cpu = number(&json, "server_cpu_s");
         let wall = number(&json, "duration_s");
         let cores = number(&json, "cores");
-        assert!(server_cpu > 0.0, "no server CPU for {messages} echoes: {json}");
+        assert!(
+            server_cpu > 0.0,
+            "no server CPU for {messages} echoes: {json}"
+        );
         assert!(
             server_cpu <= cpu_during_run + TICKS_OF_ROUNDING,
             "server CPU {server_cpu}s, but this process used {cpu_during_run}s over the run: {json}"

@@ -3,10 +3,7 @@
 //! ws6455's client. Skips, saying so, when `ws` is not installed — unless
 //! `WS6455_REQUIRE_INTEROP=1`.
 
-#[path = "interop/harness.rs"]
-mod harness;
-
-use harness::{
+use ws6455_test_support::interop::{
     client_scenario, command, listening, node_module_missing, peer_available, serve, serve_with,
     Proc,
 };

@@ -2,10 +2,7 @@
 //! of `ws6455 serve`, and as a server for ws6455's client. Skips, saying
 //! so, when `websockets` is not installed — unless `WS6455_REQUIRE_INTEROP=1`.
 
-#[path = "interop/harness.rs"]
-mod harness;
-
-use harness::{
+use ws6455_test_support::interop::{
     client_scenario, command, listening, peer_available, probe, serve, serve_with, Proc,
 };
 

@@ -4,18 +4,15 @@
 //! Each is checked from both ends: the callbacks our client and server
 //! see, and what a hand-written peer sees on the wire.
 
-#[path = "loop_common/mod.rs"]
-mod common;
-
 use std::net::TcpStream;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::*;
 use ws6455::blocking::Error as WsError;
 use ws6455::{CloseCode, Config, UsageError};
 use ws6455::{ConnectOptions, Incoming, WebSocket};
+use ws6455_test_support::loopback::*;
 
 /// A server that never times a close handshake out within a test, so a
 /// prompt TCP close can only come from the protocol, not from a timer.
@@ -94,7 +91,7 @@ fn client_initiated_close_on_the_wire() {
 fn close_without_status_code_is_1005() {
     let served = serve(patient());
     let mut peer = RawPeer::connect(served.addr(), "/c");
-    peer.send(true, 8, &[]);
+    peer.send_frame(true, 8, &[]);
     assert_eq!(peer.frame().close_parts(), None);
     peer.expect_eof();
     let seen = served.events.until_closed(None);
@@ -213,14 +210,15 @@ fn both_close_at_once_on_the_wire() {
     let served = serve(patient());
     let mut peer = RawPeer::new(TcpStream::connect(served.addr()).expect("connect"), true);
     let mut bytes = upgrade_request(served.addr(), "/close-on-open").into_bytes();
-    bytes.extend(encode_frame(
+    bytes.extend(wire::encode(
         true,
+        0,
         8,
         &close_payload(4002, "client first"),
         Some([1, 2, 3, 4]),
     ));
-    peer.write_all(&bytes);
-    assert!(peer.read_head().starts_with("HTTP/1.1 101 "));
+    peer.send(&bytes);
+    assert!(peer.read_head_text().starts_with("HTTP/1.1 101 "));
     assert_eq!(
         peer.frame().close_parts(),
         Some((4001, "server first".into()))
@@ -249,8 +247,8 @@ fn client_drops_tcp_without_close() {
     assert_eq!(seen[1..], [Ev::Open(sid), Ev::Closed(sid, 1006, false)]);
 
     let mut peer = RawPeer::connect(served.addr(), "/drop-mid-frame");
-    let frame = encode_frame(true, 2, &[9u8; 100], Some([1, 2, 3, 4]));
-    peer.write_all(&frame[..50]);
+    let frame = wire::encode(true, 0, 2, &[9u8; 100], Some([1, 2, 3, 4]));
+    peer.send(&frame[..50]);
     drop(peer);
     let seen = served.events.until_closed(None);
     let sid = seen[0].id().expect("id");
@@ -500,7 +498,7 @@ fn shutdown_drops_connections_still_in_their_handshake() {
     });
     let addr = server.local_addr();
     let mut half = RawPeer::new(TcpStream::connect(addr).expect("connect"), true);
-    half.write_all(b"GET /half HTTP/1.1\r\nHost: x\r\n");
+    half.send(b"GET /half HTTP/1.1\r\nHost: x\r\n");
     // Accepted after `half` (the backlog is first in, first out), so once
     // it is open the loop holds `half` too.
     let mut full = RawPeer::connect(addr, "/full");

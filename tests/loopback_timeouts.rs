@@ -6,15 +6,12 @@
 //! early (checked against the configured value: every elapsed time here
 //! is measured from a moment before the server's timer could start).
 
-#[path = "loop_common/mod.rs"]
-mod common;
-
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::*;
 use ws6455::CloseCode;
 use ws6455::ConnectOptions;
+use ws6455_test_support::loopback::*;
 
 const SHORT: Duration = Duration::from_millis(300);
 
@@ -32,7 +29,7 @@ fn handshake_timeout_drops_slowloris_clients() {
 
     let started = Instant::now();
     let mut silent = RawPeer::new(TcpStream::connect(served.addr()).expect("connect"), true);
-    silent.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n");
+    silent.send(b"GET / HTTP/1.1\r\nHost: x\r\n");
     silent.expect_eof();
     assert!(started.elapsed() >= SHORT, "dropped before the timeout");
 
@@ -79,7 +76,7 @@ fn handshake_timeout_on_the_client() {
     let server = std::thread::spawn(move || {
         let (stream, _) = listener.accept().expect("accept");
         let mut peer = RawPeer::new(stream, false);
-        let head = peer.read_head();
+        let head = peer.read_head_text();
         assert!(head.starts_with("GET /mute HTTP/1.1\r\n"));
         // Never answer; the client must hang up.
         peer.expect_eof();
@@ -145,7 +142,7 @@ fn heartbeat_keeps_a_peer_that_answers() {
     for round in 0..5 {
         let ping = peer.frame();
         assert_eq!(ping.opcode, 9, "round {round}: {ping:?}");
-        peer.send(true, 10, &ping.payload);
+        peer.send_frame(true, 10, &ping.payload);
     }
     // Five rounds took more than interval + pong_timeout: had the pongs
     // been ignored, the connection would be gone by now.
@@ -154,7 +151,7 @@ fn heartbeat_keeps_a_peer_that_answers() {
     let echo = loop {
         let f = peer.frame();
         if f.opcode == 9 {
-            peer.send(true, 10, &f.payload);
+            peer.send_frame(true, 10, &f.payload);
             continue;
         }
         break f;
@@ -217,7 +214,7 @@ fn client_close_timeouts() {
         let (mut lingering, _) = RawPeer::accept(stream);
         assert_eq!(lingering.frame().close_parts(), Some((1000, "two".into())));
         let answered = Instant::now();
-        lingering.send(true, 8, &close_payload(1000, ""));
+        lingering.send_frame(true, 8, &close_payload(1000, ""));
         lingering.expect_eof();
         (deaf_dropped, answered.elapsed())
     });

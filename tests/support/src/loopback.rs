@@ -1,10 +1,7 @@
-//! Shared pieces of the loopback tests: a scripted, recording server
-//! handler; raw TCP peers that speak the wire format by hand (so a test can
-//! misbehave on purpose: stop reading, never answer a ping, drop TCP); a
-//! runner for client event loops with a watchdog; deadline helpers.
-//!
-//! Every test binary includes this module and uses a different part of it.
-#![allow(dead_code)]
+//! The loopback tests' world: a scripted, recording server handler; a
+//! runner for client event loops with a watchdog; a recording client
+//! handler; deterministic payloads. Re-exports the blocking [`RawPeer`]
+//! and the rest a loopback test needs, so one glob import serves it.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -21,17 +18,10 @@ use ws6455::{
     RunningServer, Server,
 };
 
-/// How long something that must happen may take, even on a loaded machine.
-pub const MUST: Duration = Duration::from_secs(10);
-
-/// Poll `cond` until it holds; panic with `what` after `limit`.
-pub fn wait_until(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
+pub use crate::handshake::{upgrade_request, SAMPLE_ACCEPT, SAMPLE_KEY};
+pub use crate::peer::{raw_listener, End, RawPeer};
+pub use crate::wire::{self, close_payload, Frame};
+pub use crate::{wait_until, MUST};
 
 /// The default config with heartbeats and the idle timeout off, so no
 /// timer fires in a test that is not about timers.
@@ -513,11 +503,6 @@ where
     }
 }
 
-// ----- raw peers -------------------------------------------------------
-
-pub mod raw;
-pub use raw::*;
-
 /// The process's soft limit on open files, from /proc (Linux), if known.
 pub fn open_files_limit() -> Option<usize> {
     let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
@@ -631,4 +616,19 @@ impl Handler for Recorder {
     fn on_closed(&mut self, ctx: &mut Ctx<'_>, id: ConnId, code: CloseCode, clean: bool) {
         self.note(ctx, id, ClientEv::Closed(id, code.0, clean));
     }
+}
+
+// ----- a recording client handler ---------------------------------------
+
+/// What a client handler saw, for tests that only need to watch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientEv {
+    Open(ConnId, Option<String>),
+    Text(ConnId, String),
+    Binary(ConnId, Vec<u8>),
+    Ping(ConnId, Vec<u8>),
+    Pong(ConnId, Vec<u8>),
+    Close(ConnId, Option<u16>, String),
+    Error(ConnId, String),
+    Closed(ConnId, u16, bool),
 }

@@ -1,7 +1,7 @@
-//! A raw WebSocket peer over `std::net::TcpStream`, playing either side
-//! against the testee: it writes any bytes at all (valid or not, whole,
-//! per frame or chopped), and a reader thread decodes everything the
-//! testee sends back, checking it against RFC 6455 as it goes.
+//! [`CheckedPeer`]: the conformance judge. It writes any bytes at all
+//! (valid or not, whole, per frame or chopped), and a reader thread
+//! decodes everything the testee sends back, checking it against RFC 6455
+//! as it goes and reassembling messages.
 //!
 //! Reading happens on its own thread so that writing a large message never
 //! deadlocks against the testee echoing it; the test thread takes what was
@@ -12,11 +12,8 @@ use std::net::{Shutdown, TcpStream};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-use super::wire::{self, Frame, BINARY, CLOSE, CONT, PING, PONG, TEXT};
-
-/// How long anything that must happen may take (generous: the suite runs
-/// in parallel on a loaded 2-core machine; a correct testee is far faster).
-pub const MUST: Duration = Duration::from_secs(10);
+use crate::wire::{self, Frame, BINARY, CLOSE, CONT, PING, PONG, TEXT};
+use crate::MUST;
 
 /// Which side of the connection the harness plays.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,7 +112,7 @@ enum Wire {
 }
 
 /// The harness's end of one WebSocket connection.
-pub struct RawPeer {
+pub struct CheckedPeer {
     side: Side,
     stream: TcpStream,
     wire: Receiver<Wire>,
@@ -147,16 +144,16 @@ pub struct FrameInfo {
     pub key: Option<[u8; 4]>,
 }
 
-impl RawPeer {
+impl CheckedPeer {
     /// Wrap a stream whose opening handshake is complete; `leftover` holds
     /// bytes read past the handshake head.
-    pub fn new(side: Side, stream: TcpStream, leftover: Vec<u8>) -> RawPeer {
+    pub fn new(side: Side, stream: TcpStream, leftover: Vec<u8>) -> CheckedPeer {
         stream.set_nodelay(true).unwrap();
         stream.set_read_timeout(None).unwrap();
         let (tx, rx) = mpsc::channel();
         let reader = stream.try_clone().unwrap();
         std::thread::spawn(move || read_loop(reader, leftover, tx));
-        RawPeer {
+        CheckedPeer {
             side,
             stream,
             wire: rx,
@@ -465,7 +462,7 @@ fn message(opcode: u8, payload: Vec<u8>) -> Ev {
     }
 }
 
-impl Drop for RawPeer {
+impl Drop for CheckedPeer {
     fn drop(&mut self) {
         // Lets the reader thread (and the testee) see the end.
         let _ = self.stream.shutdown(Shutdown::Both);

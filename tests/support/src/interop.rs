@@ -6,8 +6,6 @@
 //! A peer script prints one line per event: `PASS <what>`, `FAIL <what>`,
 //! `LISTENING <port>`, `CONNECTED`, `CLOSED <code> <reason>`, `DONE`.
 
-#![allow(dead_code)] // each test crate uses its own part of this file
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -63,7 +61,9 @@ pub fn probe(program: &str, args: &[&str]) -> Option<String> {
 
 /// `tests/interop/`.
 pub fn interop_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop")
+    // This package lives in tests/support/.
+    let support = Path::new(env!("CARGO_MANIFEST_DIR"));
+    support.parent().unwrap_or(support).join("interop")
 }
 
 /// `tests/interop/node/`, where package.json installs `ws` and
@@ -88,9 +88,7 @@ pub fn node_module_missing(name: &str) -> Option<String> {
 
 /// Where screenshots go (CI keeps `target/screenshots/` as artifacts).
 pub fn screenshot_dir() -> PathBuf {
-    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let target = tmp.parent().unwrap_or(tmp);
-    let dir = target.join("screenshots");
+    let dir = crate::bin::target_dir().join("screenshots");
     std::fs::create_dir_all(&dir).expect("create target/screenshots");
     dir
 }
@@ -294,7 +292,7 @@ pub fn serve(listen: &str) -> Serve {
 
 /// [`serve`] with extra options.
 pub fn serve_with(listen: &str, extra: &[&str]) -> Serve {
-    let mut command = Command::new(ws6455_test_support::bin::ws6455_bin());
+    let mut command = Command::new(crate::bin::ws6455_bin());
     command.args(["serve", "--listen", listen]).args(extra);
     let proc = Proc::spawn("ws6455 serve", command);
     let deadline = Instant::now() + PATIENCE;
