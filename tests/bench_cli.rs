@@ -5,19 +5,9 @@
 //! `--deflate` fails the run with a clear message.
 
 use std::process::Command;
+use ws6455_test_support::server::Echo;
 
-use ws6455::{ConnId, Ctx, Handler, Message, Server};
-
-struct Echo;
-
-impl Handler for Echo {
-    fn on_message(&mut self, ctx: &mut Ctx<'_>, id: ConnId, message: Message<'_>) {
-        let _ = match message {
-            Message::Text(text) => ctx.send_text(id, text),
-            Message::Binary(data) => ctx.send_binary(id, data),
-        };
-    }
-}
+use ws6455::Server;
 
 fn bench(args: &[&str]) -> String {
     let out = Command::new(ws6455_test_support::bin::ws6455_bin())

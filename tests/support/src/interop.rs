@@ -19,6 +19,22 @@ use ws6455::proto::uri::WsUri;
 use ws6455::{CloseCode, Config};
 use ws6455::{Incoming, WebSocket};
 
+/// Checks a foreign client's scenario against `ws6455 serve` must pass
+/// (tests/interop/node and python_peer.py run the same scenario).
+pub const CLIENT_SCENARIO_CHECKS: [&str; 11] = [
+    "subprotocol ws6455.echo selected",
+    "text echo 16777216 bytes",
+    "binary echo 16777216 bytes",
+    "fragmented text echo",
+    "16 x 1 MiB fragments echo",
+    "ping answered by a pong",
+    "no subprotocol when none is supported",
+    "client close 4999 echoed by the server",
+    "a message at the limit is echoed",
+    "server close 1009 for a message over the limit",
+    "server close 1003 with a reason",
+];
+
 /// Whatever must happen does within this, even on a loaded 2-core machine
 /// moving 16 MiB messages through a Python peer.
 pub const PATIENCE: Duration = Duration::from_secs(60);
