@@ -18,6 +18,8 @@
 //! * [`interop`] — foreign peers (Node, Python, browsers) and their
 //!   line protocol.
 
+#![warn(missing_docs)]
+
 use std::time::{Duration, Instant};
 
 pub mod bin;

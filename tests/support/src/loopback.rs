@@ -76,6 +76,7 @@ pub fn text_of(n: usize) -> String {
 
 /// What the test server saw, in order, per connection.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(missing_docs)] // one variant per `Handler` callback (or command), named alike
 pub enum Ev {
     Request {
         id: ConnId,
@@ -99,6 +100,7 @@ pub enum Ev {
 }
 
 impl Ev {
+    /// The connection the event belongs to, if any.
     pub fn id(&self) -> Option<ConnId> {
         match self {
             Ev::Request { id, .. } => Some(*id),
@@ -124,8 +126,11 @@ impl Ev {
 pub struct Stats {
     /// Largest `ctx.buffered_amount(id)` seen right after a send.
     pub max_buffered: AtomicUsize,
+    /// Connections opened.
     pub opened: AtomicUsize,
+    /// Connections closed.
     pub closed: AtomicUsize,
+    /// Sends refused with `BufferFull`.
     pub buffer_full: AtomicUsize,
 }
 
@@ -159,6 +164,7 @@ pub struct TestServer {
     record_payloads: bool,
 }
 
+/// The page `GET /` gets as plain HTTP.
 pub const PAGE: &str = "<!doctype html><title>ws6455</title><p>hello\n";
 
 impl TestServer {
@@ -369,16 +375,21 @@ impl Handler for TestServer {
 
 /// A running test server and what it reports.
 pub struct Served {
+    /// The running server (dropping it shuts it down).
     pub server: RunningServer,
+    /// What its handler saw.
     pub events: Events,
+    /// Its counters.
     pub stats: Arc<Stats>,
 }
 
 impl Served {
+    /// Where it listens.
     pub fn addr(&self) -> SocketAddr {
         self.server.local_addr()
     }
 
+    /// A `ws://` URL for `path` on it.
     pub fn url(&self, path: &str) -> String {
         format!("ws://{}{}", self.server.local_addr(), path)
     }
@@ -530,11 +541,13 @@ pub type Hook = Box<dyn FnMut(&mut Ctx<'_>, ConnId, &ClientEv) + Send>;
 /// lets the test react to each one through a hook (called before the
 /// event is recorded).
 pub struct Recorder {
+    /// Every callback so far, in order.
     pub events: Vec<ClientEv>,
     hook: Hook,
 }
 
 impl Recorder {
+    /// A recorder that calls `hook` on each event before recording it.
     pub fn new(hook: impl FnMut(&mut Ctx<'_>, ConnId, &ClientEv) + Send + 'static) -> Self {
         Recorder {
             events: Vec::new(),
@@ -563,6 +576,7 @@ impl Recorder {
 }
 
 impl ClientEv {
+    /// The connection the event belongs to.
     pub fn id(&self) -> ConnId {
         match self {
             ClientEv::Open(id, _)
@@ -622,6 +636,7 @@ impl Handler for Recorder {
 
 /// What a client handler saw, for tests that only need to watch.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(missing_docs)] // one variant per `Handler` callback, named alike
 pub enum ClientEv {
     Open(ConnId, Option<String>),
     Text(ConnId, String),

@@ -38,6 +38,7 @@ pub fn echo_server(config: Config) -> RunningServer {
 /// The `ws6455 serve` binary on a free loopback port, killed on drop.
 pub struct ServerProcess {
     child: Child,
+    /// Where it listens.
     pub addr: SocketAddr,
 }
 
@@ -78,6 +79,7 @@ impl ServerProcess {
         panic!("could not start ws6455 serve: {last_error}");
     }
 
+    /// Its process id (for /proc figures).
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

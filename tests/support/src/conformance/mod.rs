@@ -78,6 +78,7 @@ pub struct Testee {
 }
 
 impl Testee {
+    /// Start ws6455 in `role` (a server now; a client per session).
     pub fn new(role: Role, config: Config) -> Testee {
         let (server, cli) = match role {
             Role::Server => (Some(echo_server(config.clone())), None),
@@ -95,6 +96,7 @@ impl Testee {
         }
     }
 
+    /// The role ws6455 plays.
     pub fn role(&self) -> Role {
         self.role
     }

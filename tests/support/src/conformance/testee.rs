@@ -97,12 +97,14 @@ pub struct RawServer {
 }
 
 impl RawServer {
+    /// Listen on a free loopback port.
     pub fn bind() -> RawServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         RawServer { listener }
     }
 
+    /// The URL a client under test connects to.
     pub fn url(&self) -> String {
         format!("ws://{}/conformance", self.listener.local_addr().unwrap())
     }
@@ -187,6 +189,7 @@ pub struct EchoClient {
 }
 
 impl EchoClient {
+    /// Run a `kind` echo client against `url` on its own thread.
     pub fn spawn(kind: ClientKind, url: String, config: Config) -> EchoClient {
         let handle = std::thread::spawn(move || match kind {
             ClientKind::EventLoop => run_event_loop_client(&url, config),

@@ -29,6 +29,7 @@ pub enum Side {
 /// Something the testee sent, at message level: fragments reassembled,
 /// control frames where they arrived.
 #[derive(Clone, PartialEq, Eq)]
+#[allow(missing_docs)] // one variant per message or control frame type
 pub enum Ev {
     Text(Vec<u8>),
     Binary(Vec<u8>),
@@ -39,18 +40,23 @@ pub enum Ev {
 }
 
 impl Ev {
+    /// `Ev::Text` from anything byte-like (likewise the others).
     pub fn text(p: impl AsRef<[u8]>) -> Ev {
         Ev::Text(p.as_ref().to_vec())
     }
+    #[allow(missing_docs)]
     pub fn binary(p: impl AsRef<[u8]>) -> Ev {
         Ev::Binary(p.as_ref().to_vec())
     }
+    #[allow(missing_docs)]
     pub fn ping(p: impl AsRef<[u8]>) -> Ev {
         Ev::Ping(p.as_ref().to_vec())
     }
+    #[allow(missing_docs)]
     pub fn pong(p: impl AsRef<[u8]>) -> Ev {
         Ev::Pong(p.as_ref().to_vec())
     }
+    /// A close frame with `code`.
     pub fn close(code: u16) -> Ev {
         Ev::Close(Some(code))
     }
@@ -83,7 +89,9 @@ pub enum TcpEnd {
 /// One step of what the testee did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Next {
+    /// A message or control frame.
     Ev(Ev),
+    /// TCP ended.
     End(TcpEnd),
     /// Nothing within the deadline.
     Timeout,
@@ -92,6 +100,7 @@ pub enum Next {
 /// Everything the testee sent until it closed TCP (or the deadline).
 #[derive(Debug)]
 pub struct Outcome {
+    /// What the testee sent, in order.
     pub events: Vec<Ev>,
     /// `None`: TCP still open at the deadline.
     pub tcp: Option<TcpEnd>,
@@ -136,9 +145,13 @@ pub struct CheckedPeer {
 /// The header facts of a received frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FrameInfo {
+    /// The FIN bit.
     pub fin: bool,
+    /// The opcode.
     pub opcode: u8,
+    /// Payload bytes.
     pub len: usize,
+    /// Header bytes on the wire, mask included.
     pub header_len: usize,
     /// The masking key (client frames).
     pub key: Option<[u8; 4]>,
@@ -168,6 +181,7 @@ impl CheckedPeer {
         }
     }
 
+    /// The side the harness plays.
     pub fn side(&self) -> Side {
         self.side
     }
@@ -204,15 +218,19 @@ impl CheckedPeer {
         (wire::header(fin, 0, opcode, len, key), key)
     }
 
+    /// A final text frame.
     pub fn text(&mut self, p: impl AsRef<[u8]>) -> Vec<u8> {
         self.frame(true, 0, TEXT, p)
     }
+    /// A final binary frame.
     pub fn binary(&mut self, p: impl AsRef<[u8]>) -> Vec<u8> {
         self.frame(true, 0, BINARY, p)
     }
+    /// A final ping frame.
     pub fn ping(&mut self, p: impl AsRef<[u8]>) -> Vec<u8> {
         self.frame(true, 0, PING, p)
     }
+    /// A final pong frame.
     pub fn pong(&mut self, p: impl AsRef<[u8]>) -> Vec<u8> {
         self.frame(true, 0, PONG, p)
     }
