@@ -231,15 +231,7 @@ impl Proc {
                 Err(RecvTimeoutError::Timeout) => self.fail("did not finish in time"),
             }
         }
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => return status,
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(20))
-                }
-                _ => self.fail("did not exit in time"),
-            }
-        }
+        self.exit_status_by(deadline)
     }
 
     /// Finish and require exit status 0 and a `DONE` line.
@@ -273,6 +265,11 @@ impl Proc {
     /// Wait for the process to exit after [`Proc::terminate`].
     pub fn wait_exit(&mut self) -> ExitStatus {
         let deadline = Instant::now() + PATIENCE;
+        self.exit_status_by(deadline)
+    }
+
+    /// The exit status, once the process exits before `deadline`.
+    fn exit_status_by(&mut self, deadline: Instant) -> ExitStatus {
         loop {
             match self.child.try_wait() {
                 Ok(Some(status)) => return status,
