@@ -5,19 +5,9 @@
 //! `--deflate` fails the run with a clear message.
 
 use std::process::Command;
+use ws6455_test_support::server::Echo;
 
-use ws6455::{ConnId, Ctx, Handler, Message, Server};
-
-struct Echo;
-
-impl Handler for Echo {
-    fn on_message(&mut self, ctx: &mut Ctx<'_>, id: ConnId, message: Message<'_>) {
-        let _ = match message {
-            Message::Text(text) => ctx.send_text(id, text),
-            Message::Binary(data) => ctx.send_binary(id, data),
-        };
-    }
-}
+use ws6455::Server;
 
 fn bench(args: &[&str]) -> String {
     let out = Command::new(ws6455_test_support::bin::ws6455_bin())
@@ -48,6 +38,28 @@ fn number(json: &str, key: &str) -> f64 {
         .unwrap_or_else(|_| panic!("{key} is not a number in {json}"))
 }
 
+/// Two readings of /proc's CPU clock, each rounded to a tick (1/USER_HZ
+/// = 10 ms), can disagree with the truth by one tick each.
+const TICKS_OF_ROUNDING: f64 = 0.02 + 1e-9;
+
+/// User + system CPU seconds of this process (every thread) so far, read
+/// the way the kernel accounts them (utime and stime of /proc/self/stat,
+/// in USER_HZ = 100 ticks per second).
+fn own_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("read /proc/self/stat");
+    // Fields after the command name (which may hold spaces): utime is the
+    // 14th field, stime the 15th.
+    let rest = &stat[stat.rfind(')').expect("a command name") + 1..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let mut next = || -> f64 {
+        fields
+            .next()
+            .and_then(|f| f.parse().ok())
+            .expect("a tick count")
+    };
+    (next() + next()) / 100.0
+}
+
 #[test]
 fn echo_and_idle_modes_report() {
     let server = Server::new()
@@ -61,9 +73,40 @@ fn echo_and_idle_modes_report() {
         let mut args = vec!["--url", &url, "-c", "3", "-w", "0.2", "-d", "0.5", "--json"];
         args.extend_from_slice(&["--server-pid", &pid]);
         args.extend_from_slice(extra);
+        let cpu_before = own_cpu_seconds();
         let json = bench(&args);
-        assert!(number(&json, "messages") > 0.0, "{json}");
-        assert!(number(&json, "server_cpu_s") >= 0.0, "{json}");
+        let cpu_during_run = own_cpu_seconds() - cpu_before;
+        let messages = number(&json, "messages");
+        assert!(messages > 0.0, "{json}");
+        // The server is this process, so the figure must be what this
+        // process's own accounting saw: the measured window lies inside the
+        // bench run, so no more than this process used over the whole run
+        // (plus one clock tick of rounding on each reading), and no more
+        // than the window's wall time on every core. Echoing for half a
+        // second costs the server CPU, so it cannot be zero either: a bench
+        // that read the wrong process, the wrong fields or the wrong unit
+        // (ticks for seconds) fails one of these.
+        let server_cpu = number(&json, "server_cpu_s");
+        let wall = number(&json, "duration_s");
+        let cores = number(&json, "cores");
+        assert!(
+            server_cpu > 0.0,
+            "no server CPU for {messages} echoes: {json}"
+        );
+        assert!(
+            server_cpu <= cpu_during_run + TICKS_OF_ROUNDING,
+            "server CPU {server_cpu}s, but this process used {cpu_during_run}s over the run: {json}"
+        );
+        assert!(
+            server_cpu <= wall * cores + TICKS_OF_ROUNDING,
+            "server CPU {server_cpu}s exceeds {wall}s on {cores} cores: {json}"
+        );
+        // And the per-CPU-second rate is that figure, not another one.
+        let per_cpu = number(&json, "per_server_cpu_s");
+        assert!(
+            (per_cpu * server_cpu - messages).abs() <= messages * 0.01 + 1.0,
+            "per_server_cpu_s {per_cpu} × {server_cpu}s is not {messages} messages: {json}"
+        );
         assert!(json.contains("\"latency_us\""), "{json}");
         assert!(!json.contains("connections_lost"), "{json}");
         assert!(!json.contains("echo_size_mismatches"), "{json}");

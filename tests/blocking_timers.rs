@@ -4,13 +4,10 @@
 //! user's own read timeout on the stream keeps its meaning.
 //!
 //! Our client (`WebSocket<TcpStream>`) faces a raw server peer driven by
-//! hand (`loop_common::raw`). A timer must fire, and not before its
+//! hand (`ws6455_test_support::peer::RawPeer`). A timer must fire, and not before its
 //! configured value: every elapsed time is measured from a moment before
 //! the timer could start, and the upper bound is generous ([`LATE`]), so
 //! a loaded machine delays but does not fail these tests.
-
-#[path = "loop_common/mod.rs"]
-mod common;
 
 use std::io::ErrorKind;
 use std::net::TcpStream;
@@ -18,10 +15,10 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::*;
 use ws6455::blocking::{Error, Incoming, Untimed, WebSocket};
 use ws6455::proto::handshake::ClientRequest;
 use ws6455::{CloseCode, Config};
+use ws6455_test_support::loopback::*;
 
 /// How much later than configured a timer may fire on a busy machine.
 const LATE: Duration = Duration::from_secs(2);
@@ -165,7 +162,7 @@ fn heartbeat_ping_goes_out_while_blocked_in_read() {
     assert_eq!(ping.opcode, PING, "a ping, got {ping:?}");
     on_time("heartbeat ping", start.elapsed(), interval);
 
-    peer.send(true, PONG, &ping.payload);
+    peer.send_frame(true, PONG, &ping.payload);
     let (pong, _) = next(&reads);
     assert_eq!(pong.expect("the pong"), Incoming::Pong(ping.payload));
     peer.send_text("still here");
@@ -330,7 +327,7 @@ fn user_read_timeout_is_kept_and_recoverable() {
     // The heartbeat fired inside the user's budget.
     let ping = frame_within(&mut peer, MUST);
     assert_eq!(ping.opcode, PING, "a ping, got {ping:?}");
-    peer.send(true, PONG, &[]);
+    peer.send_frame(true, PONG, &[]);
     peer.send_text("after the timeout");
     loop {
         match ws.read().expect("the connection is still up") {

@@ -7,9 +7,6 @@
 //! `--no-deflate`: the offer is declined and messages go uncompressed.
 #![cfg(feature = "deflate")]
 
-#[path = "interop/harness.rs"]
-mod harness;
-
 use std::net::TcpStream;
 use std::time::Duration;
 
@@ -35,7 +32,7 @@ const MODES: [(&[&str], Agreed); 4] = [
 #[test]
 fn each_serve_option_agrees_to_what_it_says_and_echoes() {
     for (options, want) in MODES {
-        let mut serve = harness::serve_with("127.0.0.1:0", options);
+        let mut serve = ws6455_test_support::interop::serve_with("127.0.0.1:0", options);
         let stream = TcpStream::connect(serve.addr).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))

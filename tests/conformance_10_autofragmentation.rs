@@ -5,15 +5,13 @@
 //! into frames of exactly that size (so control frames can pass between
 //! them), a client masking each with a fresh key (§5.3).
 
-#[macro_use]
-mod common;
-
 use std::collections::HashSet;
 use std::time::Duration;
 
-use common::peer::FrameInfo;
-use common::*;
 use ws6455::Config;
+use ws6455_test_support::conformance;
+use ws6455_test_support::conformance::*;
+use ws6455_test_support::peer::FrameInfo;
 
 fn text_of(len: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(len + 10);
@@ -25,7 +23,7 @@ fn text_of(len: usize) -> Vec<u8> {
 }
 
 /// The frames that carried the last message: everything since `before`.
-fn frames_since(p: &RawPeer, before: usize) -> Vec<FrameInfo> {
+fn frames_since(p: &CheckedPeer, before: usize) -> Vec<FrameInfo> {
     p.frames[before..].to_vec()
 }
 

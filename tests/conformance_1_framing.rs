@@ -3,11 +3,9 @@
 //! edges) are echoed exactly, whole or chopped into 997-byte writes, in
 //! every role ws6455 plays.
 
-#[macro_use]
-mod common;
-
-use common::*;
 use ws6455::Config;
+use ws6455_test_support::conformance;
+use ws6455_test_support::conformance::*;
 
 /// 1.x.1–1.x.7: the edges of the three length encodings (§5.2): 0, 125
 /// (largest 7-bit), 126 (smallest 16-bit), 127, 128, 65535 (largest 16-bit),
@@ -143,8 +141,10 @@ fn frames_right_behind_the_handshake_are_not_lost() {
     for kind in [ClientKind::EventLoop, ClientKind::Blocking] {
         let raw = RawServer::bind();
         let client = EchoClient::spawn(kind, raw.url(), Config::default());
-        let mut early = common::wire::encode(true, 0, TEXT, b"first", None);
-        early.extend(common::wire::encode(true, 0, BINARY, b"second", None));
+        let mut early = ws6455_test_support::wire::encode(true, 0, TEXT, b"first", None);
+        early.extend(ws6455_test_support::wire::encode(
+            true, 0, BINARY, b"second", None,
+        ));
         let mut p = raw.accept(&early);
         p.expect_all(&[Ev::text("first"), Ev::binary("second")]);
         close_normally(&mut p);
@@ -154,11 +154,11 @@ fn frames_right_behind_the_handshake_are_not_lost() {
 }
 
 fn wire_frame_masked(payload: &[u8]) -> Vec<u8> {
-    common::wire::encode(true, 0, TEXT, payload, Some([1, 2, 3, 4]))
+    ws6455_test_support::wire::encode(true, 0, TEXT, payload, Some([1, 2, 3, 4]))
 }
 
 /// The harness's own encoder and decoder against RFC 6455's examples.
 #[test]
 fn harness_matches_the_rfc_examples() {
-    common::wire::self_check();
+    ws6455_test_support::wire::self_check();
 }

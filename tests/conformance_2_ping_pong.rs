@@ -2,11 +2,9 @@
 //! answered by a pong with the same payload, a control frame over 125
 //! bytes fails the connection with 1002, unsolicited pongs are ignored.
 
-#[macro_use]
-mod common;
-
-use common::*;
 use ws6455::Config;
+use ws6455_test_support::conformance;
+use ws6455_test_support::conformance::*;
 
 /// 2.1–2.4: empty, small text, small binary (not UTF-8) and 125-byte
 /// (largest allowed, §5.5) ping payloads, each echoed in a pong.
@@ -81,7 +79,7 @@ fn case_2_9_pong_then_ping(role: Role) {
     });
 }
 
-fn ten_pings(p: &mut RawPeer) -> (Vec<u8>, Vec<Ev>) {
+fn ten_pings(p: &mut CheckedPeer) -> (Vec<u8>, Vec<Ev>) {
     let mut bytes = Vec::new();
     let mut pongs = Vec::new();
     for i in 0..10 {

@@ -4,11 +4,9 @@
 //! the connection with 1002 at once: what came before is answered, what
 //! comes after (a ping) is not.
 
-#[macro_use]
-mod common;
-
-use common::*;
 use ws6455::Config;
+use ws6455_test_support::conformance;
+use ws6455_test_support::conformance::*;
 
 const HELLO: &str = "Hello, world!";
 

@@ -4,11 +4,9 @@
 //! the WebSocket Connection_"). Failure is 1002 at once; a message before
 //! is echoed, a ping after is not answered.
 
-#[macro_use]
-mod common;
-
-use common::*;
 use ws6455::Config;
+use ws6455_test_support::conformance;
+use ws6455_test_support::conformance::*;
 
 const HELLO: &str = "Hello, world!";
 const PAYLOAD: &str = "reserved opcode payload";

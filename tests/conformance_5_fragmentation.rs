@@ -4,12 +4,10 @@
 //! message cannot start inside one. Wrong orders fail the connection with
 //! 1002.
 
-#[macro_use]
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use ws6455_test_support::conformance;
+use ws6455_test_support::conformance::*;
 
 const F1: &str = "fragment1";
 const F2: &str = "fragment2";
@@ -22,7 +20,7 @@ enum Chops {
     Octets,
 }
 
-fn send(p: &mut RawPeer, frames: &[Vec<u8>], chops: Chops) {
+fn send(p: &mut CheckedPeer, frames: &[Vec<u8>], chops: Chops) {
     match chops {
         Chops::OneWrite => p.send_all(frames),
         Chops::PerFrame => p.send_frames(frames),

@@ -6,13 +6,11 @@
 //! at the first octet that makes the stream invalid, even mid-frame
 //! (6.4.x).
 
-#[macro_use]
-mod common;
-
 use std::time::Duration;
 
-use common::*;
 use ws6455::Config;
+use ws6455_test_support::conformance;
+use ws6455_test_support::conformance::*;
 
 /// 6.1.1: an empty text message.
 fn case_6_1_1_empty_text(role: Role) {
@@ -61,7 +59,7 @@ const KOSME_SURROGATE: &str = "cebae1bdb9cf83cebcceb5eda080656469746564";
 
 /// A text message as frames of `size` octets (fragment boundaries fall
 /// inside code points).
-fn in_fragments(p: &mut RawPeer, payload: &[u8], size: usize) -> Vec<u8> {
+fn in_fragments(p: &mut CheckedPeer, payload: &[u8], size: usize) -> Vec<u8> {
     p.fragmented(TEXT, payload, size)
 }
 

@@ -5,13 +5,11 @@
 //! 125 bytes, a reason that is not UTF-8, a code that may not be sent)
 //! fail the connection.
 
-#[macro_use]
-mod common;
-
 use std::time::Duration;
 
-use common::*;
 use ws6455::Config;
+use ws6455_test_support::conformance;
+use ws6455_test_support::conformance::*;
 
 const HELLO: &str = "Hello World!";
 
@@ -20,7 +18,7 @@ const HELLO: &str = "Hello World!";
 /// frame (`nothing_after`), since then nothing is left unread.
 #[track_caller]
 fn expect_one_of(
-    p: &mut RawPeer,
+    p: &mut CheckedPeer,
     frames: &[Vec<u8>],
     accepted: &[&[Ev]],
     nothing_after: bool,
@@ -64,7 +62,7 @@ fn case_7_1_1_message_then_close(role: Role) {
 /// message (never echoed).
 fn case_7_1_2_to_7_1_5_nothing_after_close(role: Role) {
     let mut testee = Testee::new(role, Config::default());
-    type Build = fn(&mut RawPeer) -> Vec<Vec<u8>>;
+    type Build = fn(&mut CheckedPeer) -> Vec<Vec<u8>>;
     let cases: [(&str, Build); 4] = [
         ("7.1.2", |p| vec![p.close(1000), p.close(1000)]),
         ("7.1.3", |p| vec![p.close(1000), p.ping(HELLO)]),
@@ -139,7 +137,7 @@ fn case_7_3_3_to_7_3_5_valid_close_payloads(role: Role) {
                 true,
                 0,
                 CLOSE,
-                common::wire::close_payload(1000, reason.as_bytes()),
+                ws6455_test_support::wire::close_payload(1000, reason.as_bytes()),
             );
             expect_one_of(p, &[frame], &[&[Ev::close(1000)]], true);
             End::Closed(1000)
@@ -151,7 +149,7 @@ fn case_7_3_3_to_7_3_5_valid_close_payloads(role: Role) {
 /// or a dropped connection.
 fn case_7_3_6_close_reason_too_long(role: Role) {
     run(role, |p| {
-        let payload = common::wire::close_payload(1000, "*".repeat(124).as_bytes());
+        let payload = ws6455_test_support::wire::close_payload(1000, "*".repeat(124).as_bytes());
         let frame = p.frame(true, 0, CLOSE, payload);
         let events = expect_one_of(p, &[frame], &[&[Ev::close(1002)], &[]], true);
         failure_end(&events)
@@ -163,7 +161,12 @@ fn case_7_3_6_close_reason_too_long(role: Role) {
 fn case_7_5_1_close_reason_not_utf8(role: Role) {
     run(role, |p| {
         let reason = hex("cebae1bdb9cf83cebcceb5eda080656469746564");
-        let frame = p.frame(true, 0, CLOSE, common::wire::close_payload(1000, &reason));
+        let frame = p.frame(
+            true,
+            0,
+            CLOSE,
+            ws6455_test_support::wire::close_payload(1000, &reason),
+        );
         let events = expect_one_of(
             p,
             &[frame],

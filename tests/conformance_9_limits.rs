@@ -6,11 +6,9 @@
 //! failing with 1009 (§7.4.1 "a message that is too big for it to
 //! process") as soon as a header shows the limit is crossed.
 
-#[macro_use]
-mod common;
-
-use common::*;
 use ws6455::Config;
+use ws6455_test_support::conformance;
+use ws6455_test_support::conformance::*;
 
 const KIB: usize = 1 << 10;
 const MIB: usize = 1 << 20;

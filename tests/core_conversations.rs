@@ -3,15 +3,13 @@
 //! fragmentation, ping/pong, both close directions, every failure with its
 //! close code, timeouts, backpressure, and split-invariance.
 
-mod core_common;
-
 use std::sync::Arc;
 
-use core_common::*;
 use ws6455::proto::encode::{push_frame, push_raw_frame};
 use ws6455::proto::frame::decode_header;
 use ws6455::proto::{ClientRequest, CloseCode, Config, Connection, OpCode};
 use ws6455::{ProtocolError, UsageError};
+use ws6455_test_support::core::*;
 
 #[test]
 fn messages_of_every_size_class_cross_both_ways() {

@@ -1,12 +1,10 @@
 //! Feeding the same bytes split at any points yields exactly the same
 //! events and output (proptest).
 
-mod core_common;
-
 use std::sync::Arc;
 
-use core_common::*;
 use ws6455::proto::{Config, Connection, OpCode};
+use ws6455_test_support::core::*;
 
 mod split_invariance {
     use super::*;

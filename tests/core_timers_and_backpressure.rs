@@ -1,14 +1,12 @@
 //! The core on a fake clock: handshake, heartbeat, close and linger
 //! timeouts; backpressure; prepared messages; usage errors.
 
-mod core_common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use core_common::*;
 use ws6455::proto::{CloseCode, Config, Connection, OpCode, PreparedMessage};
 use ws6455::UsageError;
+use ws6455_test_support::core::*;
 
 #[test]
 fn a_stalled_handshake_times_out() {

@@ -5,21 +5,10 @@
 use std::sync::Arc;
 use ws6455::Timestamp;
 use ws6455_describe::TraceLine;
+use ws6455_test_support::core::take_output;
 
 use ws6455::proto::connection::{Direction, FrameTrace, PREVIEW_LEN};
 use ws6455::proto::{ClientRequest, CloseCode, Config, Connection, Event};
-
-fn take_output(conn: &mut Connection) -> Vec<u8> {
-    let mut all = Vec::new();
-    loop {
-        let chunk = conn.pending_output().to_vec();
-        if chunk.is_empty() {
-            return all;
-        }
-        conn.consume_output(chunk.len());
-        all.extend_from_slice(&chunk);
-    }
-}
 
 /// Deliver `from`'s output to `to` and poll every event `to` produces.
 fn pump(from: &mut Connection, to: &mut Connection) -> usize {

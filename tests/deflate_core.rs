@@ -8,6 +8,7 @@
 use std::sync::Arc;
 use ws6455::Timestamp;
 use ws6455_describe::TraceLine;
+use ws6455_test_support::core::take_output;
 
 use proptest::prelude::*;
 use ws6455::proto::deflate::{DeflateConfig, DeflateParams};
@@ -42,18 +43,6 @@ fn drain(conn: &mut Connection) -> Vec<Ev> {
         });
     }
     out
-}
-
-fn take_output(conn: &mut Connection) -> Vec<u8> {
-    let mut all = Vec::new();
-    loop {
-        let chunk = conn.pending_output().to_vec();
-        if chunk.is_empty() {
-            return all;
-        }
-        conn.consume_output(chunk.len());
-        all.extend_from_slice(&chunk);
-    }
 }
 
 /// Frames in `bytes`, payloads unmasked.

@@ -24,21 +24,18 @@
 //! `WS6455_REQUIRE_INTEROP=1`.
 #![cfg(feature = "deflate")]
 
-#[path = "interop/harness.rs"]
-mod harness;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use harness::{
-    command, listening, node_module_missing, peer_available, serve_with, Proc, PATIENCE,
-};
 use ws6455::blocking::ReadTimeout;
 use ws6455::proto::deflate::{DeflateConfig, DeflateParams};
 use ws6455::proto::uri::WsUri;
 use ws6455::proto::{ClientRequest, CloseCode, Config};
 use ws6455::{Incoming, WebSocket};
+use ws6455_test_support::interop::{
+    command, listening, node_module_missing, peer_available, serve_with, Proc, PATIENCE,
+};
 
 /// Messages per connection: enough for context takeover to matter.
 const MESSAGES: usize = 400;
@@ -156,7 +153,7 @@ fn node_client(test: &str, variant: &str, n: usize, extra: &[&str]) -> (String, 
         sent < most && received < most,
         "{test}: {sent} bytes sent, {received} received for {payload} of payload"
     );
-    harness::announce(&format!(
+    ws6455_test_support::interop::announce(&format!(
         "{test}: {payload} payload bytes each way; on the wire {sent} sent by Node, {received} by ws6455"
     ));
     (agreed, server.proc.stderr())
@@ -350,7 +347,7 @@ fn our_client(
         sent < most && received < most,
         "{test}: {sent} bytes sent, {received} received for {payload} of payload"
     );
-    harness::announce(&format!(
+    ws6455_test_support::interop::announce(&format!(
         "{test}: {payload} payload bytes each way; on the wire {sent} sent by ws6455, {received} by Node"
     ));
 

@@ -9,15 +9,15 @@
 #![cfg(feature = "deflate")]
 
 use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use ws6455::proto::deflate::DeflateConfig;
 use ws6455::proto::{ClientRequest, CloseCode, Config};
 use ws6455::{Incoming, WebSocket};
-
-const MUST: Duration = Duration::from_secs(10);
+use ws6455_test_support::server::ServerProcess;
+use ws6455_test_support::MUST;
 
 /// Whether Python `websockets` with its sync API is importable.
 fn python_websockets() -> bool {
@@ -127,49 +127,6 @@ fn messages(n: usize) -> Vec<Incoming> {
         .collect()
 }
 
-/// `ws6455 serve` (compression on by default) on a free loopback port.
-struct Serve(Child, SocketAddr);
-
-impl Serve {
-    fn start() -> Serve {
-        for _ in 0..5 {
-            let port = TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
-            let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-            let mut child = Command::new(ws6455_test_support::bin::ws6455_bin())
-                .args(["serve", "--listen", &addr.to_string(), "--quiet"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap();
-            let deadline = Instant::now() + MUST;
-            while Instant::now() < deadline {
-                if child.try_wait().unwrap().is_some() {
-                    break;
-                }
-                if TcpStream::connect(addr).is_ok() {
-                    return Serve(child, addr);
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        panic!("ws6455 serve did not start");
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn python_client(addr: SocketAddr, variant: &str, n: usize) -> String {
     let script = format!("{SHARED}{CLIENT}");
     let out = Command::new("python3")
@@ -196,10 +153,11 @@ fn python_client_against_ws6455_serve() {
     if !python_websockets() {
         return;
     }
-    let server = Serve::start();
-    let out = python_client(server.1, "default", 300);
+    // `ws6455 serve`: compression is on by default.
+    let server = ServerProcess::spawn();
+    let out = python_client(server.addr, "default", 300);
     assert!(out.starts_with("OK 300 permessage-deflate"), "{out}");
-    let out = python_client(server.1, "lean", 200);
+    let out = python_client(server.addr, "lean", 200);
     assert!(
         out.starts_with(
             "OK 200 permessage-deflate; server_no_context_takeover; client_no_context_takeover; \

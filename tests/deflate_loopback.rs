@@ -4,14 +4,13 @@
 //! must end in 1009 without the server holding more than the limit).
 #![cfg(feature = "deflate")]
 
-mod common;
-
 use std::net::{SocketAddr, TcpStream};
 
-use common::{echo_server, MUST};
 use ws6455::proto::deflate::{Compressor, DeflateConfig};
 use ws6455::proto::{ClientRequest, CloseCode, Config};
 use ws6455::{Incoming, WebSocket};
+use ws6455_test_support::server::echo_server;
+use ws6455_test_support::MUST;
 
 fn server_config(deflate: DeflateConfig) -> Config {
     {

@@ -4,12 +4,10 @@
 
 use std::sync::Arc;
 use ws6455::Timestamp;
+use ws6455_test_support::core::{client_frame, take_output, REQUEST};
 
-use ws6455::proto::encode::push_frame;
 use ws6455::proto::{Config, Connection, Event, OpCode};
 use ws6455::{ProtocolError, UsageError};
-
-const REQUEST: &[u8] = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
 
 /// Event names, enough to compare sequences.
 fn drain(conn: &mut Connection) -> Vec<String> {
@@ -25,18 +23,6 @@ fn drain(conn: &mut Connection) -> Vec<String> {
         assert!(out.len() < 1000, "endless events");
     }
     out
-}
-
-fn take_output(conn: &mut Connection) -> Vec<u8> {
-    let mut all = Vec::new();
-    loop {
-        let chunk = conn.pending_output().to_vec();
-        if chunk.is_empty() {
-            return all;
-        }
-        conn.consume_output(chunk.len());
-        all.extend_from_slice(&chunk);
-    }
 }
 
 fn open_server(config: Config) -> Connection {
@@ -86,19 +72,6 @@ fn writable_follows_buffer_full_while_open() {
     take_output(&mut s);
     assert_eq!(drain(&mut s), ["Writable"]);
     s.send_binary(b"x").unwrap();
-}
-
-/// A masked client frame with the §5.7 key.
-fn client_frame(fin: bool, opcode: OpCode, payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    push_frame(
-        &mut out,
-        fin,
-        opcode,
-        payload,
-        Some([0x37, 0xfa, 0x21, 0x3d]),
-    );
-    out
 }
 
 /// Feeds `bytes` one byte at a time and whole, and returns both event

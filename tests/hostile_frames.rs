@@ -4,18 +4,17 @@
 //! exact close code the server fails the connection with (§7.1.7, §7.4.1),
 //! that it then closed TCP, and that it still serves a fresh client.
 
-#[path = "hostile_common/mod.rs"]
-mod hostile_common;
-
 use std::net::SocketAddr;
 
-use hostile_common::*;
+use ws6455_test_support::peer::{assert_serves, RawPeer};
+use ws6455_test_support::server::*;
+use ws6455_test_support::wire::*;
 
 /// Open a connection, send `bytes`, expect the close frame `code` and TCP
 /// closed by the server; then check a fresh client is still served.
 /// Returns the close reason.
 fn fails_with(addr: SocketAddr, bytes: &[u8], code: u16) -> String {
-    let mut client = Client::open(addr);
+    let mut client = RawPeer::connect(addr, "/");
     client.send(bytes);
     let reason = client.expect_close_then_eof(code);
     assert_serves(addr);
@@ -33,7 +32,7 @@ fn header_len64(opcode: u8, len: u64) -> Vec<u8> {
 #[test]
 fn length_with_top_bit_set_fails_with_1002() {
     let server = ServerProcess::spawn();
-    let reason = fails_with(server.addr, &header_len64(OP_BINARY, 1 << 63), 1002);
+    let reason = fails_with(server.addr, &header_len64(BINARY, 1 << 63), 1002);
     assert_eq!(
         reason,
         "64-bit payload length has its top bit set (RFC 6455 §5.2)"
@@ -48,13 +47,13 @@ fn length_2_pow_62_fails_with_1009_without_allocating() {
     assert_serves(server.addr);
     #[cfg(target_os = "linux")]
     let before = rss_kib(server.pid());
-    let reason = fails_with(server.addr, &header_len64(OP_BINARY, 1 << 62), 1009);
+    let reason = fails_with(server.addr, &header_len64(BINARY, 1 << 62), 1009);
     assert_eq!(
         reason,
         format!("frame of {} bytes exceeds the limit", 1u64 << 62)
     );
     // Just over the binary's 16 MiB frame limit: refused from the header.
-    fails_with(server.addr, &header_len64(OP_BINARY, (16 << 20) + 1), 1009);
+    fails_with(server.addr, &header_len64(BINARY, (16 << 20) + 1), 1009);
     server.assert_alive();
     #[cfg(target_os = "linux")]
     {
@@ -70,21 +69,21 @@ fn length_2_pow_62_fails_with_1009_without_allocating() {
 fn control_frames_over_125_bytes_fail_with_1002() {
     let server = ServerProcess::spawn();
     // A 126-byte ping (16-bit length form, as it must be).
-    let reason = fails_with(server.addr, &frame(OP_PING, &[b'p'; 126]), 1002);
+    let reason = fails_with(server.addr, &frame(PING, &[b'p'; 126]), 1002);
     assert_eq!(
         reason,
         "control frame payload of 126 bytes exceeds 125 (RFC 6455 §5.5)"
     );
     // A 5-byte ping and pong, a 2-byte close, in the 16-bit length form:
     // the length field alone says "more than 125".
-    for opcode in [OP_PING, OP_PONG, OP_CLOSE] {
+    for opcode in [PING, PONG, CLOSE] {
         let mut bytes = vec![0x80 | opcode, 0x80 | 126, 0, 5];
         bytes.extend_from_slice(&MASK);
         bytes.extend_from_slice(&[1, 2, 3, 4, 5]);
         fails_with(server.addr, &bytes, 1002);
     }
     // And the 64-bit form.
-    fails_with(server.addr, &header_len64(OP_PING, 5), 1002);
+    fails_with(server.addr, &header_len64(PING, 5), 1002);
 }
 
 #[test]
@@ -92,7 +91,7 @@ fn fragmented_ping_fails_with_1002() {
     let server = ServerProcess::spawn();
     let reason = fails_with(
         server.addr,
-        &frame_bytes(false, 0, OP_PING, b"half", true),
+        &frame_bytes(false, 0, PING, b"half", true),
         1002,
     );
     assert_eq!(reason, "control frame without FIN (RFC 6455 §5.5)");
@@ -114,11 +113,7 @@ fn reserved_opcodes_fail_with_1002() {
 fn reserved_bits_fail_with_1002() {
     let server = ServerProcess::spawn();
     for rsv in [0b100, 0b010, 0b001] {
-        let reason = fails_with(
-            server.addr,
-            &frame_bytes(true, rsv, OP_TEXT, b"x", true),
-            1002,
-        );
+        let reason = fails_with(server.addr, &frame_bytes(true, rsv, TEXT, b"x", true), 1002);
         assert_eq!(
             reason,
             format!("reserved bits {rsv:#05b} set without an extension (RFC 6455 §5.2)")
@@ -131,7 +126,7 @@ fn unmasked_client_frame_fails_with_1002() {
     let server = ServerProcess::spawn();
     let reason = fails_with(
         server.addr,
-        &frame_bytes(true, 0, OP_TEXT, b"naked", false),
+        &frame_bytes(true, 0, TEXT, b"naked", false),
         1002,
     );
     assert_eq!(reason, "client frame is not masked (RFC 6455 §5.1)");
@@ -140,7 +135,7 @@ fn unmasked_client_frame_fails_with_1002() {
 #[test]
 fn close_with_one_byte_payload_fails_with_1002() {
     let server = ServerProcess::spawn();
-    let reason = fails_with(server.addr, &frame(OP_CLOSE, &[0x03]), 1002);
+    let reason = fails_with(server.addr, &frame(CLOSE, &[0x03]), 1002);
     assert_eq!(reason, "close frame payload of 1 byte (RFC 6455 §5.5.1)");
 }
 
@@ -161,16 +156,16 @@ fn valid_close_codes_are_echoed() {
     // §5.5.1: the answer "typically echo[es] the status code it received".
     let server = ServerProcess::spawn();
     for code in [1000u16, 1001, 1003, 1007, 1014, 3000, 4999] {
-        let mut client = Client::open(server.addr);
+        let mut client = RawPeer::connect(server.addr, "/");
         client.send(&close_frame(code, b"why"));
         assert_eq!(client.expect_close_then_eof(code), "");
     }
     // An empty close is answered with an empty close.
-    let mut client = Client::open(server.addr);
-    client.send(&frame(OP_CLOSE, b""));
-    let answer = client.read_frame();
-    assert_eq!((answer.opcode, answer.payload.len()), (OP_CLOSE, 0));
-    client.expect_tcp_closed();
+    let mut client = RawPeer::connect(server.addr, "/");
+    client.send(&frame(CLOSE, b""));
+    let answer = client.frame();
+    assert_eq!((answer.opcode, answer.payload.len()), (CLOSE, 0));
+    client.expect_eof();
     assert_serves(server.addr);
 }
 
@@ -193,7 +188,7 @@ fn invalid_utf8_text_fails_with_1007() {
         b"\xf4\x90\x80\x80",
         b"ends in the middle \xe2\x82",
     ] {
-        let reason = fails_with(server.addr, &frame(OP_TEXT, bad), 1007);
+        let reason = fails_with(server.addr, &frame(TEXT, bad), 1007);
         assert_eq!(reason, "invalid UTF-8 in text (RFC 6455 §8.1)");
     }
 }
@@ -202,17 +197,17 @@ fn invalid_utf8_text_fails_with_1007() {
 fn invalid_utf8_in_fragmented_text_fails_with_1007() {
     let server = ServerProcess::spawn();
     // A 4-byte sequence split across fragments, broken in the second.
-    let mut bytes = frame_bytes(false, 0, OP_TEXT, b"ok \xf0\x9f", true);
-    bytes.extend_from_slice(&frame_bytes(true, 0, OP_CONT, b"\x28 no", true));
+    let mut bytes = frame_bytes(false, 0, TEXT, b"ok \xf0\x9f", true);
+    bytes.extend_from_slice(&frame_bytes(true, 0, CONT, b"\x28 no", true));
     fails_with(server.addr, &bytes, 1007);
     // Valid fragments, but the message ends inside a sequence.
-    let mut bytes = frame_bytes(false, 0, OP_TEXT, b"ok ", true);
-    bytes.extend_from_slice(&frame_bytes(true, 0, OP_CONT, b"\xf0\x9f\x98", true));
+    let mut bytes = frame_bytes(false, 0, TEXT, b"ok ", true);
+    bytes.extend_from_slice(&frame_bytes(true, 0, CONT, b"\xf0\x9f\x98", true));
     fails_with(server.addr, &bytes, 1007);
     // Invalid in the first fragment: fails before the message is complete.
     fails_with(
         server.addr,
-        &frame_bytes(false, 0, OP_TEXT, b"\xff", true),
+        &frame_bytes(false, 0, TEXT, b"\xff", true),
         1007,
     );
 }
@@ -232,7 +227,7 @@ fn invalid_utf8_fails_fast_inside_a_frame_still_arriving() {
 #[test]
 fn continuation_without_a_message_fails_with_1002() {
     let server = ServerProcess::spawn();
-    let reason = fails_with(server.addr, &frame(OP_CONT, b"orphan"), 1002);
+    let reason = fails_with(server.addr, &frame(CONT, b"orphan"), 1002);
     assert_eq!(
         reason,
         "continuation frame without a message in progress (RFC 6455 §5.4)"
@@ -242,11 +237,7 @@ fn continuation_without_a_message_fails_with_1002() {
 #[test]
 fn data_frame_inside_a_fragmented_message_fails_with_1002() {
     let server = ServerProcess::spawn();
-    for (first, second) in [
-        (OP_TEXT, OP_TEXT),
-        (OP_BINARY, OP_TEXT),
-        (OP_TEXT, OP_BINARY),
-    ] {
+    for (first, second) in [(TEXT, TEXT), (BINARY, TEXT), (TEXT, BINARY)] {
         let mut bytes = frame_bytes(false, 0, first, b"part one", true);
         bytes.extend_from_slice(&frame(second, b"intruder"));
         let reason = fails_with(server.addr, &bytes, 1002);
@@ -260,20 +251,20 @@ fn data_frame_inside_a_fragmented_message_fails_with_1002() {
 #[test]
 fn control_frames_between_fragments_are_answered_and_the_message_echoed() {
     let server = ServerProcess::spawn();
-    let mut client = Client::open(server.addr);
-    let mut bytes = frame_bytes(false, 0, OP_TEXT, b"frag", true);
-    bytes.extend_from_slice(&frame(OP_PING, b"between"));
-    bytes.extend_from_slice(&frame_bytes(true, 0, OP_CONT, b"mented", true));
+    let mut client = RawPeer::connect(server.addr, "/");
+    let mut bytes = frame_bytes(false, 0, TEXT, b"frag", true);
+    bytes.extend_from_slice(&frame(PING, b"between"));
+    bytes.extend_from_slice(&frame_bytes(true, 0, CONT, b"mented", true));
     client.send(&bytes);
-    let pong = client.read_frame();
+    let pong = client.frame();
     assert_eq!(
         (pong.opcode, pong.payload.as_slice()),
-        (OP_PONG, &b"between"[..])
+        (PONG, &b"between"[..])
     );
-    let echo = client.read_frame();
+    let echo = client.frame();
     assert_eq!(
         (echo.opcode, echo.payload.as_slice()),
-        (OP_TEXT, &b"fragmented"[..])
+        (TEXT, &b"fragmented"[..])
     );
     client.echo_and_close("after fragments");
     assert_serves(server.addr);
@@ -287,27 +278,27 @@ fn message_over_the_configured_limit_fails_with_1009() {
         config.max_frame_size = 1000;
         config
     };
-    let server = spawn_in_process(config);
+    let server = echo_server(config);
     let addr = server.local_addr();
     // One frame over the limit: refused from its header.
-    let reason = fails_with(addr, &frame(OP_BINARY, &[7; 1001]), 1009);
+    let reason = fails_with(addr, &frame(BINARY, &[7; 1001]), 1009);
     assert_eq!(reason, "frame of 1001 bytes exceeds the limit");
     // Fragments each under the limit, together over it.
-    let mut bytes = frame_bytes(false, 0, OP_TEXT, &[b'a'; 400], true);
-    bytes.extend_from_slice(&frame_bytes(false, 0, OP_CONT, &[b'b'; 400], true));
-    bytes.extend_from_slice(&frame_bytes(true, 0, OP_CONT, &[b'c'; 400], true));
+    let mut bytes = frame_bytes(false, 0, TEXT, &[b'a'; 400], true);
+    bytes.extend_from_slice(&frame_bytes(false, 0, CONT, &[b'b'; 400], true));
+    bytes.extend_from_slice(&frame_bytes(true, 0, CONT, &[b'c'; 400], true));
     let reason = fails_with(addr, &bytes, 1009);
     assert!(
         reason.starts_with("message of at least") && reason.ends_with("exceeds the limit"),
         "{reason:?}"
     );
     // Exactly at the limit, in two fragments: echoed whole.
-    let mut client = Client::open(addr);
-    let mut bytes = frame_bytes(false, 0, OP_BINARY, &[1; 500], true);
-    bytes.extend_from_slice(&frame_bytes(true, 0, OP_CONT, &[2; 500], true));
+    let mut client = RawPeer::connect(addr, "/");
+    let mut bytes = frame_bytes(false, 0, BINARY, &[1; 500], true);
+    bytes.extend_from_slice(&frame_bytes(true, 0, CONT, &[2; 500], true));
     client.send(&bytes);
-    let echo = client.read_frame();
-    assert_eq!(echo.opcode, OP_BINARY);
+    let echo = client.frame();
+    assert_eq!(echo.opcode, BINARY);
     assert_eq!(echo.payload.len(), 1000);
     assert!(echo.payload[..500].iter().all(|&b| b == 1));
     assert!(echo.payload[500..].iter().all(|&b| b == 2));

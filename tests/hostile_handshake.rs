@@ -3,17 +3,17 @@
 //! (status line and the headers that matter, or no answer at all), that the
 //! server closed TCP, and that the server still serves a fresh client.
 
-#[path = "hostile_common/mod.rs"]
-mod hostile_common;
-
-use hostile_common::*;
+use ws6455_test_support::handshake::*;
+use ws6455_test_support::peer::{assert_serves, RawPeer};
+use ws6455_test_support::server::*;
+use ws6455_test_support::wire::*;
 
 /// Send `request` on a fresh connection, expect the refusal `status_line`
 /// with `Connection: close`, a plain-text body naming `why`, TCP closed by
 /// the server, and the server still serving others.
 fn refused(request: &str, status_line: &str, why: &str) -> HttpResponse {
     let server = ServerProcess::spawn();
-    let mut client = Client::connect(server.addr);
+    let mut client = RawPeer::tcp(server.addr);
     client.send(request.as_bytes());
     let response = client.expect_refusal(status_line);
     assert_eq!(
@@ -29,7 +29,7 @@ fn refused(request: &str, status_line: &str, why: &str) -> HttpResponse {
 /// Send `request`, expect a 101 and a working echo on that connection.
 fn accepted(request: &str) {
     let server = ServerProcess::spawn();
-    let mut client = Client::connect(server.addr);
+    let mut client = RawPeer::tcp(server.addr);
     client.send(request.as_bytes());
     client.expect_101();
     client.echo_and_close("on the accepted connection");
@@ -54,11 +54,11 @@ fn with_headers(request_line: &str, headers: &[String]) -> String {
 #[test]
 fn truncated_head_then_eof_gets_no_answer_and_is_dropped() {
     let server = ServerProcess::spawn();
-    let mut client = Client::connect(server.addr);
+    let mut client = RawPeer::tcp(server.addr);
     client.send(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: webso");
     client.shutdown_write();
     // No response at all: the head never completed. The server closes.
-    client.expect_tcp_closed();
+    client.expect_eof();
     assert_serves(server.addr);
 }
 
@@ -77,7 +77,7 @@ fn endless_head_without_blank_line_is_refused_with_431() {
     // 64 KiB of header lines that never end: refused once past the limit,
     // not buffered until the peer stops.
     let server = ServerProcess::spawn();
-    let mut client = Client::connect(server.addr);
+    let mut client = RawPeer::tcp(server.addr);
     let mut head = String::from("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n");
     while head.len() < 64 << 10 {
         head.push_str("X-Filler: 0123456789abcdef0123456789abcdef\r\n");
@@ -124,7 +124,7 @@ fn missing_key_is_refused_with_400() {
 #[test]
 fn duplicate_key_is_refused_with_400() {
     refused(
-        &request("/", &format!("Sec-WebSocket-Key: {KEY}\r\n")),
+        &request("/", &format!("Sec-WebSocket-Key: {SAMPLE_KEY}\r\n")),
         "HTTP/1.1 400 Bad Request",
         "duplicate Sec-WebSocket-Key",
     );
@@ -192,7 +192,7 @@ fn lowercase_header_names_and_tokens_are_accepted() {
             "host: 127.0.0.1",
             "upgrade: websocket",
             "connection: upgrade",
-            &format!("sec-websocket-key: {KEY}"),
+            &format!("sec-websocket-key: {SAMPLE_KEY}"),
             "sec-websocket-version: 13",
         ],
     ));
@@ -206,7 +206,7 @@ fn uppercase_header_names_and_tokens_are_accepted() {
             "HOST: 127.0.0.1",
             "UPGRADE: WEBSOCKET",
             "CONNECTION: UPGRADE",
-            &format!("SEC-WEBSOCKET-KEY: {KEY}"),
+            &format!("SEC-WEBSOCKET-KEY: {SAMPLE_KEY}"),
             "SEC-WEBSOCKET-VERSION: 13",
         ],
     ));
@@ -274,7 +274,7 @@ fn tls_client_hello_is_refused_with_400() {
     hello.extend_from_slice(&[0x42; 32]);
     hello.extend_from_slice(b"\r\n\r\n");
     let server = ServerProcess::spawn();
-    let mut client = Client::connect(server.addr);
+    let mut client = RawPeer::tcp(server.addr);
     client.send(&hello);
     let response = client.expect_refusal("HTTP/1.1 400 Bad Request");
     let body = String::from_utf8_lossy(&response.body);
@@ -288,7 +288,7 @@ fn pipelined_garbage_after_the_head_fails_with_1002_after_the_101() {
     // starts with 0x47 = RSV1 set and reserved opcode 7. The opcode is
     // checked first, so the reason names it.
     let server = ServerProcess::spawn();
-    let mut client = Client::connect(server.addr);
+    let mut client = RawPeer::tcp(server.addr);
     let mut bytes = request("/", "").into_bytes();
     bytes.extend_from_slice(b"GARBAGE\r\n");
     client.send(&bytes);
@@ -301,14 +301,14 @@ fn pipelined_garbage_after_the_head_fails_with_1002_after_the_101() {
 #[test]
 fn pipelined_frames_after_the_head_are_not_lost() {
     let server = ServerProcess::spawn();
-    let mut client = Client::connect(server.addr);
+    let mut client = RawPeer::tcp(server.addr);
     let mut bytes = request("/", "").into_bytes();
-    bytes.extend_from_slice(&frame(OP_TEXT, b"early"));
-    bytes.extend_from_slice(&frame(OP_BINARY, b"bird"));
+    bytes.extend_from_slice(&frame(TEXT, b"early"));
+    bytes.extend_from_slice(&frame(BINARY, b"bird"));
     client.send(&bytes);
     client.expect_101();
-    assert_eq!(client.read_frame().payload, b"early");
-    assert_eq!(client.read_frame().payload, b"bird");
+    assert_eq!(client.frame().payload, b"early");
+    assert_eq!(client.frame().payload, b"bird");
     client.echo_and_close("after pipelining");
     assert_serves(server.addr);
 }
@@ -316,7 +316,7 @@ fn pipelined_frames_after_the_head_are_not_lost() {
 #[test]
 fn plain_get_root_is_the_200_page() {
     let server = ServerProcess::spawn();
-    let mut client = Client::connect(server.addr);
+    let mut client = RawPeer::tcp(server.addr);
     client.send(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     let response = client.read_response();
     assert_eq!(response.status_line, "HTTP/1.1 200 OK");
@@ -327,19 +327,19 @@ fn plain_get_root_is_the_200_page() {
     assert_eq!(response.header("connection"), ["close"]);
     let body = String::from_utf8_lossy(&response.body);
     assert!(body.starts_with("<!doctype html>"), "{body:?}");
-    client.expect_tcp_closed();
+    client.expect_eof();
     assert_serves(server.addr);
 }
 
 #[test]
 fn plain_get_unknown_path_is_404() {
     let server = ServerProcess::spawn();
-    let mut client = Client::connect(server.addr);
+    let mut client = RawPeer::tcp(server.addr);
     client.send(b"GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     let response = client.read_response();
     assert_eq!(response.status_line, "HTTP/1.1 404 Not Found");
     assert_eq!(response.header("connection"), ["close"]);
-    client.expect_tcp_closed();
+    client.expect_eof();
     assert_serves(server.addr);
 }
 
@@ -364,7 +364,7 @@ fn upgrade_with_chunked_body_is_refused_with_400() {
 #[test]
 fn head_sent_one_byte_per_write_is_accepted() {
     let server = ServerProcess::spawn();
-    let mut client = Client::connect(server.addr);
+    let mut client = RawPeer::tcp(server.addr);
     for byte in request("/split", "").as_bytes() {
         client.send(std::slice::from_ref(byte));
     }

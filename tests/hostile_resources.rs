@@ -5,14 +5,15 @@
 //! /proc on Linux) and, for short timeouts, an in-process server. After each case the
 //! server must still serve a fresh client.
 
-#[path = "hostile_common/mod.rs"]
-mod hostile_common;
-
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use hostile_common::*;
+use ws6455_test_support::handshake::*;
+use ws6455_test_support::peer::{assert_serves, RawPeer};
+use ws6455_test_support::server::*;
+use ws6455_test_support::wire::*;
+use ws6455_test_support::{eventually, MUST};
 
 const MIB: u64 = 1 << 20;
 
@@ -47,14 +48,14 @@ fn slowloris_handshake_is_dropped_at_the_handshake_timeout() {
         config.handshake_timeout = timeout;
         config
     };
-    let server = spawn_in_process(config);
+    let server = echo_server(config);
     let addr = server.local_addr();
 
     // One connection trickles a request a byte every 200 ms; another never
     // sends anything. Both are dropped at the timeout, with no answer.
     let started = Instant::now();
-    let mut silent = Client::connect(addr);
-    let mut slow = Client::connect(addr);
+    let mut silent = RawPeer::tcp(addr);
+    let mut slow = RawPeer::tcp(addr);
     slow.stream
         .set_read_timeout(Some(Duration::from_millis(200)))
         .unwrap();
@@ -86,7 +87,7 @@ fn slowloris_handshake_is_dropped_at_the_handshake_timeout() {
         closed_after >= timeout - Duration::from_millis(50),
         "dropped after {closed_after:?}, before the {timeout:?} handshake timeout"
     );
-    silent.expect_tcp_closed();
+    silent.expect_eof();
     assert!(started.elapsed() >= timeout - Duration::from_millis(50));
     eprintln!("slowloris: dropped after {closed_after:?} ({sent} bytes sent)");
     assert_serves(addr);
@@ -146,10 +147,10 @@ fn client_that_never_reads_is_held_back_and_memory_stays_bounded() {
     #[cfg(target_os = "linux")]
     let baseline = rss_kib(server.pid());
 
-    let mut hog = Client::open(addr);
+    let mut hog = RawPeer::connect(addr, "/");
     hog.stream.set_write_timeout(Some(STALL)).unwrap();
     const SIZE: usize = 32 << 10;
-    let mut pusher = Pusher::new(|i| frame(OP_BINARY, &[(i % 251) as u8; SIZE]));
+    let mut pusher = Pusher::new(|i| frame(BINARY, &[(i % 251) as u8; SIZE]));
     let stalled = pusher.push(&mut hog.stream, 200 * MIB / SIZE as u64);
     assert!(
         stalled,
@@ -174,14 +175,14 @@ fn client_that_never_reads_is_held_back_and_memory_stays_bounded() {
 
     // Now read: every message that went in comes back, intact, in order,
     // then the close handshake completes.
-    let reader = Client::from_stream(hog.stream.try_clone().unwrap());
+    let reader = RawPeer::new(hog.stream.try_clone().unwrap(), true);
     let drain = std::thread::spawn(move || {
         let mut reader = reader;
         let mut got = 0u64;
         loop {
-            let f = reader.read_frame();
+            let f = reader.frame();
             match f.opcode {
-                OP_BINARY => {
+                BINARY => {
                     assert!(f.fin);
                     assert_eq!(f.payload.len(), SIZE);
                     let fill = (got % 251) as u8;
@@ -191,9 +192,9 @@ fn client_that_never_reads_is_held_back_and_memory_stays_bounded() {
                     );
                     got += 1;
                 }
-                OP_CLOSE => {
-                    assert_eq!(f.close_parts().0, Some(1000));
-                    reader.expect_tcp_closed();
+                CLOSE => {
+                    assert_eq!(f.close_code(), Some(1000));
+                    reader.expect_eof();
                     return got;
                 }
                 other => panic!("unexpected opcode {other}"),
@@ -220,7 +221,7 @@ fn ping_flood_without_reading_is_bounded() {
     fn ping(i: u64) -> Vec<u8> {
         let mut payload = [b'.'; 125];
         payload[..8].copy_from_slice(&i.to_be_bytes());
-        frame(OP_PING, &payload)
+        frame(PING, &payload)
     }
     let mut server = ServerProcess::spawn();
     let addr = server.addr;
@@ -228,7 +229,7 @@ fn ping_flood_without_reading_is_bounded() {
     #[cfg(target_os = "linux")]
     let baseline = rss_kib(server.pid());
 
-    let mut flooder = Client::open(addr);
+    let mut flooder = RawPeer::connect(addr, "/");
     flooder.stream.set_write_timeout(Some(STALL)).unwrap();
     let mut pusher = Pusher::new(ping);
     let stalled = pusher.push(&mut flooder.stream, CAP);
@@ -254,15 +255,15 @@ fn ping_flood_without_reading_is_bounded() {
     }
 
     // Read the pongs while the rest of the flood goes in, then close.
-    let reader = Client::from_stream(flooder.stream.try_clone().unwrap());
+    let reader = RawPeer::new(flooder.stream.try_clone().unwrap(), true);
     let drain = std::thread::spawn(move || {
         let mut reader = reader;
         let mut pongs = 0u64;
         let mut last: Option<u64> = None;
         loop {
-            let f = reader.read_frame();
+            let f = reader.frame();
             match f.opcode {
-                OP_PONG => {
+                PONG => {
                     // §5.5.3: a pong echoes its ping's payload; a server may
                     // skip pongs but never reorder them.
                     assert_eq!(f.payload.len(), 125);
@@ -271,9 +272,9 @@ fn ping_flood_without_reading_is_bounded() {
                     last = Some(index);
                     pongs += 1;
                 }
-                OP_CLOSE => {
-                    assert_eq!(f.close_parts().0, Some(1000));
-                    reader.expect_tcp_closed();
+                CLOSE => {
+                    assert_eq!(f.close_code(), Some(1000));
+                    reader.expect_eof();
                     return (pongs, last);
                 }
                 other => panic!("unexpected opcode {other}"),
@@ -301,14 +302,14 @@ fn peer_that_never_answers_pings_is_closed_as_dead() {
         config.pong_timeout = Duration::from_millis(500);
         config
     };
-    let server = spawn_in_process(config);
+    let server = echo_server(config);
     let addr = server.local_addr();
-    let mut client = Client::open(addr);
+    let mut client = RawPeer::connect(addr, "/");
     // The heartbeat ping (§5.5.2 keepalive), then — no answer, no data —
     // the server gives up on us: 1001, and TCP closed without waiting for
     // a reply from a peer it believes is gone.
-    let ping = client.read_frame();
-    assert_eq!((ping.opcode, ping.payload.len()), (OP_PING, 0));
+    let ping = client.frame();
+    assert_eq!((ping.opcode, ping.payload.len()), (PING, 0));
     assert_eq!(client.expect_close_then_eof(1001), "ping timeout");
     assert_serves(addr);
 }
@@ -321,13 +322,13 @@ fn idle_peer_is_closed_with_1001() {
         config.idle_timeout = Some(Duration::from_millis(500));
         config
     };
-    let server = spawn_in_process(config);
+    let server = echo_server(config);
     let addr = server.local_addr();
-    let mut client = Client::open(addr);
+    let mut client = RawPeer::connect(addr, "/");
     assert_eq!(client.expect_close(1001), "idle timeout");
     // We answer the close; the server then closes TCP (§7.1.1).
     client.send(&close_frame(1001, b""));
-    client.expect_tcp_closed();
+    client.expect_eof();
     assert_serves(addr);
 }
 
@@ -341,19 +342,19 @@ fn flood_of_empty_fragments_is_bounded_and_the_message_survives() {
     assert_serves(addr);
     #[cfg(target_os = "linux")]
     let baseline = rss_kib(server.pid());
-    let empty = frame_bytes(false, 0, OP_CONT, b"", true);
-    let mut bytes = frame_bytes(false, 0, OP_TEXT, "start ".as_bytes(), true);
+    let empty = frame_bytes(false, 0, CONT, b"", true);
+    let mut bytes = frame_bytes(false, 0, TEXT, "start ".as_bytes(), true);
     bytes.reserve(FRAGMENTS * empty.len() + 64);
     for _ in 0..FRAGMENTS {
         bytes.extend_from_slice(&empty);
     }
-    bytes.extend_from_slice(&frame_bytes(true, 0, OP_CONT, "end €".as_bytes(), true));
-    let mut client = Client::open(addr);
+    bytes.extend_from_slice(&frame_bytes(true, 0, CONT, "end €".as_bytes(), true));
+    let mut client = RawPeer::connect(addr, "/");
     client.send(&bytes);
-    let echo = client.read_frame();
+    let echo = client.frame();
     assert_eq!(
         (echo.fin, echo.opcode, echo.payload.as_slice()),
-        (true, OP_TEXT, "start end €".as_bytes())
+        (true, TEXT, "start end €".as_bytes())
     );
     server.assert_alive();
     #[cfg(target_os = "linux")]
@@ -384,7 +385,7 @@ fn ten_thousand_connections_dropped_without_a_close() {
     let baseline = fd_count(server.pid());
 
     let half_frame = {
-        let f = frame(OP_TEXT, b"never finished");
+        let f = frame(TEXT, b"never finished");
         f[..f.len() / 2].to_vec()
     };
     let full = request("/", "");
@@ -393,7 +394,7 @@ fn ten_thousand_connections_dropped_without_a_close() {
     #[cfg(target_os = "linux")]
     let mut peak_fds = 0;
     while opened < TOTAL {
-        let mut batch: Vec<Client> = (0..BATCH).map(|_| Client::connect(addr)).collect();
+        let mut batch: Vec<RawPeer> = (0..BATCH).map(|_| RawPeer::tcp(addr)).collect();
         for (i, client) in batch.iter_mut().enumerate() {
             // Nothing; half a request; a whole request never read; a whole
             // handshake then half a frame.
@@ -438,21 +439,21 @@ fn half_closed_client_is_closed_by_the_server() {
     let server = ServerProcess::spawn();
     // Right after the handshake: no close frame comes (the peer can no
     // longer answer one), just the server's FIN.
-    let client = Client::open(server.addr);
+    let client = RawPeer::connect(server.addr, "/");
     client.shutdown_write();
     let mut client = client;
-    client.expect_tcp_closed();
+    client.expect_eof();
     // In the middle of a frame.
-    let mut client = Client::open(server.addr);
-    let f = frame(OP_BINARY, &[9; 1000]);
+    let mut client = RawPeer::connect(server.addr, "/");
+    let f = frame(BINARY, &[9; 1000]);
     client.send(&f[..500]);
     client.shutdown_write();
-    client.expect_tcp_closed();
+    client.expect_eof();
     // In the middle of a fragmented message.
-    let mut client = Client::open(server.addr);
-    client.send(&frame_bytes(false, 0, OP_TEXT, b"first half", true));
+    let mut client = RawPeer::connect(server.addr, "/");
+    client.send(&frame_bytes(false, 0, TEXT, b"first half", true));
     client.shutdown_write();
-    client.expect_tcp_closed();
+    client.expect_eof();
     assert_serves(server.addr);
 }
 
@@ -461,7 +462,7 @@ fn close_then_half_close_gets_the_close_echoed() {
     // A close frame and the client's FIN together: the echo still goes out
     // before the server closes TCP.
     let server = ServerProcess::spawn();
-    let mut client = Client::open(server.addr);
+    let mut client = RawPeer::connect(server.addr, "/");
     client.send(&close_frame(1001, b"leaving"));
     client.shutdown_write();
     client.expect_close_then_eof(1001);
@@ -472,11 +473,11 @@ fn close_then_half_close_gets_the_close_echoed() {
 fn junk_after_the_close_frame_is_ignored_and_tcp_closed() {
     let server = ServerProcess::spawn();
     let junk: Vec<u8> = (0..4096u32).map(|i| (i * 31 + 7) as u8).collect();
-    let mut client = Client::open(server.addr);
+    let mut client = RawPeer::connect(server.addr, "/");
     let mut bytes = close_frame(1000, b"done");
     bytes.extend_from_slice(&junk);
     // Even junk that looks like frames, including a bad one.
-    bytes.extend_from_slice(&frame(OP_TEXT, b"after close"));
+    bytes.extend_from_slice(&frame(TEXT, b"after close"));
     bytes.extend_from_slice(&frame(0x7, b"reserved"));
     client.send(&bytes);
     // The answer is our close echoed (1000), not a 1002 for the junk.
@@ -505,9 +506,9 @@ fn abrupt_resets_mid_message_do_not_disturb_the_server() {
     // RST) makes the server's reads and writes fail; it must shrug.
     let mut server = ServerProcess::spawn();
     for _ in 0..20 {
-        let mut client = Client::open(server.addr);
-        client.send(&frame(OP_TEXT, b"echo me"));
-        let f = frame(OP_BINARY, &[5; 100_000]);
+        let mut client = RawPeer::connect(server.addr, "/");
+        client.send(&frame(TEXT, b"echo me"));
+        let f = frame(BINARY, &[5; 100_000]);
         client.send(&f[..60_000]);
         drop(client);
     }

@@ -10,15 +10,12 @@
 //! in the process while it measures.
 #![cfg(target_os = "linux")]
 
-#[path = "loop_common/mod.rs"]
-mod common;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::*;
 use ws6455::ConnectOptions;
+use ws6455_test_support::loopback::*;
 
 /// This process's CPU time so far, user plus system, in 10 ms ticks.
 fn cpu_ticks() -> u64 {

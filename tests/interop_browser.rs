@@ -12,10 +12,7 @@
 //! `chromium`; skips, saying so, when one is missing — unless
 //! `WS6455_REQUIRE_INTEROP=1`.
 
-#[path = "interop/harness.rs"]
-mod harness;
-
-use harness::{
+use ws6455_test_support::interop::{
     announce, command, node_module_missing, peer_available, probe, screenshot_dir, serve, Proc,
 };
 

@@ -3,12 +3,9 @@
 //! ws6455's client. Skips, saying so, when `ws` is not installed — unless
 //! `WS6455_REQUIRE_INTEROP=1`.
 
-#[path = "interop/harness.rs"]
-mod harness;
-
-use harness::{
+use ws6455_test_support::interop::{
     client_scenario, command, listening, node_module_missing, peer_available, serve, serve_with,
-    Proc,
+    Proc, CLIENT_SCENARIO_CHECKS,
 };
 
 fn node_ready(test: &str) -> bool {
@@ -34,19 +31,7 @@ fn node_client_against_ws6455_serve() {
     );
     peer.succeed();
     let passes = peer.passes();
-    for must in [
-        "subprotocol ws6455.echo selected",
-        "text echo 16777216 bytes",
-        "binary echo 16777216 bytes",
-        "fragmented text echo",
-        "16 x 1 MiB fragments echo",
-        "ping answered by a pong",
-        "no subprotocol when none is supported",
-        "client close 4999 echoed by the server",
-        "a message at the limit is echoed",
-        "server close 1009 for a message over the limit",
-        "server close 1003 with a reason",
-    ] {
+    for must in CLIENT_SCENARIO_CHECKS {
         assert!(passes.contains(&must), "missing check {must:?}: {passes:?}");
     }
     assert_eq!(passes.len(), 28, "{passes:?}");

@@ -2,11 +2,9 @@
 //! of `ws6455 serve`, and as a server for ws6455's client. Skips, saying
 //! so, when `websockets` is not installed — unless `WS6455_REQUIRE_INTEROP=1`.
 
-#[path = "interop/harness.rs"]
-mod harness;
-
-use harness::{
+use ws6455_test_support::interop::{
     client_scenario, command, listening, peer_available, probe, serve, serve_with, Proc,
+    CLIENT_SCENARIO_CHECKS,
 };
 
 fn python_ready(test: &str) -> bool {
@@ -32,19 +30,7 @@ fn python_client_against_ws6455_serve() {
     );
     peer.succeed();
     let passes = peer.passes();
-    for must in [
-        "subprotocol ws6455.echo selected",
-        "text echo 16777216 bytes",
-        "binary echo 16777216 bytes",
-        "fragmented text echo",
-        "16 x 1 MiB fragments echo",
-        "ping answered by a pong",
-        "no subprotocol when none is supported",
-        "client close 4999 echoed by the server",
-        "a message at the limit is echoed",
-        "server close 1009 for a message over the limit",
-        "server close 1003 with a reason",
-    ] {
+    for must in CLIENT_SCENARIO_CHECKS {
         assert!(passes.contains(&must), "missing check {must:?}: {passes:?}");
     }
     assert_eq!(passes.len(), 29, "{passes:?}");

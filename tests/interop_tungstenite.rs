@@ -10,14 +10,10 @@
 //! frame in between (§5.4), close codes and reasons from either side,
 //! subprotocols, and a refused upgrade.
 
-#[path = "loop_common/mod.rs"]
-mod common;
-
 use std::net::{SocketAddr, TcpStream};
 use std::sync::mpsc::{self, Receiver};
 use std::thread::JoinHandle;
 
-use common::*;
 use tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tungstenite::http::HeaderValue;
 use tungstenite::protocol::frame::coding::{CloseCode as TCode, Data, OpCode};
@@ -28,6 +24,7 @@ use ws6455::blocking::Error as WsError;
 use ws6455::proto::ClientRequest;
 use ws6455::{CloseCode, Config};
 use ws6455::{ConnectOptions, Incoming, WebSocket};
+use ws6455_test_support::loopback::*;
 
 const SIZES: [usize; 7] = [0, 1, 125, 126, 65535, 65536, 1 << 20];
 

@@ -4,6 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use ws6455_test_support::server::Echo;
 
 use ws6455::proto::FrameTrace;
 use ws6455::{CloseCode, Config};
@@ -13,17 +14,6 @@ use ws6455::{
 use ws6455_describe::TraceLine;
 
 const PATIENCE: Duration = Duration::from_secs(10);
-
-struct Echo;
-
-impl Handler for Echo {
-    fn on_message(&mut self, ctx: &mut Ctx<'_>, id: ConnId, message: Message<'_>) {
-        let _ = match message {
-            Message::Text(t) => ctx.send_text(id, t),
-            Message::Binary(b) => ctx.send_binary(id, b),
-        };
-    }
-}
 
 /// Collects echoes; closes after `want` of them.
 struct Collect {

@@ -7,18 +7,15 @@
 //! hundred kilobytes instead of the tens of megabytes Linux would
 //! otherwise buffer on loopback.
 
-#[path = "loop_common/mod.rs"]
-mod common;
-
 use std::io::{self, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use common::*;
 use socket2::{Domain, Socket, Type};
 use ws6455::CloseCode;
 use ws6455::{ConnectOptions, Incoming, WebSocket};
+use ws6455_test_support::loopback::*;
 
 const LIMIT: usize = 64 << 10;
 
@@ -56,7 +53,7 @@ fn other_connections_are_served(url: &str) {
 fn numbered(seq: u32, size: usize) -> Vec<u8> {
     let mut payload = vec![0x5Au8; size];
     payload[..4].copy_from_slice(&seq.to_be_bytes());
-    encode_frame(true, 2, &payload, Some([9, 8, 7, 6]))
+    wire::encode(true, 0, 2, &payload, Some([9, 8, 7, 6]))
 }
 
 /// The peer sends 1 KiB messages to an echo handler as fast as it can and

@@ -7,15 +7,12 @@
 //! uses as many connections as fit (about 450) instead of 1000; it never
 //! raises the limit itself.
 
-#[path = "loop_common/mod.rs"]
-mod common;
-
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::*;
 use ws6455::CloseCode;
 use ws6455::{ConnId, ConnectOptions};
+use ws6455_test_support::loopback::*;
 
 #[test]
 fn broadcast_reaches_every_connection_exactly_once() {

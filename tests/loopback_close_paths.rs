@@ -4,18 +4,27 @@
 //! Each is checked from both ends: the callbacks our client and server
 //! see, and what a hand-written peer sees on the wire.
 
-#[path = "loop_common/mod.rs"]
-mod common;
-
 use std::net::TcpStream;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::*;
 use ws6455::blocking::Error as WsError;
 use ws6455::{CloseCode, Config, UsageError};
 use ws6455::{ConnectOptions, Incoming, WebSocket};
+use ws6455_test_support::loopback::*;
+
+/// A close timeout the test must beat with its answer: long, so that a
+/// test thread left unscheduled for a while on a loaded machine still
+/// answers in time.
+const ANSWER_WITHIN: Duration = Duration::from_secs(2);
+
+/// "Idle for longer than `close_timeout`": had the close timer counted
+/// from the last thing heard, it would already have run out.
+const LONG_IDLE: Duration = Duration::from_millis(2500);
+
+/// How late the close timer may fire on a loaded machine.
+const LATE: Duration = Duration::from_secs(5);
 
 /// A server that never times a close handshake out within a test, so a
 /// prompt TCP close can only come from the protocol, not from a timer.
@@ -94,7 +103,7 @@ fn client_initiated_close_on_the_wire() {
 fn close_without_status_code_is_1005() {
     let served = serve(patient());
     let mut peer = RawPeer::connect(served.addr(), "/c");
-    peer.send(true, 8, &[]);
+    peer.send_frame(true, 8, &[]);
     assert_eq!(peer.frame().close_parts(), None);
     peer.expect_eof();
     let seen = served.events.until_closed(None);
@@ -213,14 +222,15 @@ fn both_close_at_once_on_the_wire() {
     let served = serve(patient());
     let mut peer = RawPeer::new(TcpStream::connect(served.addr()).expect("connect"), true);
     let mut bytes = upgrade_request(served.addr(), "/close-on-open").into_bytes();
-    bytes.extend(encode_frame(
+    bytes.extend(wire::encode(
         true,
+        0,
         8,
         &close_payload(4002, "client first"),
         Some([1, 2, 3, 4]),
     ));
-    peer.write_all(&bytes);
-    assert!(peer.read_head().starts_with("HTTP/1.1 101 "));
+    peer.send(&bytes);
+    assert!(peer.read_head_text().starts_with("HTTP/1.1 101 "));
     assert_eq!(
         peer.frame().close_parts(),
         Some((4001, "server first".into()))
@@ -249,8 +259,8 @@ fn client_drops_tcp_without_close() {
     assert_eq!(seen[1..], [Ev::Open(sid), Ev::Closed(sid, 1006, false)]);
 
     let mut peer = RawPeer::connect(served.addr(), "/drop-mid-frame");
-    let frame = encode_frame(true, 2, &[9u8; 100], Some([1, 2, 3, 4]));
-    peer.write_all(&frame[..50]);
+    let frame = wire::encode(true, 0, 2, &[9u8; 100], Some([1, 2, 3, 4]));
+    peer.send(&frame[..50]);
     drop(peer);
     let seen = served.events.until_closed(None);
     let sid = seen[0].id().expect("id");
@@ -484,6 +494,10 @@ fn shutdown_gives_up_on_a_silent_client_after_close_timeout() {
         started.elapsed() >= close_timeout,
         "the server waited for the close handshake"
     );
+    assert!(
+        started.elapsed() <= close_timeout + LATE,
+        "the server gave up soon after close_timeout"
+    );
     let seen = events.until_closed(None);
     assert!(matches!(seen.last(), Some(Ev::Closed(_, 1006, false))));
 }
@@ -500,7 +514,7 @@ fn shutdown_drops_connections_still_in_their_handshake() {
     });
     let addr = server.local_addr();
     let mut half = RawPeer::new(TcpStream::connect(addr).expect("connect"), true);
-    half.write_all(b"GET /half HTTP/1.1\r\nHost: x\r\n");
+    half.send(b"GET /half HTTP/1.1\r\nHost: x\r\n");
     // Accepted after `half` (the backlog is first in, first out), so once
     // it is open the loop holds `half` too.
     let mut full = RawPeer::connect(addr, "/full");
@@ -534,16 +548,15 @@ fn shutdown_drops_connections_still_in_their_handshake() {
 /// close is sent, not when the connection last heard from its peer.
 #[test]
 fn closing_a_long_idle_connection_from_another_callback_waits_for_its_answer() {
-    let close_timeout = Duration::from_millis(300);
     let served = serve({
         let mut config = quiet_config();
-        config.close_timeout = close_timeout;
+        config.close_timeout = ANSWER_WITHIN;
         config
     });
     let mut idle = RawPeer::connect(served.addr(), "/idle");
     let first = served.events.wait("open", |e| matches!(e, Ev::Open(_)));
     // The scenario is "idle for a while": only time passing can set it up.
-    std::thread::sleep(2 * close_timeout);
+    std::thread::sleep(LONG_IDLE);
     let mut boss = RawPeer::connect(served.addr(), "/boss");
     boss.send_text("cmd:close-others:4004:not you");
     assert_eq!(idle.frame().close_parts(), Some((4004, "not you".into())));
@@ -561,16 +574,15 @@ fn closing_a_long_idle_connection_from_another_callback_waits_for_its_answer() {
 /// The same for the 1001 that a graceful shutdown sends.
 #[test]
 fn shutdown_after_a_long_idle_waits_for_the_answers() {
-    let close_timeout = Duration::from_millis(300);
     let Served { server, events, .. } = serve({
         let mut config = quiet_config();
-        config.close_timeout = close_timeout;
+        config.close_timeout = ANSWER_WITHIN;
         config
     });
     let mut idle = RawPeer::connect(server.local_addr(), "/idle");
     events.wait("open", |e| matches!(e, Ev::Open(_)));
     // The scenario is "idle for a while": only time passing can set it up.
-    std::thread::sleep(2 * close_timeout);
+    std::thread::sleep(LONG_IDLE);
     let (stopped_tx, stopped_rx) = mpsc::channel();
     std::thread::spawn(move || {
         let _ = stopped_tx.send(server.stop());
@@ -593,19 +605,18 @@ fn shutdown_after_a_long_idle_waits_for_the_answers() {
 /// `close_timeout` for the server's answer (which comes at once).
 #[test]
 fn blocking_client_closing_after_a_long_idle_closes_cleanly() {
-    let close_timeout = Duration::from_millis(300);
     let served = serve(quiet_config());
     let stream = TcpStream::connect(served.addr()).expect("connect");
     stream.set_read_timeout(Some(MUST)).expect("read timeout");
     let request = ws6455::proto::ClientRequest::new(served.addr().to_string(), "/idle");
     let config = {
         let mut config = quiet_config();
-        config.close_timeout = close_timeout;
+        config.close_timeout = ANSWER_WITHIN;
         config
     };
     let (mut ws, _) = WebSocket::client(stream, request, config).expect("handshake");
     // The scenario is "idle for a while": only time passing can set it up.
-    std::thread::sleep(2 * close_timeout);
+    std::thread::sleep(LONG_IDLE);
     ws.close(CloseCode::NORMAL, "").expect("close");
     assert_eq!(
         ws.read().expect("the server's answer"),

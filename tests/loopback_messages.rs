@@ -4,15 +4,12 @@
 //! plain HTTP next to WebSocket, and many connections one after another
 //! on one client loop (as Autobahn's client mode does).
 
-#[path = "loop_common/mod.rs"]
-mod common;
-
 use std::collections::HashSet;
 
-use common::*;
 use ws6455::blocking::Error as WsError;
 use ws6455::{CloseCode, HandshakeError, ProtocolError, UsageError};
 use ws6455::{ConnId, ConnectOptions, Ctx, WebSocket};
+use ws6455_test_support::loopback::*;
 
 /// Both sides of each §5.2 length boundary (7-bit, 16-bit, 64-bit
 /// lengths), a megabyte, and the largest message the default config takes.
@@ -140,7 +137,7 @@ fn client_fragment_size_splits_messages_on_the_wire() {
                 break;
             }
         }
-        peer.send(true, 8, &close_payload(1000, "got it"));
+        peer.send_frame(true, 8, &close_payload(1000, "got it"));
         let reply = peer.frame();
         (frames, reply)
         // Dropping the peer closes TCP, as a server does (§7.1.1).
@@ -196,7 +193,7 @@ fn server_fragment_size_splits_messages_on_the_wire() {
     });
     let mut peer = RawPeer::connect(served.addr(), "/frag");
     let payload = bytes_of(10_500, 3);
-    peer.send(true, 2, &payload);
+    peer.send_frame(true, 2, &payload);
     let mut frames = Vec::new();
     loop {
         let f = peer.frame();
@@ -449,8 +446,8 @@ fn rejected_upgrade_fails_the_client_handshake() {
         std::net::TcpStream::connect(served.addr()).expect("connect"),
         true,
     );
-    peer.write_all(upgrade_request(served.addr(), "/reject").as_bytes());
-    let head = peer.read_head();
+    peer.send(upgrade_request(served.addr(), "/reject").as_bytes());
+    let head = peer.read_head_text();
     assert!(head.starts_with("HTTP/1.1 403 "), "{head}");
     assert!(head.contains("Content-Length: 10\r\n"), "{head}");
     assert_eq!(peer.read_exact_bytes(10), b"forbidden\n");
@@ -470,10 +467,8 @@ fn plain_http_is_answered_through_on_http() {
             std::net::TcpStream::connect(served.addr()).expect("connect"),
             true,
         );
-        peer.write_all(
-            format!("GET {path} HTTP/1.1\r\nHost: {}\r\n\r\n", served.addr()).as_bytes(),
-        );
-        let head = peer.read_head();
+        peer.send(format!("GET {path} HTTP/1.1\r\nHost: {}\r\n\r\n", served.addr()).as_bytes());
+        let head = peer.read_head_text();
         assert!(head.starts_with(&format!("HTTP/1.1 {status} ")), "{head}");
         assert!(
             head.contains(&format!("Content-Length: {}\r\n", body.len())),

@@ -1,18 +1,8 @@
 //! Our blocking client against our mio server on loopback.
 
 use ws6455::CloseCode;
-use ws6455::{ConnId, ConnectOptions, Ctx, Handler, Incoming, Message, Server, WebSocket};
-
-struct Echo;
-
-impl Handler for Echo {
-    fn on_message(&mut self, ctx: &mut Ctx<'_>, id: ConnId, message: Message<'_>) {
-        let _ = match message {
-            Message::Text(t) => ctx.send_text(id, t),
-            Message::Binary(b) => ctx.send_binary(id, b),
-        };
-    }
-}
+use ws6455::{ConnectOptions, Incoming, Server, WebSocket};
+use ws6455_test_support::server::Echo;
 
 #[test]
 fn echo_round_trip_and_clean_close() {

@@ -11,17 +11,18 @@
 //! `WS6455_SOAK_SEED` replays a run (`benches/soak.sh` does the former).
 //! The fd and RSS checks read /proc and are Linux-only.
 
-#[path = "hostile_common/mod.rs"]
-mod hostile_common;
-
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hostile_common::*;
 use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
+use ws6455_test_support::handshake::*;
+use ws6455_test_support::peer::{assert_serves, RawPeer};
+use ws6455_test_support::server::*;
+use ws6455_test_support::wire::*;
+use ws6455_test_support::{eventually, MUST};
 
 const THREADS: u64 = 4;
 
@@ -108,14 +109,10 @@ impl Pools {
 /// Send one message (fragmented at random points, a ping between some
 /// fragments) and check its echo; the pong, if any, must carry the ping's
 /// payload.
-fn exchange(client: &mut Client, rng: &mut StdRng, pools: &Pools, stats: &Stats) {
-    let opcode = if rng.random_bool(0.5) {
-        OP_TEXT
-    } else {
-        OP_BINARY
-    };
+fn exchange(client: &mut RawPeer, rng: &mut StdRng, pools: &Pools, stats: &Stats) {
+    let opcode = if rng.random_bool(0.5) { TEXT } else { BINARY };
     let size = random_size(rng);
-    let payload = if opcode == OP_TEXT {
+    let payload = if opcode == TEXT {
         pools.text(rng, size)
     } else {
         pools.binary(rng, size)
@@ -128,10 +125,10 @@ fn exchange(client: &mut Client, rng: &mut StdRng, pools: &Pools, stats: &Stats)
         if rng.random_bool(0.5) {
             let len = rng.random_range(0..=125);
             let p = pools.binary(rng, len);
-            bytes.extend_from_slice(&frame(OP_PING, &p));
+            bytes.extend_from_slice(&frame(PING, &p));
             ping = Some(p);
         }
-        bytes.extend_from_slice(&frame_bytes(true, 0, OP_CONT, &payload[cut..], true));
+        bytes.extend_from_slice(&frame_bytes(true, 0, CONT, &payload[cut..], true));
     } else {
         bytes.extend_from_slice(&frame(opcode, &payload));
     }
@@ -140,9 +137,9 @@ fn exchange(client: &mut Client, rng: &mut StdRng, pools: &Pools, stats: &Stats)
     let mut echo = Vec::with_capacity(payload.len());
     let mut first = true;
     loop {
-        let f = client.read_frame();
+        let f = client.frame();
         match f.opcode {
-            OP_PONG => {
+            PONG => {
                 let expected = ping.take().expect("a pong without a ping");
                 assert_eq!(f.payload, expected, "pong payload");
             }
@@ -154,7 +151,7 @@ fn exchange(client: &mut Client, rng: &mut StdRng, pools: &Pools, stats: &Stats)
                     break;
                 }
             }
-            OP_CONT => {
+            CONT => {
                 echo.extend_from_slice(&f.payload);
                 if f.fin {
                     break;
@@ -175,13 +172,13 @@ fn one_connection(addr: SocketAddr, rng: &mut StdRng, pools: &Pools, stats: &Sta
     Stats::add(&stats.connections, 1);
     if rng.random_ratio(1, 20) {
         // Drop in the middle of the handshake.
-        let mut client = Client::connect(addr);
+        let mut client = RawPeer::tcp(addr);
         let head = request("/soak", "");
         client.send(&head.as_bytes()[..rng.random_range(0..head.len())]);
         Stats::add(&stats.drops, 1);
         return;
     }
-    let mut client = Client::open(addr);
+    let mut client = RawPeer::connect(addr, "/");
     for _ in 0..rng.random_range(1..=6) {
         exchange(&mut client, rng, pools, stats);
     }
@@ -193,7 +190,7 @@ fn one_connection(addr: SocketAddr, rng: &mut StdRng, pools: &Pools, stats: &Sta
         }
         2 => {
             // Abruptly, mid-frame.
-            let f = frame(OP_BINARY, &vec![3u8; random_size(rng).max(2)]);
+            let f = frame(BINARY, &vec![3u8; random_size(rng).max(2)]);
             client.send(&f[..rng.random_range(1..f.len())]);
             Stats::add(&stats.drops, 1);
         }

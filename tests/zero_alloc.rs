@@ -11,10 +11,11 @@ use std::net::TcpStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use ws6455::Timestamp;
+use ws6455_test_support::server::Echo;
 
 use ws6455::proto::encode::push_frame;
 use ws6455::proto::{ClientRequest, Config, Connection, Event, OpCode};
-use ws6455::{ConnId, Ctx, Handler, Message, Server};
+use ws6455::Server;
 
 struct Counting;
 
@@ -98,17 +99,6 @@ fn core_echo(c: &mut Connection, s: &mut Connection, text: &str) {
         }
     }
     assert_eq!(got, text.len());
-}
-
-struct Echo;
-
-impl Handler for Echo {
-    fn on_message(&mut self, ctx: &mut Ctx<'_>, id: ConnId, message: Message<'_>) {
-        let _ = match message {
-            Message::Text(t) => ctx.send_text(id, t),
-            Message::Binary(b) => ctx.send_binary(id, b),
-        };
-    }
 }
 
 /// A client that allocates nothing per message: pre-encoded frames out,

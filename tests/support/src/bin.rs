@@ -19,13 +19,27 @@ pub fn ws6455_bin() -> &'static Path {
     BIN.get_or_init(build)
 }
 
-fn build() -> PathBuf {
-    // target/<profile>/deps/<test>-<hash>: the profile directory is two up.
+/// `target/<profile>/` of the running test binary, which lives in
+/// `target/<profile>/deps/<test>-<hash>`.
+fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("the test's own path");
-    let profile_dir = exe
-        .parent()
+    exe.parent()
         .and_then(Path::parent)
-        .expect("a test binary lives in target/<profile>/deps");
+        .expect("a test binary lives in target/<profile>/deps")
+        .to_path_buf()
+}
+
+/// The target directory the running test was built in (`target/`, or
+/// `CARGO_TARGET_DIR`): `CARGO_TARGET_TMPDIR` is only set for the test
+/// crates themselves, not for this library.
+pub fn target_dir() -> PathBuf {
+    let profile = profile_dir();
+    profile.parent().unwrap_or(&profile).to_path_buf()
+}
+
+fn build() -> PathBuf {
+    let profile_dir = profile_dir();
+    let profile_dir = profile_dir.as_path();
     let mut cargo = Command::new(env!("CARGO"));
     cargo
         .args(["build", "--quiet", "-p", "ws6455-cli", "--bin", "ws6455"])

@@ -1,7 +1,7 @@
-//! A raw WebSocket peer over `std::net::TcpStream`, playing either side
-//! against the testee: it writes any bytes at all (valid or not, whole,
-//! per frame or chopped), and a reader thread decodes everything the
-//! testee sends back, checking it against RFC 6455 as it goes.
+//! [`CheckedPeer`]: the conformance judge. It writes any bytes at all
+//! (valid or not, whole, per frame or chopped), and a reader thread
+//! decodes everything the testee sends back, checking it against RFC 6455
+//! as it goes and reassembling messages.
 //!
 //! Reading happens on its own thread so that writing a large message never
 //! deadlocks against the testee echoing it; the test thread takes what was
@@ -12,11 +12,8 @@ use std::net::{Shutdown, TcpStream};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-use super::wire::{self, Frame, BINARY, CLOSE, CONT, PING, PONG, TEXT};
-
-/// How long anything that must happen may take (generous: the suite runs
-/// in parallel on a loaded 2-core machine; a correct testee is far faster).
-pub const MUST: Duration = Duration::from_secs(10);
+use crate::wire::{self, Frame, BINARY, CLOSE, CONT, PING, PONG, TEXT};
+use crate::MUST;
 
 /// Which side of the connection the harness plays.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,6 +29,7 @@ pub enum Side {
 /// Something the testee sent, at message level: fragments reassembled,
 /// control frames where they arrived.
 #[derive(Clone, PartialEq, Eq)]
+#[allow(missing_docs)] // one variant per message or control frame type
 pub enum Ev {
     Text(Vec<u8>),
     Binary(Vec<u8>),
@@ -42,18 +40,23 @@ pub enum Ev {
 }
 
 impl Ev {
+    /// `Ev::Text` from anything byte-like (likewise the others).
     pub fn text(p: impl AsRef<[u8]>) -> Ev {
         Ev::Text(p.as_ref().to_vec())
     }
+    #[allow(missing_docs)]
     pub fn binary(p: impl AsRef<[u8]>) -> Ev {
         Ev::Binary(p.as_ref().to_vec())
     }
+    #[allow(missing_docs)]
     pub fn ping(p: impl AsRef<[u8]>) -> Ev {
         Ev::Ping(p.as_ref().to_vec())
     }
+    #[allow(missing_docs)]
     pub fn pong(p: impl AsRef<[u8]>) -> Ev {
         Ev::Pong(p.as_ref().to_vec())
     }
+    /// A close frame with `code`.
     pub fn close(code: u16) -> Ev {
         Ev::Close(Some(code))
     }
@@ -86,7 +89,9 @@ pub enum TcpEnd {
 /// One step of what the testee did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Next {
+    /// A message or control frame.
     Ev(Ev),
+    /// TCP ended.
     End(TcpEnd),
     /// Nothing within the deadline.
     Timeout,
@@ -95,6 +100,7 @@ pub enum Next {
 /// Everything the testee sent until it closed TCP (or the deadline).
 #[derive(Debug)]
 pub struct Outcome {
+    /// What the testee sent, in order.
     pub events: Vec<Ev>,
     /// `None`: TCP still open at the deadline.
     pub tcp: Option<TcpEnd>,
@@ -115,7 +121,7 @@ enum Wire {
 }
 
 /// The harness's end of one WebSocket connection.
-pub struct RawPeer {
+pub struct CheckedPeer {
     side: Side,
     stream: TcpStream,
     wire: Receiver<Wire>,
@@ -139,24 +145,28 @@ pub struct RawPeer {
 /// The header facts of a received frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FrameInfo {
+    /// The FIN bit.
     pub fin: bool,
+    /// The opcode.
     pub opcode: u8,
+    /// Payload bytes.
     pub len: usize,
+    /// Header bytes on the wire, mask included.
     pub header_len: usize,
     /// The masking key (client frames).
     pub key: Option<[u8; 4]>,
 }
 
-impl RawPeer {
+impl CheckedPeer {
     /// Wrap a stream whose opening handshake is complete; `leftover` holds
     /// bytes read past the handshake head.
-    pub fn new(side: Side, stream: TcpStream, leftover: Vec<u8>) -> RawPeer {
+    pub fn new(side: Side, stream: TcpStream, leftover: Vec<u8>) -> CheckedPeer {
         stream.set_nodelay(true).unwrap();
         stream.set_read_timeout(None).unwrap();
         let (tx, rx) = mpsc::channel();
         let reader = stream.try_clone().unwrap();
         std::thread::spawn(move || read_loop(reader, leftover, tx));
-        RawPeer {
+        CheckedPeer {
             side,
             stream,
             wire: rx,
@@ -171,6 +181,7 @@ impl RawPeer {
         }
     }
 
+    /// The side the harness plays.
     pub fn side(&self) -> Side {
         self.side
     }
@@ -207,15 +218,19 @@ impl RawPeer {
         (wire::header(fin, 0, opcode, len, key), key)
     }
 
+    /// A final text frame.
     pub fn text(&mut self, p: impl AsRef<[u8]>) -> Vec<u8> {
         self.frame(true, 0, TEXT, p)
     }
+    /// A final binary frame.
     pub fn binary(&mut self, p: impl AsRef<[u8]>) -> Vec<u8> {
         self.frame(true, 0, BINARY, p)
     }
+    /// A final ping frame.
     pub fn ping(&mut self, p: impl AsRef<[u8]>) -> Vec<u8> {
         self.frame(true, 0, PING, p)
     }
+    /// A final pong frame.
     pub fn pong(&mut self, p: impl AsRef<[u8]>) -> Vec<u8> {
         self.frame(true, 0, PONG, p)
     }
@@ -465,7 +480,7 @@ fn message(opcode: u8, payload: Vec<u8>) -> Ev {
     }
 }
 
-impl Drop for RawPeer {
+impl Drop for CheckedPeer {
     fn drop(&mut self) {
         // Lets the reader thread (and the testee) see the end.
         let _ = self.stream.shutdown(Shutdown::Both);

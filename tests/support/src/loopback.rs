@@ -1,10 +1,7 @@
-//! Shared pieces of the loopback tests: a scripted, recording server
-//! handler; raw TCP peers that speak the wire format by hand (so a test can
-//! misbehave on purpose: stop reading, never answer a ping, drop TCP); a
-//! runner for client event loops with a watchdog; deadline helpers.
-//!
-//! Every test binary includes this module and uses a different part of it.
-#![allow(dead_code)]
+//! The loopback tests' world: a scripted, recording server handler; a
+//! runner for client event loops with a watchdog; a recording client
+//! handler; deterministic payloads. Re-exports the blocking [`RawPeer`]
+//! and the rest a loopback test needs, so one glob import serves it.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -21,17 +18,10 @@ use ws6455::{
     RunningServer, Server,
 };
 
-/// How long something that must happen may take, even on a loaded machine.
-pub const MUST: Duration = Duration::from_secs(10);
-
-/// Poll `cond` until it holds; panic with `what` after `limit`.
-pub fn wait_until(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
+pub use crate::handshake::{upgrade_request, SAMPLE_ACCEPT, SAMPLE_KEY};
+pub use crate::peer::{raw_listener, End, RawPeer};
+pub use crate::wire::{self, close_payload, Frame};
+pub use crate::{wait_until, MUST};
 
 /// The default config with heartbeats and the idle timeout off, so no
 /// timer fires in a test that is not about timers.
@@ -86,6 +76,7 @@ pub fn text_of(n: usize) -> String {
 
 /// What the test server saw, in order, per connection.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(missing_docs)] // one variant per `Handler` callback (or command), named alike
 pub enum Ev {
     Request {
         id: ConnId,
@@ -109,6 +100,7 @@ pub enum Ev {
 }
 
 impl Ev {
+    /// The connection the event belongs to, if any.
     pub fn id(&self) -> Option<ConnId> {
         match self {
             Ev::Request { id, .. } => Some(*id),
@@ -134,8 +126,11 @@ impl Ev {
 pub struct Stats {
     /// Largest `ctx.buffered_amount(id)` seen right after a send.
     pub max_buffered: AtomicUsize,
+    /// Connections opened.
     pub opened: AtomicUsize,
+    /// Connections closed.
     pub closed: AtomicUsize,
+    /// Sends refused with `BufferFull`.
     pub buffer_full: AtomicUsize,
 }
 
@@ -169,6 +164,7 @@ pub struct TestServer {
     record_payloads: bool,
 }
 
+/// The page `GET /` gets as plain HTTP.
 pub const PAGE: &str = "<!doctype html><title>ws6455</title><p>hello\n";
 
 impl TestServer {
@@ -379,16 +375,21 @@ impl Handler for TestServer {
 
 /// A running test server and what it reports.
 pub struct Served {
+    /// The running server (dropping it shuts it down).
     pub server: RunningServer,
+    /// What its handler saw.
     pub events: Events,
+    /// Its counters.
     pub stats: Arc<Stats>,
 }
 
 impl Served {
+    /// Where it listens.
     pub fn addr(&self) -> SocketAddr {
         self.server.local_addr()
     }
 
+    /// A `ws://` URL for `path` on it.
     pub fn url(&self, path: &str) -> String {
         format!("ws://{}{}", self.server.local_addr(), path)
     }
@@ -513,11 +514,6 @@ where
     }
 }
 
-// ----- raw peers -------------------------------------------------------
-
-pub mod raw;
-pub use raw::*;
-
 /// The process's soft limit on open files, from /proc (Linux), if known.
 pub fn open_files_limit() -> Option<usize> {
     let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
@@ -545,11 +541,13 @@ pub type Hook = Box<dyn FnMut(&mut Ctx<'_>, ConnId, &ClientEv) + Send>;
 /// lets the test react to each one through a hook (called before the
 /// event is recorded).
 pub struct Recorder {
+    /// Every callback so far, in order.
     pub events: Vec<ClientEv>,
     hook: Hook,
 }
 
 impl Recorder {
+    /// A recorder that calls `hook` on each event before recording it.
     pub fn new(hook: impl FnMut(&mut Ctx<'_>, ConnId, &ClientEv) + Send + 'static) -> Self {
         Recorder {
             events: Vec::new(),
@@ -578,6 +576,7 @@ impl Recorder {
 }
 
 impl ClientEv {
+    /// The connection the event belongs to.
     pub fn id(&self) -> ConnId {
         match self {
             ClientEv::Open(id, _)
@@ -631,4 +630,20 @@ impl Handler for Recorder {
     fn on_closed(&mut self, ctx: &mut Ctx<'_>, id: ConnId, code: CloseCode, clean: bool) {
         self.note(ctx, id, ClientEv::Closed(id, code.0, clean));
     }
+}
+
+// ----- a recording client handler ---------------------------------------
+
+/// What a client handler saw, for tests that only need to watch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(missing_docs)] // one variant per `Handler` callback, named alike
+pub enum ClientEv {
+    Open(ConnId, Option<String>),
+    Text(ConnId, String),
+    Binary(ConnId, Vec<u8>),
+    Ping(ConnId, Vec<u8>),
+    Pong(ConnId, Vec<u8>),
+    Close(ConnId, Option<u16>, String),
+    Error(ConnId, String),
+    Closed(ConnId, u16, bool),
 }

@@ -26,6 +26,9 @@ pub const PING: u8 = 0x9;
 /// Pong frame (§5.5.3).
 pub const PONG: u8 = 0xA;
 
+/// The §5.7 example masking key, for frames whose bytes a test compares.
+pub const MASK: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
+
 /// XOR `buf` with `key`, as if `buf` started `offset` bytes into the
 /// payload (§5.3).
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
@@ -81,8 +84,11 @@ pub fn encode(fin: bool, rsv: u8, opcode: u8, payload: &[u8], mask: Option<[u8; 
 /// A frame as it came off the wire, payload unmasked.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Frame {
+    /// The FIN bit.
     pub fin: bool,
+    /// RSV1..3 as a 3-bit number (0b100 = RSV1).
     pub rsv: u8,
+    /// The opcode, as sent (reserved ones included).
     pub opcode: u8,
     /// Whether the MASK bit was set (the payload here is unmasked).
     pub masked: bool,
@@ -90,7 +96,28 @@ pub struct Frame {
     pub key: Option<[u8; 4]>,
     /// Bytes of the header on the wire (2, 4 or 10, plus 4 for a mask).
     pub header_len: usize,
+    /// The payload, unmasked.
     pub payload: Vec<u8>,
+}
+
+impl Frame {
+    /// The close frame's code and reason (`None` for an empty payload).
+    pub fn close_parts(&self) -> Option<(u16, String)> {
+        assert_eq!(self.opcode, CLOSE, "not a close frame: {self:?}");
+        match self.payload.as_slice() {
+            [] => None,
+            [hi, lo, reason @ ..] => Some((
+                u16::from_be_bytes([*hi, *lo]),
+                String::from_utf8(reason.to_vec()).expect("close reason is UTF-8"),
+            )),
+            [_] => panic!("a 1-byte close payload (§5.5.1)"),
+        }
+    }
+
+    /// The close frame's code (`None` for an empty payload).
+    pub fn close_code(&self) -> Option<u16> {
+        self.close_parts().map(|(code, _)| code)
+    }
 }
 
 impl std::fmt::Debug for Frame {
@@ -191,10 +218,26 @@ pub fn decode(buf: &[u8]) -> Result<Option<(Frame, usize)>, String> {
 }
 
 /// A close frame payload: the code (big-endian) and the reason (§5.5.1).
-pub fn close_payload(code: u16, reason: &[u8]) -> Vec<u8> {
+pub fn close_payload(code: u16, reason: impl AsRef<[u8]>) -> Vec<u8> {
     let mut p = code.to_be_bytes().to_vec();
-    p.extend_from_slice(reason);
+    p.extend_from_slice(reason.as_ref());
     p
+}
+
+/// One frame as bytes: FIN, RSV bits (0b100 = RSV1), opcode, payload,
+/// masked with [`MASK`] when `masked` (as a client must, §5.1).
+pub fn frame_bytes(fin: bool, rsv: u8, opcode: u8, payload: &[u8], masked: bool) -> Vec<u8> {
+    encode(fin, rsv, opcode, payload, masked.then_some(MASK))
+}
+
+/// A masked, final frame: what a well-behaved client sends.
+pub fn frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    frame_bytes(true, 0, opcode, payload, true)
+}
+
+/// A masked close frame with `code` and raw `reason` bytes.
+pub fn close_frame(code: u16, reason: &[u8]) -> Vec<u8> {
+    frame(CLOSE, &close_payload(code, reason))
 }
 
 /// `Sec-WebSocket-Accept` for a key (§1.3, §4.2.2): base64(SHA-1(key ++

@@ -1,4 +1,4 @@
-//! The conformance harness shared by `tests/conformance_*.rs`: a raw peer
+//! The conformance harness shared by `tests/conformance_*.rs`: a peer
 //! that speaks RFC 6455 byte by byte (written from the RFC, not from
 //! ws6455), and ws6455 in every role it plays — in-process echo server,
 //! the `ws6455 serve` binary, echo client on the event loop, and echo
@@ -9,17 +9,14 @@
 //! connection up in the chosen role, runs the case, completes a normal
 //! close when the case left the connection open, and checks what a ws6455
 //! client reported about the ending.
-#![allow(dead_code, unused_imports, unused_macros)]
 
-pub mod peer;
 pub mod testee;
-pub mod wire;
 
-pub use peer::{Ev, Next, Outcome, RawPeer, Side, TcpEnd, MUST};
-pub use testee::{
-    connect, connect_with, echo_server, CliServer, ClientKind, EchoClient, RawServer,
-};
-pub use wire::{hex, BINARY, CLOSE, CONT, PING, PONG, TEXT};
+pub use crate::peer::{CheckedPeer, Ev, Next, Outcome, Side, TcpEnd};
+pub use crate::server::{echo_server, ServerProcess};
+pub use crate::wire::{hex, BINARY, CLOSE, CONT, PING, PONG, TEXT};
+pub use crate::MUST;
+pub use testee::{connect, connect_with, ClientKind, EchoClient, RawServer};
 
 use ws6455::Config;
 use ws6455::RunningServer;
@@ -77,16 +74,17 @@ pub struct Testee {
     role: Role,
     config: Config,
     server: Option<RunningServer>,
-    cli: Option<CliServer>,
+    cli: Option<ServerProcess>,
 }
 
 impl Testee {
+    /// Start ws6455 in `role` (a server now; a client per session).
     pub fn new(role: Role, config: Config) -> Testee {
         let (server, cli) = match role {
             Role::Server => (Some(echo_server(config.clone())), None),
             Role::Cli => {
                 assert_eq!(config, Config::default(), "the CLI runs with its defaults");
-                (None, Some(CliServer::start()))
+                (None, Some(ServerProcess::spawn()))
             }
             Role::Client(_) => (None, None),
         };
@@ -98,12 +96,13 @@ impl Testee {
         }
     }
 
+    /// The role ws6455 plays.
     pub fn role(&self) -> Role {
         self.role
     }
 
     /// One connection: set up, run `case`, finish, check the client report.
-    pub fn session(&mut self, label: &str, case: impl FnOnce(&mut RawPeer) -> End) {
+    pub fn session(&mut self, label: &str, case: impl FnOnce(&mut CheckedPeer) -> End) {
         match self.role {
             Role::Server | Role::Cli => {
                 let addr = match (&self.server, &self.cli) {
@@ -135,20 +134,20 @@ impl Testee {
 }
 
 /// Run one case in `role` with the default configuration.
-pub fn run(role: Role, case: impl FnOnce(&mut RawPeer) -> End) {
+pub fn run(role: Role, case: impl FnOnce(&mut CheckedPeer) -> End) {
     Testee::new(role, Config::default()).session("", case);
 }
 
 /// Run one case in `role` with `config`.
-pub fn run_with(role: Role, config: Config, case: impl FnOnce(&mut RawPeer) -> End) {
+pub fn run_with(role: Role, config: Config, case: impl FnOnce(&mut CheckedPeer) -> End) {
     Testee::new(role, config).session("", case);
 }
 
 /// Close with 1000 from the harness: the testee must echo 1000 (§5.5.1)
 /// and the server side must close TCP first (§7.1.1) — the testee itself
-/// when it is the server, the harness (see [`RawPeer::finish`]) otherwise.
+/// when it is the server, the harness (see [`CheckedPeer::finish`]) otherwise.
 #[track_caller]
-pub fn close_normally(peer: &mut RawPeer) {
+pub fn close_normally(peer: &mut CheckedPeer) {
     let close = peer.close(1000);
     peer.send(&close);
     let outcome = peer.finish();
@@ -193,6 +192,7 @@ pub fn check_report(label: &str, end: End, report: &testee::ClientReport) {
 /// Generate one test module per role, one test per case:
 /// `conformance!([server, client, blocking] [case_a, case_b]);` makes
 /// `server::case_a`, `client::case_a`, … each calling `super::case_a(role)`.
+#[macro_export]
 macro_rules! conformance {
     ([$($role:ident),+ $(,)?] $cases:tt) => {
         $( conformance!(@role $role $cases); )+
@@ -202,7 +202,7 @@ macro_rules! conformance {
             $(
                 #[test]
                 fn $case() {
-                    super::$case(crate::common::Role::named(stringify!($role)));
+                    super::$case($crate::conformance::Role::named(stringify!($role)));
                 }
             )*
         }

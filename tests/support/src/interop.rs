@@ -6,8 +6,6 @@
 //! A peer script prints one line per event: `PASS <what>`, `FAIL <what>`,
 //! `LISTENING <port>`, `CONNECTED`, `CLOSED <code> <reason>`, `DONE`.
 
-#![allow(dead_code)] // each test crate uses its own part of this file
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -20,6 +18,22 @@ use ws6455::proto::handshake::ClientRequest;
 use ws6455::proto::uri::WsUri;
 use ws6455::{CloseCode, Config};
 use ws6455::{Incoming, WebSocket};
+
+/// Checks a foreign client's scenario against `ws6455 serve` must pass
+/// (tests/interop/node and python_peer.py run the same scenario).
+pub const CLIENT_SCENARIO_CHECKS: [&str; 11] = [
+    "subprotocol ws6455.echo selected",
+    "text echo 16777216 bytes",
+    "binary echo 16777216 bytes",
+    "fragmented text echo",
+    "16 x 1 MiB fragments echo",
+    "ping answered by a pong",
+    "no subprotocol when none is supported",
+    "client close 4999 echoed by the server",
+    "a message at the limit is echoed",
+    "server close 1009 for a message over the limit",
+    "server close 1003 with a reason",
+];
 
 /// Whatever must happen does within this, even on a loaded 2-core machine
 /// moving 16 MiB messages through a Python peer.
@@ -63,7 +77,9 @@ pub fn probe(program: &str, args: &[&str]) -> Option<String> {
 
 /// `tests/interop/`.
 pub fn interop_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop")
+    // This package lives in tests/support/.
+    let support = Path::new(env!("CARGO_MANIFEST_DIR"));
+    support.parent().unwrap_or(support).join("interop")
 }
 
 /// `tests/interop/node/`, where package.json installs `ws` and
@@ -88,9 +104,7 @@ pub fn node_module_missing(name: &str) -> Option<String> {
 
 /// Where screenshots go (CI keeps `target/screenshots/` as artifacts).
 pub fn screenshot_dir() -> PathBuf {
-    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let target = tmp.parent().unwrap_or(tmp);
-    let dir = target.join("screenshots");
+    let dir = crate::bin::target_dir().join("screenshots");
     std::fs::create_dir_all(&dir).expect("create target/screenshots");
     dir
 }
@@ -217,15 +231,7 @@ impl Proc {
                 Err(RecvTimeoutError::Timeout) => self.fail("did not finish in time"),
             }
         }
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => return status,
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(20))
-                }
-                _ => self.fail("did not exit in time"),
-            }
-        }
+        self.exit_status_by(deadline)
     }
 
     /// Finish and require exit status 0 and a `DONE` line.
@@ -259,6 +265,11 @@ impl Proc {
     /// Wait for the process to exit after [`Proc::terminate`].
     pub fn wait_exit(&mut self) -> ExitStatus {
         let deadline = Instant::now() + PATIENCE;
+        self.exit_status_by(deadline)
+    }
+
+    /// The exit status, once the process exits before `deadline`.
+    fn exit_status_by(&mut self, deadline: Instant) -> ExitStatus {
         loop {
             match self.child.try_wait() {
                 Ok(Some(status)) => return status,
@@ -294,7 +305,7 @@ pub fn serve(listen: &str) -> Serve {
 
 /// [`serve`] with extra options.
 pub fn serve_with(listen: &str, extra: &[&str]) -> Serve {
-    let mut command = Command::new(ws6455_test_support::bin::ws6455_bin());
+    let mut command = Command::new(crate::bin::ws6455_bin());
     command.args(["serve", "--listen", listen]).args(extra);
     let proc = Proc::spawn("ws6455 serve", command);
     let deadline = Instant::now() + PATIENCE;

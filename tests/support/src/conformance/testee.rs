@@ -1,11 +1,10 @@
-//! The testees: ws6455 as an echo server (in-process, or the real
-//! `ws6455 serve` binary) and as an echo client (on the mio event loop or
-//! the blocking adapter) — and the raw handshakes that connect the
-//! harness to them.
+//! The testees as clients — ws6455 as an echo client, on the mio event
+//! loop or the blocking adapter — and the raw handshakes that connect the
+//! harness to a testee in either role. (The servers are in
+//! [`crate::server`].)
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -14,91 +13,22 @@ use ws6455::proto::uri::WsUri;
 use ws6455::proto::ClientRequest;
 use ws6455::{CloseCode, Config};
 use ws6455::{
-    ConnError, ConnId, ConnectOptions, Ctx, EventLoop, Handler, Incoming, Message, RunningServer,
-    Server, WebSocket,
+    ConnError, ConnId, ConnectOptions, Ctx, EventLoop, Handler, Incoming, Message, WebSocket,
 };
 
-use super::peer::{RawPeer, Side, MUST};
-use super::wire;
-
-/// Echoes every message as received (the Autobahn testee's behaviour).
-pub struct Echo;
-
-impl Handler for Echo {
-    fn on_message(&mut self, ctx: &mut Ctx<'_>, id: ConnId, message: Message<'_>) {
-        let _ = match message {
-            Message::Text(t) => ctx.send_text(id, t),
-            Message::Binary(b) => ctx.send_binary(id, b),
-        };
-    }
-}
-
-/// An in-process ws6455 echo server with `config`.
-pub fn echo_server(config: Config) -> RunningServer {
-    Server::new()
-        .config(config)
-        .bind("127.0.0.1:0")
-        .unwrap()
-        .spawn(|| Echo)
-}
-
-/// The real binary, `ws6455 serve --quiet`, on a free loopback port.
-pub struct CliServer {
-    child: Child,
-    pub addr: SocketAddr,
-}
-
-impl CliServer {
-    pub fn start() -> CliServer {
-        // The port is found by binding and releasing it; another process can
-        // take it in between, so a failed start is retried with a new port.
-        for _ in 0..5 {
-            let port = TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
-            let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-            let mut child = Command::new(ws6455_test_support::bin::ws6455_bin())
-                .args(["serve", "--listen", &addr.to_string(), "--quiet"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("spawn ws6455 serve");
-            let deadline = Instant::now() + MUST;
-            while Instant::now() < deadline {
-                if child.try_wait().unwrap().is_some() {
-                    break; // exited: most likely the port was taken
-                }
-                if TcpStream::connect(addr).is_ok() {
-                    return CliServer { child, addr };
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        panic!("ws6455 serve did not start");
-    }
-}
-
-impl Drop for CliServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::peer::{CheckedPeer, Side};
+use crate::wire;
+use crate::MUST;
 
 /// Connect to a server and complete the opening handshake by hand (§4.1),
 /// checking the server's `Sec-WebSocket-Accept` (§4.2.2).
-pub fn connect(addr: SocketAddr) -> RawPeer {
+pub fn connect(addr: SocketAddr) -> CheckedPeer {
     connect_with(addr, &[])
 }
 
 /// Like [`connect`], with `early` bytes sent in the same write as the
 /// request (frames right behind the handshake must not be lost).
-pub fn connect_with(addr: SocketAddr, early: &[u8]) -> RawPeer {
+pub fn connect_with(addr: SocketAddr, early: &[u8]) -> CheckedPeer {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream.set_nodelay(true).unwrap();
     let key = wire::fresh_key();
@@ -126,7 +56,7 @@ pub fn connect_with(addr: SocketAddr, early: &[u8]) -> RawPeer {
     assert!(header(&headers, "connection").is_some_and(|v| v
         .split(',')
         .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))));
-    RawPeer::new(Side::Client, stream, leftover)
+    CheckedPeer::new(Side::Client, stream, leftover)
 }
 
 /// Read an HTTP head up to the blank line; returns it and any bytes after.
@@ -167,12 +97,14 @@ pub struct RawServer {
 }
 
 impl RawServer {
+    /// Listen on a free loopback port.
     pub fn bind() -> RawServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         RawServer { listener }
     }
 
+    /// The URL a client under test connects to.
     pub fn url(&self) -> String {
         format!("ws://{}/conformance", self.listener.local_addr().unwrap())
     }
@@ -180,7 +112,7 @@ impl RawServer {
     /// Accept the client, check its request (§4.1, §4.2.1), answer 101
     /// with the accept key computed here, followed by `early` bytes in the
     /// same write.
-    pub fn accept(&self, early: &[u8]) -> RawPeer {
+    pub fn accept(&self, early: &[u8]) -> CheckedPeer {
         let deadline = Instant::now() + MUST;
         let mut stream = loop {
             match self.listener.accept() {
@@ -228,7 +160,7 @@ impl RawServer {
             leftover.is_empty(),
             "§4.1: the client sent frames before the 101"
         );
-        RawPeer::new(Side::Server, stream, Vec::new())
+        CheckedPeer::new(Side::Server, stream, Vec::new())
     }
 }
 
@@ -257,6 +189,7 @@ pub struct EchoClient {
 }
 
 impl EchoClient {
+    /// Run a `kind` echo client against `url` on its own thread.
     pub fn spawn(kind: ClientKind, url: String, config: Config) -> EchoClient {
         let handle = std::thread::spawn(move || match kind {
             ClientKind::EventLoop => run_event_loop_client(&url, config),

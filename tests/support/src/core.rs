@@ -1,17 +1,18 @@
-//! Helpers shared by the core conversation tests: an owned copy of
-//! events, pumping bytes between an in-memory client and server core, a
-//! fake clock origin, raw client frames, and the close code a core sent.
-#![allow(dead_code)]
+//! In-memory conversations between `Connection`s (the Sans-I/O core) on
+//! a fake clock: draining a core's output, pumping it into the other side,
+//! owned copies of events, ready-made open pairs, and client frames built
+//! by hand ([`crate::wire`]) rather than by the core under test.
+
 use std::sync::Arc;
 use ws6455::Timestamp;
 
-use ws6455::proto::encode::push_frame;
 use ws6455::proto::frame::decode_header;
 use ws6455::proto::{ClientRequest, Config, Connection, Event, OpCode};
 use ws6455::ProtocolError;
 
 /// An owned copy of an event, for assertions.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs)] // one variant per `Event`, named alike
 pub enum Ev {
     Request(String),
     Http(String),
@@ -26,6 +27,7 @@ pub enum Ev {
     Closed(u16, bool),
 }
 
+/// An owned copy of `ev`; panics on events the core tests do not expect.
 pub fn owned(ev: Event<'_>) -> Ev {
     match ev {
         Event::Request(r) => Ev::Request(r.target().to_owned()),
@@ -45,6 +47,7 @@ pub fn owned(ev: Event<'_>) -> Ev {
     }
 }
 
+/// Every event `conn` has ready, owned.
 pub fn drain(conn: &mut Connection) -> Vec<Ev> {
     let mut out = Vec::new();
     while let Some(ev) = conn.poll_event() {
@@ -59,6 +62,8 @@ pub fn pump(from: &mut Connection, to: &mut Connection) {
     to.recv(&bytes);
 }
 
+/// Everything `conn` wants to write, consumed from it (as if a socket
+/// took it all).
 pub fn take_output(conn: &mut Connection) -> Vec<u8> {
     let mut all = Vec::new();
     loop {
@@ -71,19 +76,24 @@ pub fn take_output(conn: &mut Connection) -> Vec<u8> {
     }
 }
 
+/// The fake clock's origin: cores start here and tests advance it with
+/// `t0() + Duration`.
 pub fn t0() -> Timestamp {
     // One fixed origin per test run; only differences matter.
     Timestamp::ZERO
 }
 
+/// The default core config changed by `f`.
 pub fn cfg(f: impl FnOnce(&mut Config)) -> Arc<Config> {
     let mut c = Config::default();
     f(&mut c);
     Arc::new(c)
 }
 
+/// The §1.2 sample opening handshake for `/chat`, with the §1.3 key.
 pub const REQUEST: &[u8] = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
 
+/// A server core that has accepted [`REQUEST`] (its 101 taken).
 pub fn open_server(config: Arc<Config>) -> Connection {
     let mut s = Connection::server(config, t0());
     s.recv(REQUEST);
@@ -94,6 +104,7 @@ pub fn open_server(config: Arc<Config>) -> Connection {
     s
 }
 
+/// A client and a server core after a completed handshake.
 pub fn pair_with(client_cfg: Arc<Config>, server_cfg: Arc<Config>) -> (Connection, Connection) {
     let mut c = Connection::client(
         client_cfg,
@@ -110,21 +121,16 @@ pub fn pair_with(client_cfg: Arc<Config>, server_cfg: Arc<Config>) -> (Connectio
     (c, s)
 }
 
+/// [`pair_with`] default configs.
 pub fn pair() -> (Connection, Connection) {
     pair_with(Arc::new(Config::default()), Arc::new(Config::default()))
 }
 
 /// A masked client frame, as a client on the wire would send it.
+/// Masked with the §5.7 example key, encoded by [`crate::wire`], not by the
+/// core under test.
 pub fn client_frame(fin: bool, opcode: OpCode, payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    push_frame(
-        &mut out,
-        fin,
-        opcode,
-        payload,
-        Some([0x37, 0xfa, 0x21, 0x3d]),
-    );
-    out
+    crate::wire::encode(fin, 0, opcode as u8, payload, Some(crate::wire::MASK))
 }
 
 /// The close code of the close frame at the end of a server's output.
@@ -156,6 +162,8 @@ pub fn server_sees(bytes: &[u8]) -> (Vec<Ev>, Option<u16>) {
     (evs, code)
 }
 
+/// An open server fed `bytes` must fail with `err`: report it, end with
+/// 1006 unclean, and send the close code `err` maps to.
 pub fn fails_with(bytes: &[u8], err: ProtocolError) {
     let code = err.close_code().0;
     let (evs, sent) = server_sees(bytes);
