@@ -10,7 +10,7 @@ use alloc::{boxed::Box, vec::Vec};
 
 use core::ops::Range;
 
-use super::closing::State;
+use super::state::State;
 use super::trace::Direction;
 use super::{Active, Connection, Ready, Role};
 use crate::assembler::{FramePlace, MessageKind};

@@ -35,6 +35,7 @@ mod opening;
 mod output;
 mod pool;
 mod sender;
+mod state;
 mod timers;
 mod trace;
 
@@ -55,13 +56,13 @@ use crate::frame::OpCode;
 use crate::handshake::{ClientRequest, Request, Response};
 use crate::prepared::PreparedMessage;
 
-use closing::{Peer, State};
 use input::RecvBuffer;
 use opening::Opening;
 pub(crate) use pool::Active;
 pub use pool::BufferPool;
 use sender::Outbound;
 pub use sender::Sender;
+use state::{Peer, State};
 use timers::{Due, Timers};
 pub use trace::{Direction, FrameTrace, PREVIEW_LEN};
 

@@ -7,7 +7,7 @@
 
 use alloc::{borrow::ToOwned, boxed::Box, string::String, vec::Vec};
 
-use super::closing::{Peer, State};
+use super::state::{Peer, State};
 use super::{Connection, Ready, Role};
 use crate::close::CloseCode;
 use crate::config::Config;

@@ -9,8 +9,8 @@ use alloc::boxed::Box;
 
 use rand::rngs::StdRng;
 
-use super::closing::State;
 use super::output::Output;
+use super::state::State;
 use super::timers::Timers;
 use super::trace::TraceLog;
 use crate::close::{encode_close_payload, CloseCode};
