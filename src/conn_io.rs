@@ -3,10 +3,11 @@
 
 use std::io::{self, Read, Write};
 
+use crate::conn_id::ConnId;
 use crate::ctx::Ctx;
 use crate::diag;
-use crate::event_loop::LoopCore;
-use crate::handler::{ConnError, ConnId, Decision, Handler, Message};
+use crate::handler::{ConnError, Decision, Handler, Message};
+use crate::loop_core::LoopCore;
 use crate::proto::event::Event;
 
 /// What one round of reading did.

@@ -5,8 +5,8 @@
 use std::time::{Duration, Instant};
 
 use crate::client::{ConnectError, ConnectOptions};
-use crate::event_loop::LoopCore;
-use crate::handler::ConnId;
+use crate::conn_id::ConnId;
+use crate::loop_core::LoopCore;
 use crate::proto::close::CloseCode;
 use crate::proto::connection::Sender;
 use crate::proto::error::UsageError;

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use log::{debug, warn, LevelFilter};
 
-use crate::handler::ConnId;
+use crate::conn_id::ConnId;
 use crate::proto::connection::Connection;
 use crate::proto::error::ProtocolError;
 use crate::proto::Timestamp;

@@ -88,19 +88,22 @@ pub use ws6455_proto as proto;
 pub mod blocking;
 mod client;
 pub mod clock;
+mod conn_id;
 mod conn_io;
 mod ctx;
 mod diag;
 mod event_loop;
 mod handler;
+mod loop_core;
 mod remote;
 mod server;
 
 pub use blocking::{Incoming, WebSocket};
 pub use client::{ConnectError, ConnectOptions};
+pub use conn_id::ConnId;
 pub use ctx::Ctx;
 pub use event_loop::{EventLoop, ShutdownHandle};
-pub use handler::{ConnError, ConnId, Decision, Handler, HttpResponse, Message};
+pub use handler::{ConnError, Decision, Handler, HttpResponse, Message};
 pub use remote::{LoopGone, Remote};
 pub use server::{BoundServer, RunningServer, Server, ServerHandle};
 

@@ -1,0 +1,217 @@
+//! What a [`Ctx`](crate::Ctx) may touch of an event loop: the connection
+//! table, the timer heaps, the buffer pool and the clock reading of this
+//! turn — the loop minus `Poll` and the handler.
+//!
+//! Its own file so that the callbacks' handle (`ctx.rs`) and the
+//! per-connection I/O (`conn_io.rs`) look down at the table they share,
+//! not up at the loop that drives them.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use mio::net::TcpStream;
+use mio::{Interest, Registry, Token};
+use slab::Slab;
+
+use crate::client::{self, ConnectError, ConnectOptions};
+use crate::conn_id::ConnId;
+use crate::proto::config::Config;
+use crate::proto::connection::{BufferPool, Connection, Sender};
+use crate::proto::error::UsageError;
+use crate::proto::Timestamp;
+
+/// mio tokens below this are the listener's and the waker's; a slot's
+/// token is its index plus this.
+pub(crate) const FIRST_CONN: usize = 2;
+
+/// Generations for every loop of the process: a `ConnId` (slot and
+/// generation) then names one connection in logs even with several loops,
+/// whose slot numbers overlap.
+static NEXT_GEN: AtomicU32 = AtomicU32::new(1);
+
+/// One connection's socket and its loop-side bookkeeping.
+pub(crate) struct Slot {
+    /// `None` only while its event is being handled.
+    pub(crate) conn: Option<Connection>,
+    pub(crate) stream: TcpStream,
+    pub(crate) gen: u32,
+    /// The handshake's outcome (request, response, failure) has not been
+    /// dispatched yet: an expired deadline is the handshake timeout.
+    pub(crate) handshaking: bool,
+    /// The request was plain HTTP, answered through `Handler::on_http`.
+    pub(crate) plain_http: bool,
+    /// Readiness remembered from edges, cleared on `WouldBlock`.
+    pub(crate) can_read: bool,
+    pub(crate) can_write: bool,
+    /// A client socket whose non-blocking connect has not completed.
+    pub(crate) connecting: bool,
+    /// The deadline this slot has in the heap, if any.
+    pub(crate) deadline: Option<Timestamp>,
+    /// Queued in `LoopCore::dirty` for a flush at the end of the turn.
+    pub(crate) dirty: bool,
+    /// `on_closed` ran: the handler hears nothing more of this connection
+    /// (a reset arriving while a client waits for the server's TCP close
+    /// is not news to it).
+    pub(crate) closed_reported: bool,
+    /// The connection is over and our side of TCP is shut: the peer's last
+    /// bytes are read and dropped until its FIN or the close timeout, so
+    /// closing the socket never meets unread data (which would make the
+    /// kernel answer with a reset that can overtake our close frame).
+    pub(crate) draining: bool,
+}
+
+/// Everything a [`Ctx`] may touch: the loop minus `Poll` and the handler.
+pub(crate) struct LoopCore {
+    pub(crate) config: Arc<Config>,
+    pub(crate) registry: Registry,
+    pub(crate) slots: Slab<Slot>,
+    /// Slots written to from another connection's callback.
+    pub(crate) dirty: Vec<usize>,
+    /// Slots with readiness left over after their read budget ran out.
+    pub(crate) again: Vec<usize>,
+    pub(crate) deadlines: BinaryHeap<Reverse<(Timestamp, usize, u32)>>,
+    pub(crate) timers: BinaryHeap<Reverse<(Timestamp, u64, u64)>>,
+    pub(crate) timer_seq: u64,
+    pub(crate) now: Timestamp,
+    pub(crate) shutdown_requested: bool,
+    pub(crate) shutdown_deadline: Option<Timestamp>,
+    /// New connections record their frames for `Handler::on_frame`.
+    pub(crate) trace: bool,
+    /// Buffers lent to connections while bytes move and taken back when they
+    /// go idle: an idle connection holds none, a busy one allocates none.
+    pub(crate) pool: BufferPool,
+}
+
+impl LoopCore {
+    pub(crate) fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    pub(crate) fn id(&self, idx: usize) -> Option<ConnId> {
+        self.slots.get(idx).map(|s| ConnId::new(idx, s.gen))
+    }
+
+    pub(crate) fn index(&self, id: ConnId) -> Option<usize> {
+        let idx = usize::try_from(id.0 & 0xffff_ffff).ok()?;
+        let gen = u32::try_from(id.0 >> 32).ok()?;
+        (self.slots.get(idx)?.gen == gen).then_some(idx)
+    }
+
+    pub(crate) fn with_sender<R>(
+        &mut self,
+        id: ConnId,
+        f: impl FnOnce(&mut Sender<'_>) -> Result<R, UsageError>,
+    ) -> Result<R, UsageError> {
+        let idx = self.index(id).ok_or(UsageError::Closed)?;
+        let slot = self.slots.get_mut(idx).ok_or(UsageError::Closed)?;
+        let conn = slot.conn.as_mut().ok_or(UsageError::Closed)?;
+        let result = f(&mut conn.sender());
+        if conn.wants_write() && !slot.dirty {
+            slot.dirty = true;
+            self.dirty.push(idx);
+        }
+        result
+    }
+
+    pub(crate) fn peer_addr(&self, id: ConnId) -> Option<SocketAddr> {
+        let slot = self.slots.get(self.index(id)?)?;
+        slot.stream.peer_addr().ok()
+    }
+
+    pub(crate) fn open_ids(&self) -> impl Iterator<Item = ConnId> + '_ {
+        self.slots.iter().filter_map(|(idx, slot)| {
+            let open = slot
+                .conn
+                .as_ref()
+                .is_some_and(|c| c.is_open() && !c.close_sent());
+            open.then(|| ConnId::new(idx, slot.gen))
+        })
+    }
+
+    pub(crate) fn set_timer(&mut self, delay: Duration, token: u64) {
+        let at = self.now.checked_add(delay).unwrap_or(self.now);
+        self.timer_seq = self.timer_seq.wrapping_add(1);
+        self.timers.push(Reverse((at, self.timer_seq, token)));
+    }
+
+    pub(crate) fn request_shutdown(&mut self) {
+        self.shutdown_requested = true;
+    }
+
+    /// Put a new socket with its core in the table.
+    pub(crate) fn insert(
+        &mut self,
+        mut stream: TcpStream,
+        mut conn: Connection,
+        connecting: bool,
+    ) -> io::Result<usize> {
+        if self.trace {
+            conn.set_trace(true);
+        }
+        let entry = self.slots.vacant_entry();
+        let idx = entry.key();
+        let token = Token(
+            idx.checked_add(FIRST_CONN)
+                .ok_or(io::ErrorKind::OutOfMemory)?,
+        );
+        self.registry
+            .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)?;
+        // Relaxed: only uniqueness matters, not ordering with other memory.
+        let gen = NEXT_GEN.fetch_add(1, Ordering::Relaxed);
+        entry.insert(Slot {
+            conn: Some(conn),
+            stream,
+            gen,
+            handshaking: true,
+            plain_http: false,
+            can_read: !connecting,
+            can_write: !connecting,
+            connecting,
+            deadline: None,
+            dirty: false,
+            closed_reported: false,
+            draining: false,
+        });
+        self.schedule(idx);
+        Ok(idx)
+    }
+
+    pub(crate) fn connect(
+        &mut self,
+        url: &str,
+        options: &ConnectOptions,
+    ) -> Result<ConnId, ConnectError> {
+        let (stream, conn) = client::open(url, options, &self.config, self.now)?;
+        let idx = self.insert(stream, conn, true).map_err(ConnectError::Io)?;
+        self.id(idx)
+            .ok_or(ConnectError::Io(io::ErrorKind::NotFound.into()))
+    }
+
+    /// Make sure the heap holds this slot's earliest deadline.
+    pub(crate) fn schedule(&mut self, idx: usize) {
+        let Some(slot) = self.slots.get_mut(idx) else {
+            return;
+        };
+        let Some(due) = slot.conn.as_ref().and_then(Connection::poll_timeout) else {
+            return;
+        };
+        if slot.deadline.is_none_or(|d| due < d) {
+            slot.deadline = Some(due);
+            self.deadlines.push(Reverse((due, idx, slot.gen)));
+        }
+    }
+
+    pub(crate) fn earliest(&self) -> Option<Timestamp> {
+        let conn = self.deadlines.peek().map(|Reverse((t, _, _))| *t);
+        let timer = self.timers.peek().map(|Reverse((t, _, _))| *t);
+        [conn, timer, self.shutdown_deadline]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+}
