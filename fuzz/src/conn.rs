@@ -36,11 +36,13 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use ws6455_proto::Timestamp;
-use ws6455_proto::{ClientRequest, CloseCode, Config, Connection, Event, PreparedMessage, Request};
+use ws6455_proto::{CloseCode, Config, Connection, Event, PreparedMessage, Request};
 use ws6455_proto::{ProtocolError, Role, UsageError};
 
+pub use crate::canned::client_request;
+use crate::canned::{new_connection, t0};
 use crate::wire::{check_output, frame_wire_len, message_wire_len};
-use crate::{live_bytes, CLIENT_SEED, OFFERED_PROTOCOLS, RFC_REQUEST};
+use crate::{live_bytes, OFFERED_PROTOCOLS, RFC_REQUEST};
 
 /// Room over `max_output_buffer` for what is queued without asking the
 /// application: pongs, our close, a heartbeat ping, handshake answers.
@@ -54,26 +56,6 @@ const COMPACTION_SLACK: usize = 2 * 2 * (16 << 10);
 pub use crate::script::client_accept_response;
 pub use crate::script::Input;
 use crate::script::{Decision, Op, Setup};
-
-/// The fixed origin of the fake clock.
-fn t0() -> Timestamp {
-    Timestamp::ZERO
-}
-
-/// The client request `connection_client` sends.
-pub fn client_request() -> ClientRequest {
-    let mut request = ClientRequest::new("server.example.com", "/chat");
-    request.protocols = OFFERED_PROTOCOLS.iter().map(|p| p.to_string()).collect();
-    request.origin = Some("http://example.com".into());
-    request
-}
-
-pub(crate) fn new_connection(role: Role, config: Arc<Config>) -> Connection {
-    match role {
-        Role::Server => Connection::server(config, t0()),
-        Role::Client => Connection::client(config, client_request(), CLIENT_SEED, t0()),
-    }
-}
 
 /// An owned copy of an event, to compare runs.
 #[derive(Debug, Clone, PartialEq, Eq)]

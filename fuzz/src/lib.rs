@@ -9,6 +9,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 
+mod canned;
 pub mod conn;
 pub mod script;
 pub mod wire;

@@ -10,7 +10,7 @@ use ws6455_proto::handshake::{parse_request, write_accept_response};
 use ws6455_proto::Config;
 use ws6455_proto::Role;
 
-use crate::conn::new_connection;
+use crate::canned::new_connection;
 use crate::OFFERED_PROTOCOLS;
 
 /// Limits, each 0 meaning "a moderate default" so that an empty script runs
