@@ -10,6 +10,7 @@ use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
 
 use ws6455::{CloseCode, ConnectOptions, Incoming, WebSocket};
+use ws6455_test_support::handshake::http_get;
 
 const PATIENCE: Duration = Duration::from_secs(10);
 
@@ -83,20 +84,6 @@ impl Drop for Serve {
     }
 }
 
-/// GET `path`; returns the status code.
-fn http_get(addr: SocketAddr, path: &str) -> u16 {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(PATIENCE)).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    s.read_to_string(&mut response).unwrap();
-    response[9..12].parse().unwrap()
-}
-
 /// One WebSocket echo and a clean close.
 fn echo_once(addr: SocketAddr) {
     let (mut ws, _) =
@@ -136,9 +123,9 @@ fn plain_http_requests_are_logged_with_their_status_not_as_closed_websockets() {
         .and_then(|a| a.parse().ok())
         .unwrap_or_else(|| panic!("no address in {banner:?}"));
 
-    assert_eq!(http_get(addr, "/"), 200);
+    assert_eq!(http_get(addr, "/").0, 200);
     let page = id_of(&serve.line("http GET / 200"));
-    assert_eq!(http_get(addr, "/nope"), 404);
+    assert_eq!(http_get(addr, "/nope").0, 404);
     let missing = id_of(&serve.line("http GET /nope 404"));
     assert_ne!(page, missing, "each connection has its own id");
 
@@ -187,7 +174,7 @@ fn quiet_leaves_no_info_lines_before_or_after_the_command() {
             assert!(Instant::now() < deadline, "serve never listened on {addr}");
             std::thread::sleep(Duration::from_millis(20));
         }
-        assert_eq!(http_get(addr, "/"), 200);
+        assert_eq!(http_get(addr, "/").0, 200);
         echo_once(addr);
         // Give a line that should not be there time to arrive.
         std::thread::sleep(Duration::from_millis(200));

@@ -2,7 +2,6 @@
 //! client: the chat protocol end to end, the heartbeat removing a dead
 //! client from presence, the game's tick, and the routing.
 
-use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
@@ -13,6 +12,7 @@ use ws6455::{
     ConnId, ConnectOptions, Ctx, Handler, HttpResponse, Incoming, Message, RunningServer, Server,
     WebSocket,
 };
+use ws6455_test_support::handshake::http_get;
 
 use super::Routes;
 
@@ -379,20 +379,6 @@ fn game_broadcasts_every_position_at_its_tick() {
     });
     drop((one, two));
     server.stop().unwrap();
-}
-
-fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(PATIENCE)).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    s.read_to_string(&mut response).unwrap();
-    let status = response[9..12].parse().unwrap();
-    (status, response)
 }
 
 #[test]

@@ -94,3 +94,27 @@ impl HttpResponse {
             .collect()
     }
 }
+
+/// A plain HTTP/1.1 `GET path` (no upgrade) to the server at `addr`, read
+/// to the end: the status code and the whole response. Waits at most
+/// [`crate::MUST`] for it.
+///
+/// # Panics
+/// If the server does not answer with a status line in time.
+pub fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(crate::MUST)).expect("read timeout");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send the request");
+    let mut response = String::new();
+    s.read_to_string(&mut response).expect("read the response");
+    let status = response
+        .get(9..12)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {response:?}"));
+    (status, response)
+}
