@@ -3,19 +3,15 @@
 //! closes cleanly (exit 0), `--ping` prints round-trip times, an unclean
 //! end exits 1, no connection exits 2; `--trace` logs every frame.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{channel, Receiver};
-use std::time::{Duration, Instant};
 
 use ws6455::proto::handshake::{accept_key, Request};
 use ws6455::CloseCode;
 use ws6455::{
     ConnId, ConnectOptions, Ctx, Decision, Handler, Incoming, Message, Server, WebSocket,
 };
-
-const PATIENCE: Duration = Duration::from_secs(10);
+use ws6455_test_support::program::Program;
 
 struct Echo;
 
@@ -37,114 +33,6 @@ impl Handler for Echo {
             Message::Text(t) => ctx.send_text(id, t),
             Message::Binary(b) => ctx.send_binary(id, b),
         };
-    }
-}
-
-/// A running `ws6455` child whose output lines arrive on channels.
-struct Program {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    stdout: Receiver<String>,
-    stderr: Receiver<String>,
-    seen_out: Vec<String>,
-    seen_err: Vec<String>,
-}
-
-fn lines(pipe: impl Read + Send + 'static) -> Receiver<String> {
-    let (tx, rx) = channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(pipe).lines() {
-            let Ok(line) = line else { return };
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    rx
-}
-
-impl Program {
-    fn start(args: &[&str]) -> Program {
-        let mut child = Command::new(ws6455_test_support::bin::ws6455_bin())
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the ws6455 binary runs");
-        let stdout = lines(child.stdout.take().unwrap());
-        let stderr = lines(child.stderr.take().unwrap());
-        Program {
-            stdin: child.stdin.take(),
-            child,
-            stdout,
-            stderr,
-            seen_out: Vec::new(),
-            seen_err: Vec::new(),
-        }
-    }
-
-    fn send_line(&mut self, line: &str) {
-        let stdin = self.stdin.as_mut().expect("stdin still open");
-        writeln!(stdin, "{line}").unwrap();
-        stdin.flush().unwrap();
-    }
-
-    fn close_stdin(&mut self) {
-        self.stdin = None;
-    }
-
-    /// Wait for a stdout line containing `needle`; returns it.
-    fn stdout_line(&mut self, needle: &str) -> String {
-        wait_line(&self.stdout, &mut self.seen_out, needle, "stdout")
-    }
-
-    /// Wait for a stderr line containing `needle`; returns it.
-    fn stderr_line(&mut self, needle: &str) -> String {
-        wait_line(&self.stderr, &mut self.seen_err, needle, "stderr")
-    }
-
-    fn wait(&mut self) -> ExitStatus {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "still running; stdout {:?} stderr {:?}",
-                self.seen_out,
-                self.seen_err
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
-impl Drop for Program {
-    fn drop(&mut self) {
-        // Only our own child, by its handle; harmless if it has exited.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn wait_line(rx: &Receiver<String>, seen: &mut Vec<String>, needle: &str, what: &str) -> String {
-    if let Some(line) = seen.iter().find(|l| l.contains(needle)) {
-        return line.clone();
-    }
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(line) => {
-                seen.push(line.clone());
-                if line.contains(needle) {
-                    return line;
-                }
-            }
-            Err(_) => panic!("no {what} line with {needle:?}; saw {seen:?}"),
-        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! ws6455's own codec, so a bug there cannot hide behind the same bug here.
 //!
 //! * [`bin`] — the `ws6455` binary, built on first use;
+//! * [`program`] — that binary run as a child, its output line by line;
 //! * [`wire`] — frames encoded and decoded by hand;
 //! * [`handshake`] — opening-handshake requests and parsed responses;
 //! * [`peer`] — raw TCP peers, blocking ([`peer::RawPeer`]) or judging on
@@ -29,6 +30,7 @@ pub mod handshake;
 pub mod interop;
 pub mod loopback;
 pub mod peer;
+pub mod program;
 pub mod server;
 pub mod wire;
 
