@@ -7,10 +7,12 @@ use std::time::{Duration, Instant};
 use crate::client::{ConnectError, ConnectOptions};
 use crate::conn_id::ConnId;
 use crate::loop_core::LoopCore;
+use crate::loop_core::Slot;
 use crate::proto::close::CloseCode;
-use crate::proto::connection::Sender;
+use crate::proto::connection::{Sender, Transmit};
 use crate::proto::error::UsageError;
 use crate::proto::prepared::PreparedMessage;
+use crate::transmit;
 
 /// The handle a [`crate::Handler`] callback gets to act on the loop: send
 /// to, broadcast to and close any connection of the loop, open client
@@ -80,13 +82,49 @@ impl<'a> Ctx<'a> {
         self.core.with_sender(id, f)
     }
 
-    /// Send a text message to connection `id` (§5.6).
+    /// Run `f` with a sender for `id` and a [`Transmit`] writing to its
+    /// socket, wherever that connection is.
+    fn with_transmit<R>(
+        &mut self,
+        id: ConnId,
+        f: impl FnOnce(&mut Sender<'_>, &mut Transmit<'_>) -> Result<R, UsageError>,
+    ) -> Result<R, UsageError> {
+        if let Some((current, sender)) = self.current.as_mut() {
+            if *current == id {
+                let slot = self.core.index(id).and_then(|i| self.core.slots.get_mut(i));
+                let Some(Slot {
+                    stream,
+                    can_write,
+                    connecting: false,
+                    ..
+                }) = slot
+                else {
+                    return f(sender, &mut |_: &[&[u8]]| 0);
+                };
+                return f(sender, &mut |chunks: &[&[u8]]| {
+                    transmit::write_chunks(stream, can_write, chunks)
+                });
+            }
+        }
+        self.core.with_transmit(id, f)
+    }
+
+    /// Send a text message to connection `id` (§5.6). A large one goes
+    /// straight from `text` to the socket when nothing is queued before it
+    /// (only what the socket refuses is copied).
     pub fn send_text(&mut self, id: ConnId, text: &str) -> Result<(), UsageError> {
+        if text.len() >= transmit::DIRECT_MIN {
+            return self.with_transmit(id, |s, w| s.send_text_vectored(text, w).map(drop));
+        }
         self.with_sender(id, |s| s.send_text(text))
     }
 
-    /// Send a binary message to connection `id` (§5.6).
+    /// Send a binary message to connection `id` (§5.6), large ones as
+    /// [`Ctx::send_text`] does.
     pub fn send_binary(&mut self, id: ConnId, data: &[u8]) -> Result<(), UsageError> {
+        if data.len() >= transmit::DIRECT_MIN {
+            return self.with_transmit(id, |s, w| s.send_binary_vectored(data, w).map(drop));
+        }
         self.with_sender(id, |s| s.send_binary(data))
     }
 
@@ -95,12 +133,16 @@ impl<'a> Ctx<'a> {
         self.with_sender(id, |s| s.send_ping(payload))
     }
 
-    /// Send a pre-encoded message to connection `id`.
+    /// Send a pre-encoded message to connection `id`; a large one is
+    /// written straight from the shared frames when nothing is queued.
     pub fn send_prepared(
         &mut self,
         id: ConnId,
         message: &PreparedMessage,
     ) -> Result<(), UsageError> {
+        if message.as_bytes().len() >= transmit::DIRECT_MIN {
+            return self.with_transmit(id, |s, w| s.send_prepared_vectored(message, w).map(drop));
+        }
         self.with_sender(id, |s| s.send_prepared(message))
     }
 

@@ -97,6 +97,7 @@ mod handler;
 mod loop_core;
 mod remote;
 mod server;
+mod transmit;
 
 pub use blocking::{Incoming, WebSocket};
 pub use client::{ConnectError, ConnectOptions};

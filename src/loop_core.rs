@@ -21,9 +21,10 @@ use slab::Slab;
 use crate::client::{self, ConnectError, ConnectOptions};
 use crate::conn_id::ConnId;
 use crate::proto::config::Config;
-use crate::proto::connection::{BufferPool, Connection, Sender};
+use crate::proto::connection::{BufferPool, Connection, Sender, Transmit};
 use crate::proto::error::UsageError;
 use crate::proto::Timestamp;
+use crate::transmit;
 
 /// mio tokens below this are the listener's and the waker's; a slot's
 /// token is its index plus this.
@@ -107,14 +108,45 @@ impl LoopCore {
         id: ConnId,
         f: impl FnOnce(&mut Sender<'_>) -> Result<R, UsageError>,
     ) -> Result<R, UsageError> {
+        self.with_transmit(id, |sender, _| f(sender))
+    }
+
+    /// Run `f` with a sender for connection `id` (not the one whose event
+    /// is being handled) and a [`Transmit`] that writes to its socket;
+    /// queued output is flushed at the end of the turn.
+    pub(crate) fn with_transmit<R>(
+        &mut self,
+        id: ConnId,
+        f: impl FnOnce(&mut Sender<'_>, &mut Transmit<'_>) -> Result<R, UsageError>,
+    ) -> Result<R, UsageError> {
         let idx = self.index(id).ok_or(UsageError::Closed)?;
-        let slot = self.slots.get_mut(idx).ok_or(UsageError::Closed)?;
-        let conn = slot.conn.as_mut().ok_or(UsageError::Closed)?;
-        let result = f(&mut conn.sender());
-        if conn.wants_write() && !slot.dirty {
-            slot.dirty = true;
-            self.dirty.push(idx);
+        let LoopCore {
+            slots, pool, dirty, ..
+        } = self;
+        let Slot {
+            conn,
+            stream,
+            can_write,
+            connecting,
+            dirty: queued,
+            ..
+        } = slots.get_mut(idx).ok_or(UsageError::Closed)?;
+        let conn = conn.as_mut().ok_or(UsageError::Closed)?;
+        // An idle connection borrows buffers from the pool, not the heap.
+        conn.unpark(pool);
+        let mut write = |chunks: &[&[u8]]| {
+            if *connecting {
+                0
+            } else {
+                transmit::write_chunks(stream, can_write, chunks)
+            }
+        };
+        let result = f(&mut conn.sender(), &mut write);
+        if conn.wants_write() && !*queued {
+            *queued = true;
+            dirty.push(idx);
         }
+        conn.park(pool);
         result
     }
 

@@ -38,6 +38,7 @@ mod sender;
 mod state;
 mod timers;
 mod trace;
+mod vectored;
 
 use alloc::boxed::Box;
 
@@ -65,6 +66,7 @@ pub use sender::Sender;
 use state::{Peer, State};
 use timers::{Due, Timers};
 pub use trace::{Direction, FrameTrace, PREVIEW_LEN};
+pub use vectored::{Transmit, FRAMES_PER_WRITE};
 
 pub use crate::role::Role;
 

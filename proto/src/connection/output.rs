@@ -62,12 +62,18 @@ impl Output {
         )
     }
 
-    /// Append handshake bytes as they are. They form one unit: no control
-    /// frame cuts into them.
+    /// Append bytes that form one unit no control frame may cut into:
+    /// handshake bytes, or the rest of a frame a short write cut.
     pub(super) fn write_raw<R>(&mut self, write: impl FnOnce(&mut Vec<u8>) -> R) -> R {
         let result = write(&mut self.data);
         self.boundary = self.data.len();
         result
+    }
+
+    /// The data queue, to append whole frames to; control frames may go
+    /// between them.
+    pub(super) fn frames(&mut self) -> &mut Vec<u8> {
+        &mut self.data
     }
 
     /// Control frames go next when one is partly written, or when the data

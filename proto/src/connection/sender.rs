@@ -13,6 +13,7 @@ use super::output::Output;
 use super::state::State;
 use super::timers::Timers;
 use super::trace::TraceLog;
+use super::vectored::{self, Transmit};
 use crate::close::{encode_close_payload, CloseCode};
 use crate::config::Config;
 use crate::error::UsageError;
@@ -37,6 +38,12 @@ pub(super) struct Outbound {
 }
 
 impl Outbound {
+    /// A message may bypass the queue: server frames (a client masks each
+    /// frame into a copy anyway) and no tracing (which records the queue).
+    fn can_write_direct(&self) -> bool {
+        self.rng.is_none() && self.trace.is_none()
+    }
+
     pub(super) fn new(timers: Timers, rng: Option<Box<StdRng>>) -> Self {
         Outbound {
             rng,
@@ -161,20 +168,60 @@ impl<'a> Sender<'a> {
     /// `Config::fragment_size` go out as several frames (§5.4), so control
     /// frames can pass between them.
     pub fn send_text(&mut self, text: &str) -> Result<(), UsageError> {
-        self.send_message(OpCode::Text, text.as_bytes())
+        self.send_message(OpCode::Text, text.as_bytes(), None)
+            .map(drop)
     }
 
     /// Send a binary message (§5.6), split like [`Sender::send_text`].
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), UsageError> {
-        self.send_message(OpCode::Binary, data)
+        self.send_message(OpCode::Binary, data, None).map(drop)
     }
 
-    /// Queue a data message: compressed (RSV1 on its first frame, RFC 7692
-    /// §6) when permessage-deflate was agreed and the message is at least
-    /// the configured threshold long, as it is otherwise.
-    fn send_message(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), UsageError> {
+    /// [`Sender::send_text`], offering the frames to `write` before
+    /// anything is queued: see [`Sender::send_binary_vectored`].
+    pub fn send_text_vectored(
+        &mut self,
+        text: &str,
+        write: &mut Transmit<'_>,
+    ) -> Result<usize, UsageError> {
+        self.send_message(OpCode::Text, text.as_bytes(), Some(write))
+    }
+
+    /// [`Sender::send_binary`] without the copy into the output queue when
+    /// the transport can take the message now: if nothing is queued and
+    /// this is a server (client frames are masked, §5.3, so they are
+    /// copied anyway), the frames are offered to `write` as one list of
+    /// chunks — header, payload slice, header, … (§5.2, §5.4) — and only
+    /// the bytes it did not take are queued. Returns the bytes `write`
+    /// took (0 when the message was queued whole). The bytes on the wire
+    /// are the same either way.
+    pub fn send_binary_vectored(
+        &mut self,
+        data: &[u8],
+        write: &mut Transmit<'_>,
+    ) -> Result<usize, UsageError> {
+        self.send_message(OpCode::Binary, data, Some(write))
+    }
+
+    /// `write`, when given and the queue is empty and nothing else needs
+    /// the frames to pass through it.
+    fn direct<'w, 'x>(&self, write: Option<&'w mut Transmit<'x>>) -> Option<&'w mut Transmit<'x>> {
+        write.filter(|_| self.out.buffered() == 0 && self.outbound.can_write_direct())
+    }
+
+    /// Queue (or, with `write`, first offer) a data message: compressed
+    /// (RSV1 on its first frame, RFC 7692 §6) when permessage-deflate was
+    /// agreed and the message is at least the configured threshold long,
+    /// as it is otherwise.
+    fn send_message(
+        &mut self,
+        opcode: OpCode,
+        payload: &[u8],
+        write: Option<&mut Transmit<'_>>,
+    ) -> Result<usize, UsageError> {
         self.check_can_send()?;
         let fragment = self.config.fragment_size;
+        let direct = self.direct(write);
         #[cfg(feature = "deflate")]
         {
             let Outbound {
@@ -186,6 +233,13 @@ impl<'a> Sender<'a> {
             let out = &mut *self.out;
             if let Some(d) = deflate.as_deref_mut() {
                 if d.compress(payload, &mut out.scratch) {
+                    if let Some(write) = direct {
+                        let scratch = core::mem::take(&mut out.scratch);
+                        let n =
+                            vectored::send_message(out, opcode, 0b100, &scratch, fragment, write);
+                        out.scratch = scratch;
+                        return Ok(n);
+                    }
                     if let Some(log) = trace.as_deref_mut() {
                         log.compressed_message(
                             super::trace::Direction::Sent,
@@ -197,23 +251,50 @@ impl<'a> Sender<'a> {
                     push_traced(out, rng, trace, |out, rng| {
                         out.queue_scratch_message(opcode, 0b100, fragment, rng)
                     });
-                    return Ok(());
+                    return Ok(0);
                 }
             }
+        }
+        if let Some(write) = direct {
+            return Ok(vectored::send_message(
+                self.out, opcode, 0, payload, fragment, write,
+            ));
         }
         self.outbound.push(self.out, |out, rng| {
             out.queue_message(opcode, 0, payload, fragment, rng)
         });
-        Ok(())
+        Ok(0)
     }
 
     /// Send a message encoded once for many connections (broadcast). A
     /// server copies the frames as they are; a client re-masks them.
     pub fn send_prepared(&mut self, message: &PreparedMessage) -> Result<(), UsageError> {
+        self.send_prepared_vectored_opt(message, None).map(drop)
+    }
+
+    /// [`Sender::send_prepared`], offering the frames to `write` first when
+    /// nothing is queued (as [`Sender::send_binary_vectored`] does).
+    /// Returns the bytes `write` took.
+    pub fn send_prepared_vectored(
+        &mut self,
+        message: &PreparedMessage,
+        write: &mut Transmit<'_>,
+    ) -> Result<usize, UsageError> {
+        self.send_prepared_vectored_opt(message, Some(write))
+    }
+
+    fn send_prepared_vectored_opt(
+        &mut self,
+        message: &PreparedMessage,
+        write: Option<&mut Transmit<'_>>,
+    ) -> Result<usize, UsageError> {
         self.check_can_send()?;
+        if let Some(write) = self.direct(write) {
+            return Ok(vectored::send_frames(self.out, message.as_bytes(), write));
+        }
         self.outbound
             .push(self.out, |out, rng| out.queue_prepared(message, rng));
-        Ok(())
+        Ok(0)
     }
 
     /// Send a ping (§5.5.2), ahead of queued data frames.
