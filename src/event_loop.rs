@@ -31,7 +31,7 @@ use crate::conn_id::ConnId;
 use crate::ctx::Ctx;
 use crate::diag::{self, AcceptErrors};
 use crate::handler::Handler;
-use crate::loop_core::{LoopCore, FIRST_CONN};
+use crate::loop_core::{LargeRelease, LoopCore, FIRST_CONN};
 use crate::proto::close::CloseCode;
 use crate::proto::config::Config;
 use crate::proto::connection::{BufferPool, Connection};
@@ -43,8 +43,11 @@ const WAKER: Token = Token(1);
 /// Spare buffer sets kept per loop: connections park theirs after every
 /// turn, so only the few busy at once (and slow readers) hold any.
 const POOLED_BUFFERS: usize = 32;
-/// Buffers that grew past this (a large message) are freed, not pooled.
+/// Buffers that grew past this (a large message) are freed, not pooled…
 const POOLED_CAPACITY: usize = 256 << 10;
+/// … except up to this many bytes of them, while large messages keep
+/// coming (freed within two seconds of the last: `LoopCore::release_idle_large`).
+const POOLED_LARGE_BYTES: usize = 64 << 20;
 
 /// Reads one connection may do per readiness event before others get a
 /// turn; leftovers are retried on the next loop turn.
@@ -103,7 +106,9 @@ impl EventLoop {
                 shutdown_requested: false,
                 shutdown_deadline: None,
                 trace: false,
-                pool: BufferPool::new(POOLED_BUFFERS, POOLED_CAPACITY),
+                pool: BufferPool::new(POOLED_BUFFERS, POOLED_CAPACITY)
+                    .with_large_budget(POOLED_LARGE_BYTES),
+                large_check: LargeRelease::new(now),
             },
             listener: None,
             shutdown: ShutdownHandle {
@@ -197,6 +202,7 @@ impl EventLoop {
             self.fire_deadlines(handler);
             self.fire_timers(handler);
             flush_dirty(&mut self.core, handler);
+            self.core.release_idle_large();
             if self.shutdown.flag.swap(false, Ordering::SeqCst) {
                 self.core.shutdown_requested = true;
             }

@@ -86,11 +86,64 @@ pub(crate) struct LoopCore {
     /// Buffers lent to connections while bytes move and taken back when they
     /// go idle: an idle connection holds none, a busy one allocates none.
     pub(crate) pool: BufferPool,
+    /// When to give the pool's grown buffers back.
+    pub(crate) large_check: LargeRelease,
 }
+
+/// The rule for freeing the buffer pool's grown buffers: at checks
+/// [`LARGE_IDLE`] apart, free them if none was lent out since the last
+/// check. A steady stream of large messages keeps reusing them (no
+/// allocation per message); within two checks of its end, they are gone.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LargeRelease {
+    checked: Timestamp,
+    seen: u64,
+}
+
+impl LargeRelease {
+    pub(crate) fn new(now: Timestamp) -> Self {
+        LargeRelease {
+            checked: now,
+            seen: 0,
+        }
+    }
+
+    /// Whether to free now, given the pool's reuse count and the bytes
+    /// of grown buffers it holds.
+    fn due(&mut self, now: Timestamp, reuses: u64, held: usize) -> bool {
+        if now.saturating_duration_since(self.checked) < LARGE_IDLE {
+            return false;
+        }
+        let idle = reuses == self.seen;
+        self.checked = now;
+        self.seen = reuses;
+        idle && held > 0
+    }
+
+    /// The next check, while there is something to free.
+    fn next(&self, held: usize) -> Option<Timestamp> {
+        (held > 0)
+            .then(|| self.checked.checked_add(LARGE_IDLE))
+            .flatten()
+    }
+}
+
+/// Grown buffers (large messages) stay pooled while large messages keep
+/// coming, and are freed once a check this long finds them unused.
+pub(crate) const LARGE_IDLE: Duration = Duration::from_secs(1);
 
 impl LoopCore {
     pub(crate) fn now(&self) -> Timestamp {
         self.now
+    }
+
+    /// Free the pool's grown buffers once large messages stopped coming
+    /// (see [`LargeRelease`]).
+    pub(crate) fn release_idle_large(&mut self) {
+        let (reuses, held) = (self.pool.large_reuses(), self.pool.large_held());
+        if self.large_check.due(self.now, reuses, held) {
+            self.pool.release_large();
+        }
     }
 
     pub(crate) fn id(&self, idx: usize) -> Option<ConnId> {
@@ -241,9 +294,35 @@ impl LoopCore {
     pub(crate) fn earliest(&self) -> Option<Timestamp> {
         let conn = self.deadlines.peek().map(|Reverse((t, _, _))| *t);
         let timer = self.timers.peek().map(|Reverse((t, _, _))| *t);
-        [conn, timer, self.shutdown_deadline]
+        let large = self.large_check.next(self.pool.large_held());
+        [conn, timer, self.shutdown_deadline, large]
             .into_iter()
             .flatten()
             .min()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(ms: u64) -> Timestamp {
+        Timestamp::from_duration(Duration::from_millis(ms))
+    }
+
+    #[test]
+    fn grown_buffers_go_once_a_whole_interval_passes_without_reuse() {
+        let mut rule = LargeRelease::new(at(0));
+        assert_eq!(rule.next(0), None, "nothing held: no wake-up");
+        assert_eq!(rule.next(10), Some(at(1000)));
+        // Reused during the first interval: kept.
+        assert!(!rule.due(at(500), 3, 10), "checks are an interval apart");
+        assert!(!rule.due(at(1000), 3, 10));
+        // Still reused: kept.
+        assert!(!rule.due(at(2100), 7, 10));
+        // A whole interval without reuse: freed.
+        assert!(rule.due(at(3200), 7, 10));
+        // Nothing held: nothing to do.
+        assert!(!rule.due(at(4300), 7, 0));
     }
 }

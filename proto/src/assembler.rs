@@ -173,6 +173,11 @@ impl Assembler {
         self.buffer.len()
     }
 
+    /// Bytes the reassembly buffer holds allocated.
+    pub fn capacity(&self) -> usize {
+        self.buffer.capacity()
+    }
+
     /// Gives the reassembly buffer back to the allocator when its capacity
     /// exceeds `keep`, so one huge message does not pin memory for the rest
     /// of an idle connection's life.

@@ -83,6 +83,11 @@ impl RecvBuffer {
         self.end = 0;
     }
 
+    /// Bytes allocated.
+    pub(super) fn capacity(&self) -> usize {
+        self.buf.len()
+    }
+
     /// Empty the buffer, keeping its allocation unless it grew past `keep`
     /// (one huge message must not pin memory in a pool).
     pub(super) fn release_if_larger(&mut self, keep: usize) {

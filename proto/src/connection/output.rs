@@ -241,9 +241,17 @@ impl Output {
         *self = Output::default();
     }
 
-    /// Give the buffers back when nothing is queued.
-    /// Empty both queues, keeping their allocations unless they grew past
-    /// `keep`.
+    /// Bytes allocated by each buffer.
+    pub(super) fn capacities(&self) -> [usize; 3] {
+        [
+            self.data.capacity(),
+            self.ctrl.capacity(),
+            self.scratch.capacity(),
+        ]
+    }
+
+    /// Empty both queues (and the compression scratch), keeping their
+    /// allocations unless they grew past `keep`.
     pub(super) fn release_if_larger(&mut self, keep: usize) {
         self.data_pos = 0;
         self.boundary = 0;

@@ -30,6 +30,26 @@ impl Active {
             && self.out.buffered() == 0
     }
 
+    /// Bytes held by the buffers that grew past `keep` (a large message).
+    fn large_bytes(&self, keep: usize) -> usize {
+        let [data, ctrl, scratch] = self.out.capacities();
+        [
+            self.rx.capacity(),
+            self.assembler.capacity(),
+            data,
+            ctrl,
+            scratch,
+        ]
+        .into_iter()
+        .filter(|&c| c > keep)
+        .fold(0usize, usize::saturating_add)
+    }
+
+    /// Drop contents, keeping every allocation.
+    fn clear(&mut self) {
+        self.recycle(usize::MAX);
+    }
+
     /// Drop contents and oversized capacity before going into a pool.
     fn recycle(&mut self, keep: usize) {
         self.rx.release_if_larger(keep);
@@ -38,8 +58,16 @@ impl Active {
     }
 }
 
-/// Spare in-flight parts (receive buffer, assembler, output queue), shared by the connections of one event loop so
-/// that parking and unparking idle connections allocates nothing.
+/// Spare in-flight parts (receive buffer, assembler, output queue), shared
+/// by the connections of one event loop so that parking and unparking idle
+/// connections allocates nothing.
+///
+/// Buffers that grew for a large message are kept too, up to a budget of
+/// bytes, so that a stream of large messages does not allocate (and fault
+/// in) its buffers anew for every message; the driver hands them back to
+/// the allocator with [`BufferPool::release_large`] once they stop being
+/// reused (see [`BufferPool::large_reuses`]), so memory returns after a
+/// burst.
 #[derive(Debug)]
 pub struct BufferPool {
     // Boxed on purpose: a connection holds `Option<Box<Active>>`, and lending
@@ -48,6 +76,12 @@ pub struct BufferPool {
     free: Vec<Box<Active>>,
     limit: usize,
     keep: usize,
+    /// Most bytes of grown buffers the spare parts may hold in all.
+    large_budget: usize,
+    /// Bytes of grown buffers the spare parts hold now.
+    large_held: usize,
+    /// Spare parts with grown buffers taken so far.
+    large_reuses: u64,
     /// History-free permessage-deflate codecs (RFC 7692 "no context
     /// takeover" sides), shared the same way.
     #[cfg(feature = "deflate")]
@@ -67,9 +101,19 @@ impl BufferPool {
             free: Vec::with_capacity(limit),
             limit,
             keep,
+            large_budget: 0,
+            large_held: 0,
+            large_reuses: 0,
             #[cfg(feature = "deflate")]
             codecs: crate::deflate::CodecPool::new(POOLED_CODECS),
         }
+    }
+
+    /// Also keep buffers larger than `keep`, up to `bytes` of them in all,
+    /// until [`BufferPool::release_large`].
+    pub fn with_large_budget(mut self, bytes: usize) -> Self {
+        self.large_budget = bytes;
+        self
     }
 
     /// The spare deflate codecs (for tests: feature `testing`).
@@ -88,14 +132,93 @@ impl BufferPool {
         self.free.is_empty()
     }
 
+    /// Bytes of grown (larger than `keep`) buffers the spare parts hold.
+    pub fn large_held(&self) -> usize {
+        self.large_held
+    }
+
+    /// How many times a spare part with grown buffers was lent out: while
+    /// this moves, large messages are still flowing.
+    pub fn large_reuses(&self) -> u64 {
+        self.large_reuses
+    }
+
+    /// Free every grown buffer the spare parts hold (the small ones stay).
+    pub fn release_large(&mut self) {
+        for active in &mut self.free {
+            active.recycle(self.keep);
+        }
+        self.large_held = 0;
+    }
+
     pub(super) fn take(&mut self) -> Box<Active> {
-        self.free.pop().unwrap_or_default()
+        let Some(active) = self.free.pop() else {
+            return Box::default();
+        };
+        let large = active.large_bytes(self.keep);
+        if large > 0 {
+            self.large_held = self.large_held.saturating_sub(large);
+            self.large_reuses = self.large_reuses.wrapping_add(1);
+        }
+        active
     }
 
     pub(super) fn give(&mut self, mut active: Box<Active>) {
-        if self.free.len() < self.limit {
-            active.recycle(self.keep);
-            self.free.push(active);
+        if self.free.len() >= self.limit {
+            return;
         }
+        let large = active.large_bytes(self.keep);
+        let fits = self
+            .large_held
+            .checked_add(large)
+            .is_some_and(|held| held <= self.large_budget);
+        if large > 0 && fits {
+            active.clear();
+            self.large_held = self.large_held.saturating_add(large);
+        } else {
+            active.recycle(self.keep);
+        }
+        self.free.push(active);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grown(bytes: usize) -> Box<Active> {
+        let mut active = Box::<Active>::default();
+        active.out.frames().reserve_exact(bytes);
+        active
+    }
+
+    #[test]
+    fn grown_buffers_stay_within_the_budget_until_released() {
+        let mut pool = BufferPool::new(8, 1000).with_large_budget(5000);
+        pool.give(grown(3000));
+        pool.give(grown(3000)); // over budget: shrunk before pooling
+        assert_eq!(pool.len(), 2);
+        assert_eq!(pool.large_held(), 3000);
+
+        let taken = pool.take(); // the shrunk one (last in, first out)
+        assert_eq!(taken.large_bytes(1000), 0);
+        assert_eq!(pool.large_reuses(), 0);
+        let taken_large = pool.take();
+        assert_eq!(taken_large.large_bytes(1000), 3000);
+        assert_eq!((pool.large_held(), pool.large_reuses()), (0, 1));
+
+        pool.give(taken_large);
+        assert_eq!(pool.large_held(), 3000);
+        pool.release_large();
+        assert_eq!(pool.large_held(), 0);
+        assert_eq!(pool.take().large_bytes(1000), 0);
+    }
+
+    #[test]
+    fn without_a_budget_grown_buffers_are_freed() {
+        let mut pool = BufferPool::new(8, 1000);
+        pool.give(grown(3000));
+        assert_eq!(pool.large_held(), 0);
+        assert_eq!(pool.take().large_bytes(1000), 0);
     }
 }
