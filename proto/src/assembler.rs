@@ -168,7 +168,6 @@ impl Assembler {
 
     /// Bytes held for reassembly (for memory accounting, and the inflated
     /// size limit of RFC 7692 messages).
-    #[cfg(any(test, feature = "deflate"))]
     pub fn buffered(&self) -> usize {
         self.buffer.len()
     }

@@ -72,6 +72,10 @@ pub use vectored::{Transmit, FRAMES_PER_WRITE};
 
 pub use crate::role::Role;
 
+/// The most read space offered while a fragmented message streams into the
+/// assembler (see [`Connection::recv_buf`]).
+pub const STREAM_READ_MAX: usize = 256 << 10;
+
 /// `Writable` notices, held until `poll_event` (the final `Failed` and
 /// `Closed` events are held by the `Lingering` state).
 #[derive(Debug, Default)]
@@ -336,11 +340,19 @@ impl Connection {
 
     /// Free space to read into; the driver reads into it and reports how
     /// many bytes arrived with [`Connection::commit_recv`].
+    ///
+    /// The space offered is `Config::read_buffer_size`, more while a frame
+    /// kept whole is arriving (up to its announced size, growing as its
+    /// bytes come), and more while a fragmented message streams into the
+    /// assembler: up to as much as the assembler already holds (at most
+    /// [`STREAM_READ_MAX`]), so fewer reads carry a large message and
+    /// memory stays within twice what the peer actually sent.
     pub fn recv_buf(&mut self) -> &mut [u8] {
         let size = self.config.read_buffer_size;
         let active = self.active();
         let need = active.read.bytes_missing(active.rx.len());
-        active.rx.spare(size, need)
+        let streamed = active.assembler.buffered().min(STREAM_READ_MAX);
+        active.rx.spare(size.max(streamed), need)
     }
 
     /// `n` bytes were read into [`Connection::recv_buf`].
