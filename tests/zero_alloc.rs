@@ -2,7 +2,8 @@
 //! watches the in-memory core pair and the real mio server while they echo
 //! thousands of messages, from 20 B to 64 KiB (past the size where the
 //! server writes a message straight from its receive buffer with one
-//! `writev` instead of queueing it).
+//! `writev` instead of queueing it), and 1 MiB messages whole and in
+//! fragments (their grown buffers stay pooled while such messages flow).
 //!
 //! One test function on purpose: the allocator counts the whole process,
 //! so nothing else may run beside the measurement.
@@ -15,7 +16,7 @@ use std::sync::Arc;
 use ws6455::Timestamp;
 use ws6455_test_support::server::Echo;
 
-use ws6455::proto::encode::push_frame;
+use ws6455::proto::encode::{push_frame, push_message};
 use ws6455::proto::{ClientRequest, Config, Connection, Event, OpCode};
 use ws6455::Server;
 
@@ -186,10 +187,39 @@ Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n
         }
     }
     let during = allocations() - before;
+    assert_eq!(
+        during, 0,
+        "the mio server allocated while echoing 8000 messages"
+    );
+
+    // 1 MiB messages, in one frame and in 64 KiB fragments: the buffers
+    // they grow stay pooled while such messages keep coming.
+    let big = vec![9u8; 1 << 20];
+    let mut echoed = Vec::new();
+    push_message(&mut echoed, OpCode::Binary, &big, 64 << 10, || None);
+    let mut single = Vec::new();
+    push_frame(&mut single, true, OpCode::Binary, &big, Some([5, 6, 7, 8]));
+    let mut fragmented = Vec::new();
+    push_message(&mut fragmented, OpCode::Binary, &big, 64 << 10, || {
+        Some([5, 6, 7, 8])
+    });
+    let mut buf = vec![0u8; echoed.len()];
+    for frame in [&single, &fragmented] {
+        for _ in 0..20 {
+            raw_echo(&mut stream, frame, echoed.len(), &mut buf);
+        }
+    }
+    let before = allocations();
+    for frame in [&single, &fragmented] {
+        for _ in 0..100 {
+            raw_echo(&mut stream, frame, echoed.len(), &mut buf);
+        }
+    }
+    let during = allocations() - before;
     drop(stream);
     server.stop().unwrap();
     assert_eq!(
         during, 0,
-        "the mio server allocated while echoing 8000 messages"
+        "the mio server allocated while echoing 200 messages of 1 MiB"
     );
 }
