@@ -19,6 +19,7 @@
 #   IDLE=10000 CONNS=10 SIZES="1k 16k 128k" REPS=3 benches/deflate.sh
 #   QUICK=1 benches/deflate.sh      # a dry run into a temp directory
 set -euo pipefail
+# shellcheck source=lib.sh source-path=SCRIPTDIR
 source "$(dirname "$0")/lib.sh"
 
 if quick; then

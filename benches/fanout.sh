@@ -19,6 +19,7 @@
 #   SUBS=10000 SIZES="20 1024" WINDOW=16 WARMUP=2 DURATION=5 REPS=3 FANOUT_BASE=... benches/fanout.sh
 #   QUICK=1 benches/fanout.sh      # a dry run into a temp directory
 set -euo pipefail
+# shellcheck source=lib.sh source-path=SCRIPTDIR
 source "$(dirname "$0")/lib.sh"
 
 if quick; then

@@ -21,6 +21,7 @@
 #   SERVERS="ws6455 fastwebsockets ..." IDLE=10000 MAXINFLIGHT=2G MAXLOAD=1.5 LOADWAIT=1200 benches/run-peers.sh
 #   QUICK=1 benches/run-peers.sh      # a dry run into a temp directory
 set -euo pipefail
+# shellcheck source=lib.sh source-path=SCRIPTDIR
 source "$(dirname "$0")/lib.sh"
 
 if quick; then

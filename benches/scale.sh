@@ -12,6 +12,7 @@
 #   N=100000 HOLD_SETTLE=3 benches/scale.sh
 #   QUICK=1 benches/scale.sh      # a dry run into a temp directory
 set -euo pipefail
+# shellcheck source=lib.sh source-path=SCRIPTDIR
 source "$(dirname "$0")/lib.sh"
 
 if quick; then
