@@ -31,15 +31,18 @@ if quick; then
 fi
 mkdir -p "$RESULTS"
 
-# The commit of the git checkout that holds path $1 (a directory or a
-# file), with "+dirty" when its tracked sources (anything but benches/ and
-# Markdown) differ from that commit or it has untracked .rs files: a build
-# from such a tree is not that commit. "unknown" outside a checkout.
+# The commit whose code the git checkout holding path $1 (a directory or
+# a file) builds: the newest commit that changed anything but benches/
+# and Markdown (so committing results or notes between two runs does not
+# make them look like different code), with "+dirty" when the tracked
+# sources differ from it or there are untracked .rs files: a build from
+# such a tree is not that commit. "unknown" outside a checkout.
 commit_of() {
     local dir=$1 top c
     [ -d "$dir" ] || dir=$(dirname "$dir")
     top=$(git -C "$dir" rev-parse --show-toplevel 2>/dev/null) || { echo unknown; return 0; }
-    c=$(git -C "$top" rev-parse --short HEAD 2>/dev/null) || { echo unknown; return 0; }
+    c=$(git -C "$top" log -1 --format=%h -- . ':(exclude)benches' ':(exclude)*.md' 2>/dev/null)
+    [ -n "$c" ] || c=$(git -C "$top" rev-parse --short HEAD 2>/dev/null) || { echo unknown; return 0; }
     if [ -n "$(git -C "$top" status --porcelain --untracked-files=no -- . ':(exclude)benches' ':(exclude)*.md' 2>/dev/null)" ] ||
         [ -n "$(git -C "$top" ls-files --others --exclude-standard -- '*.rs' ':(exclude)benches' 2>/dev/null)" ]; then
         c="$c+dirty"
