@@ -1,19 +1,23 @@
 #!/usr/bin/env python3
 """SVG chart of a peers results file: grouped bars per cell (connections ×
 size), one colour per server, two panels (messages per server CPU-second,
-messages per second), legend and axis labels. Standard library only; the
-SVG is written by hand.
+messages per second), legend and axis labels. The value axis is
+logarithmic when the values span more than two decades (16 MiB echoes are
+thousands of times fewer than 20 B ones). Standard library only; the SVG
+is written by hand.
 
     chart.py [benches/results/peers-DATE.json] [benches/results/chart.svg]
 """
 import glob
 import json
+import math
 import os
 import sys
 from xml.sax.saxutils import escape
 
 COLOURS = {
     "ws6455": "#d62728",
+    "ws6455-base": "#ff9896",
     "fastwebsockets": "#1f77b4",
     "tokio-tungstenite": "#2ca02c",
     "tungstenite": "#9467bd",
@@ -35,6 +39,8 @@ def nice_max(v):
 
 
 def label(s):
+    if s >= 2**20 and s % 2**20 == 0:
+        return f"{s // 2**20} MiB"
     return f"{s // 1024} KiB" if s >= 1024 and s % 1024 == 0 else f"{s} B"
 
 
@@ -47,12 +53,27 @@ def short(v):
 
 
 def panel(out, x0, y0, width, height, title, cells, servers, values):
-    top = max([v for v in values.values() if v is not None] + [1])
-    ymax = nice_max(top)
+    present = [v for v in values.values() if v is not None and v > 0]
+    top = max(present + [1])
+    low = min(present + [top])
+    if top / low > 100:
+        # Logarithmic: whole decades from below the smallest value.
+        lo_exp = math.floor(math.log10(low))
+        hi_exp = max(math.ceil(math.log10(top)), lo_exp + 1)
+        title += ", log scale"
+
+        def scale(v):
+            return (math.log10(max(v, 10 ** lo_exp)) - lo_exp) / (hi_exp - lo_exp)
+        ticks = [10 ** e for e in range(lo_exp, hi_exp + 1)]
+    else:
+        ymax = nice_max(top)
+
+        def scale(v):
+            return v / ymax
+        ticks = [ymax * i / 5 for i in range(6)]
     out.append(f'<text x="{x0 + width / 2}" y="{y0 - 12}" text-anchor="middle" font-size="15" font-weight="bold">{escape(title)}</text>')
-    for i in range(6):
-        v = ymax * i / 5
-        y = y0 + height - height * i / 5
+    for v in ticks:
+        y = y0 + height - height * scale(v)
         out.append(f'<line x1="{x0}" y1="{y:.1f}" x2="{x0 + width}" y2="{y:.1f}" stroke="#ddd"/>')
         out.append(f'<text x="{x0 - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11">{short(v)}</text>')
     out.append(f'<line x1="{x0}" y1="{y0}" x2="{x0}" y2="{y0 + height}" stroke="#333"/>')
@@ -65,7 +86,7 @@ def panel(out, x0, y0, width, height, title, cells, servers, values):
             v = values.get((server, c, s))
             if v is None:
                 continue
-            h = height * v / ymax
+            h = height * scale(v)
             x = gx + si * bar
             out.append(f'<rect x="{x:.1f}" y="{y0 + height - h:.1f}" width="{bar * 0.92:.1f}" height="{h:.1f}" '
                        f'fill="{COLOURS.get(server, "#000")}"><title>{escape(server)} {c} conns × {label(s)}: {v:,.0f}</title></rect>')
@@ -77,10 +98,13 @@ def panel(out, x0, y0, width, height, title, cells, servers, values):
 
 def write(doc, path):
     medians = doc["medians"]
-    servers = [s for s in ORDER if any(m["server"] == s for m in medians)]
-    servers += sorted({m["server"] for m in medians} - set(servers))
+    # Known servers in their order, then the others in the order the run met them.
+    met = list(dict.fromkeys([r["server"] for r in doc.get("runs", []) if r.get("kind") == "echo"] +
+                             [m["server"] for m in medians]))
+    servers = [s for s in ORDER if s in met] + [s for s in met if s not in ORDER]
     cells = sorted({(m["connections"], m["size"]) for m in medians})
-    width, pw, ph, left = 1100, 1000, 260, 80
+    pw, ph, left = max(1000, 80 * len(cells)), 260, 80
+    width = pw + 100
     height = 2 * (ph + 90) + 70
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
            'font-family="sans-serif"><rect width="100%" height="100%" fill="white"/>']
@@ -95,7 +119,8 @@ def write(doc, path):
         out.append(f'<rect x="{x:.1f}" y="{ly - 11}" width="14" height="14" fill="{COLOURS.get(s, "#000")}"/>')
         out.append(f'<text x="{x + 20:.1f}" y="{ly}" font-size="13">{escape(s)}</text>')
     machine = doc.get("machine", {})
-    note = f'{doc.get("date", "")} · {machine.get("nproc", "?")} CPUs, {machine.get("cpu_model", "")} · load {doc.get("load_start")}'
+    note = (f'commit {machine.get("ws6455_commit", "?")} · {doc.get("date", "")} · {machine.get("nproc", "?")} CPUs, '
+            f'{machine.get("cpu_model", "")} · load {doc.get("load_start")} at the start')
     out.append(f'<text x="{width - 10}" y="{height - 8}" text-anchor="end" font-size="10" fill="#666">{escape(note)}</text>')
     out.append("</svg>")
     with open(path, "w") as f:

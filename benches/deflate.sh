@@ -17,9 +17,14 @@
 #
 #   benches/deflate.sh
 #   IDLE=10000 CONNS=10 SIZES="1k 16k 128k" REPS=3 benches/deflate.sh
+#   QUICK=1 benches/deflate.sh      # a dry run into a temp directory
 set -euo pipefail
+# shellcheck source=lib.sh source-path=SCRIPTDIR
 source "$(dirname "$0")/lib.sh"
 
+if quick; then
+    : "${CONNS:=2}" "${SIZES:=1k}"
+fi
 IDLE=${IDLE:-10000}
 CONNS=${CONNS:-10}
 SIZES=${SIZES:-1k 16k 128k}
@@ -36,8 +41,10 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
         (cd "$ROOT/benches/peers/node" && npm install --no-audit --no-fund)
     fi
 fi
+COMMIT=$(commit_of "$ROOT")
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 LOAD_START=$(wait_for_calm)
+load_gate "$LOAD_START"
 : >"$RAW"
 
 # record KIND REP SERVER CASE -- bench args…
@@ -45,10 +52,10 @@ record() {
     local kind=$1 rep=$2 server=$3 case=$4 line
     shift 5
     if line=$("$WS" bench "$@" --json --server-pid "$SERVER_PID"); then
-        echo "{\"kind\":\"$kind\",\"rep\":$rep,\"server\":\"$server\",\"case\":\"$case\",\"load\":$(cut -d' ' -f1 /proc/loadavg),\"result\":$line}" >>"$RAW"
+        echo "{\"kind\":\"$kind\",\"rep\":$rep,\"server\":\"$server\",\"case\":\"$case\",\"load\":$(load1),\"result\":$line}" >>"$RAW"
     else
         log "$kind $server $case failed"
-        echo "{\"kind\":\"$kind\",\"rep\":$rep,\"server\":\"$server\",\"case\":\"$case\",\"error\":true}" >>"$RAW"
+        echo "{\"kind\":\"$kind\",\"rep\":$rep,\"server\":\"$server\",\"case\":\"$case\",\"load\":$(load1),\"error\":true}" >>"$RAW"
     fi
 }
 
@@ -86,8 +93,9 @@ CASES
         done
     done
 done
-python3 "$ROOT/benches/report.py" deflate "$RAW" "$OUT" \
-    --load-start "$LOAD_START" --load-end "$(cut -d' ' -f1 /proc/loadavg)" \
+report deflate "$RAW" "$OUT" --commit "$COMMIT" \
+    --load-start "$LOAD_START" --load-end "$(load1)" \
     --settings "IDLE=$IDLE CONNS=$CONNS SIZES='$SIZES' WARMUP=$WARMUP DURATION=$DURATION REPS=$REPS"
 rm -f "$RAW"
-log "wrote $OUT and BENCHMARKS.md"
+log "wrote $OUT and $MARKDOWN"
+load_gate "$LOAD_START"

@@ -1,7 +1,7 @@
 """The permessage-deflate section of BENCHMARKS.md (see benches/deflate.sh).
 
 summarize(runs) turns the raw lines of one deflate.sh run into medians;
-render(doc, path) writes the section from them.
+render(doc, path, caption) writes the section from them.
 """
 import statistics
 
@@ -62,19 +62,21 @@ def ratio(a, b):
     return "–" if a is None or not b else f"{a / b:.2f}×"
 
 
-def render(doc, path):
+def render(doc, path, caption=""):
+    """The section; `caption` (commit, date, load) goes under each table's heading."""
     out = []
     w = out.append
     w("## permessage-deflate (RFC 7692)\n")
-    w(f"{doc['date']}, `{path}`; settings: `{doc.get('settings')}`; load {doc.get('load_start')} → "
-      f"{doc.get('load_end')}. Both servers compress every message (threshold 0) at zlib level 6 with "
+    w(f"Settings: `{doc.get('settings')}`. Both servers compress every message (threshold 0) at zlib level 6 with "
       "32 KiB windows and context takeover unless the row says otherwise; Node `ws` "
       "(`benches/peers/node/echo-ws.js --deflate`) uses Node's zlib (C), ws6455 flate2 on zlib-rs.\n")
     w("```sh\nbenches/deflate.sh\n"
-      "ws6455 bench --idle --url ws://127.0.0.1:PORT/ --connections 10000 --hold 2 [--deflate] [--warm] --json --server-pid PID\n"
-      "ws6455 bench --deflate --url ws://127.0.0.1:PORT/ --connections 10 --size S --json --server-pid PID\n```\n")
+      "ws6455 bench --idle --url ws://127.0.0.1:PORT/ --connections N --hold 2 [--deflate] [--warm] --json --server-pid PID\n"
+      "ws6455 bench --deflate --url ws://127.0.0.1:PORT/ --connections C --size S --json --server-pid PID\n```\n")
     idle = {(x["server"], x["case"]): x for x in doc["idle"]}
     w("### Memory per idle connection (RSS, medians)\n")
+    if caption:
+        w(caption)
     w(f"| connection state | ws6455 | {PEER} | ws6455 ÷ {PEER} |")
     w("|---|---:|---:|---:|")
     for case, label in IDLE_CASES:
@@ -85,6 +87,8 @@ def render(doc, path):
     echo = {(x["server"], x["size"]): x for x in doc["echo"]}
     sizes = sorted({k[1] for k in echo if k[1]})
     w("### Compressed echo throughput (medians)\n")
+    if caption:
+        w(caption)
     w("JSON-like text, every message inflated on the way in and deflated on the way out; "
       "**payload MB per server CPU-second** is what one core compresses and decompresses.\n")
     w(f"| message size | ws6455 MB/CPU-s | {PEER} MB/CPU-s | ratio | ws6455 msg/s | {PEER} msg/s | ratio |")
