@@ -13,7 +13,8 @@
 //!    `close` — and [`Connection::recv_eof`] take the instant themselves);
 //! 3. **events** — [`Connection::poll_event`] until it returns `None`,
 //!    reacting with the commands (`send_text`, `accept`, `close`, …);
-//! 4. **output** — write [`Connection::pending_output`] to the socket and
+//! 4. **output** — write [`Connection::pending_output`] (or, with one
+//!    vectored write, [`Connection::pending_chunks`]) to the socket and
 //!    report what was written with [`Connection::consume_output`];
 //! 5. **interest** — [`Connection::wants_read`], [`Connection::wants_write`]
 //!    and [`Connection::is_closed`] (drop the socket).
@@ -399,13 +400,28 @@ impl Connection {
 
     // ----- output -------------------------------------------------------
 
-    /// Bytes to write to the socket now (empty when there are none). Write
-    /// as much as the socket takes, then call [`Connection::consume_output`].
+    /// Bytes to write to the socket now (empty when there are none): the
+    /// first slice of [`Connection::pending_chunks`]. Write as much as the
+    /// socket takes, then call [`Connection::consume_output`].
     pub fn pending_output(&self) -> &[u8] {
         self.active.as_deref().map_or(&[], |a| a.out.pending())
     }
 
-    /// `n` bytes of [`Connection::pending_output`] were written.
+    /// The bytes to write, as up to `chunks.len()` slices in wire order,
+    /// for one vectored write (`writev`); returns how many were filled (0
+    /// when nothing is queued). The slices are the queued bytes where they
+    /// already are — owned frames, and a broadcast's frames in the buffer
+    /// every connection shares ([`PreparedMessage`]) — with each waiting
+    /// ping or pong placed between two frames, never inside one (§5.4,
+    /// §5.5). Report what the transport took with
+    /// [`Connection::consume_output`]: any count up to the slices' total,
+    /// across slices.
+    pub fn pending_chunks<'a>(&'a self, chunks: &mut [&'a [u8]]) -> usize {
+        self.active.as_deref().map_or(0, |a| a.out.chunks(chunks))
+    }
+
+    /// `n` bytes were written: the start of [`Connection::pending_output`],
+    /// or of [`Connection::pending_chunks`] (any count, across slices).
     pub fn consume_output(&mut self, n: usize) {
         if let Some(active) = self.active.as_deref_mut() {
             active.out.consume(n);

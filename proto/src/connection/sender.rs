@@ -94,9 +94,9 @@ fn push_traced(
         Some(log) => {
             let mark = out.mark();
             write(out, rng.as_deref_mut());
-            let (data, ctrl) = out.appended(mark);
-            log.sent(data);
-            log.sent(ctrl);
+            for frames in out.appended(mark) {
+                log.sent(frames);
+            }
         }
     }
 }
@@ -267,14 +267,18 @@ impl<'a> Sender<'a> {
     }
 
     /// Send a message encoded once for many connections (broadcast). A
-    /// server copies the frames as they are; a client re-masks them.
+    /// server queues a reference to its shared frames (§5.1: unmasked, the
+    /// same bytes for every connection) rather than a copy; a client must
+    /// mask every frame (§5.3), so it re-encodes them into its own queue.
     pub fn send_prepared(&mut self, message: &PreparedMessage) -> Result<(), UsageError> {
         self.send_prepared_vectored_opt(message, None).map(drop)
     }
 
     /// [`Sender::send_prepared`], offering the frames to `write` first when
-    /// nothing is queued (as [`Sender::send_binary_vectored`] does).
-    /// Returns the bytes `write` took.
+    /// nothing is queued (as [`Sender::send_binary_vectored`] does): they
+    /// go to the transport straight from the shared buffer, and the queue
+    /// keeps a reference to whatever it did not take. Returns the bytes
+    /// `write` took.
     pub fn send_prepared_vectored(
         &mut self,
         message: &PreparedMessage,
@@ -290,7 +294,7 @@ impl<'a> Sender<'a> {
     ) -> Result<usize, UsageError> {
         self.check_can_send()?;
         if let Some(write) = self.direct(write) {
-            return Ok(vectored::send_frames(self.out, message.as_bytes(), write));
+            return Ok(vectored::send_frames(self.out, message, write));
         }
         self.outbound
             .push(self.out, |out, rng| out.queue_prepared(message, rng));

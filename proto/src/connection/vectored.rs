@@ -4,7 +4,8 @@
 //! through the output queue: its frames are the header bytes and slices
 //! of the caller's payload, so the driver is offered them as one list of
 //! chunks (one `writev`), says how many bytes went, and only the rest is
-//! copied into the queue. The core still does no I/O: the driver's
+//! copied into the queue. A prepared (broadcast) message is not even
+//! copied then: the queue refers to the rest of its shared frames. The core still does no I/O: the driver's
 //! `write` callback does, and the bytes on the wire are exactly those the
 //! queueing path would have produced (the `vectored_send` fuzz target
 //! checks this for every split).
@@ -14,6 +15,7 @@ use core::cmp::min;
 use super::output::Output;
 use crate::encode::push_message_rsv;
 use crate::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
+use crate::prepared::PreparedMessage;
 
 /// Frames offered per call of the driver's `write`: two chunks each
 /// (header, payload), well under any system's `IOV_MAX`.
@@ -112,33 +114,18 @@ pub(super) fn send_message(
     }
 }
 
-/// Offer an already framed message (a server's [`crate::PreparedMessage`])
-/// to `write` and queue what it did not take. Returns the bytes written.
-pub(super) fn send_frames(out: &mut Output, frames: &[u8], write: &mut Transmit<'_>) -> usize {
+/// Offer a server's [`PreparedMessage`] to `write` straight from its
+/// shared buffer, and queue a reference to what it did not take (the frame
+/// the write cut goes on as one unit, §5.4). Returns the bytes written.
+pub(super) fn send_frames(
+    out: &mut Output,
+    message: &PreparedMessage,
+    write: &mut Transmit<'_>,
+) -> usize {
+    let frames = message.as_bytes();
     let took = min(write(&[frames]), frames.len());
-    if took < frames.len() {
-        // The frame cut by the short write goes as one unit (no control
-        // frame may enter it); the whole frames after it are queued as
-        // frames, so a pong can still pass between them.
-        let cut = frame_end_after(frames, took);
-        out.write_raw(|v| v.extend_from_slice(frames.get(took..cut).unwrap_or_default()));
-        out.frames()
-            .extend_from_slice(frames.get(cut..).unwrap_or_default());
-    }
+    out.queue_shared(message.shared(), took);
     took
-}
-
-/// The end of the frame that byte `at` of `frames` belongs to (`at` itself
-/// when it starts a frame).
-fn frame_end_after(frames: &[u8], at: usize) -> usize {
-    let mut end = 0usize;
-    while end < at {
-        match frames.get(end..).and_then(crate::encode::frame_span) {
-            Some(span) if span > 0 => end = end.saturating_add(span),
-            _ => return frames.len(),
-        }
-    }
-    min(end, frames.len())
 }
 
 /// Queue the chunks of one batch after the first `took` bytes: the rest of
@@ -254,14 +241,18 @@ mod tests {
             budget in 0usize..4000,
         ) {
             let payload: Vec<u8> = (0..len).map(|i| i as u8).collect();
-            let frames = queued(OpCode::Text, 0, &payload, fragment);
+            let frames = queued(OpCode::Binary, 0, &payload, fragment);
+            let message = PreparedMessage::binary(&payload, fragment);
             let mut out = Output::default();
             let mut sent = Vec::new();
             let took = {
                 let mut write = transport(budget, usize::MAX, &mut sent);
-                send_frames(&mut out, &frames, &mut write)
+                send_frames(&mut out, &message, &mut write)
             };
             prop_assert_eq!(took, sent.len());
+            // The rest is referred to, never copied.
+            prop_assert_eq!(out.capacities()[0], 0);
+            prop_assert_eq!(out.buffered(), frames.len() - took);
             prop_assert_eq!(wire(&mut out, sent), frames);
         }
     }
@@ -281,5 +272,32 @@ mod tests {
         let all = wire(&mut out, sent);
         let frame = 2 + 100;
         assert_eq!(all.get(frame..frame + 3), Some(&[0x8a, 0x01, b'p'][..]));
+    }
+
+    #[test]
+    fn a_prepared_message_cut_by_a_short_write_is_referred_to_and_keeps_its_frames_whole() {
+        // The same with a shared message: the rest is a reference, and the
+        // pong still waits for the cut frame only.
+        let message = PreparedMessage::binary(&[7u8; 300], 100);
+        let mut out = Output::default();
+        let mut sent = Vec::new();
+        {
+            let mut write = transport(50, usize::MAX, &mut sent);
+            assert_eq!(send_frames(&mut out, &message, &mut write), 50);
+        }
+        assert_eq!(alloc::sync::Arc::strong_count(message.shared()), 2);
+        assert_eq!(out.capacities()[0], 0, "nothing copied");
+        out.queue_control(OpCode::Pong, b"p", None);
+        let all = wire(&mut out, sent);
+        let frame = 2 + 100;
+        assert_eq!(all.get(frame..frame + 3), Some(&[0x8a, 0x01, b'p'][..]));
+        let mut expected = message.as_bytes().to_vec();
+        expected.splice(frame..frame, [0x8a, 0x01, b'p']);
+        assert_eq!(all, expected);
+        assert_eq!(
+            alloc::sync::Arc::strong_count(message.shared()),
+            1,
+            "written: released"
+        );
     }
 }
