@@ -2,7 +2,9 @@
 //! to every connection on `/subscribe`, encoded once ([`PreparedMessage`],
 //! server frames are unmasked so the same bytes serve every subscriber)
 //! and queued with [`Ctx::broadcast`], which skips slow subscribers whose
-//! output buffer is full instead of slowing everyone down.
+//! output buffer is full instead of slowing everyone down. Every
+//! subscriber's queue refers to the one shared buffer, and each socket is
+//! written straight from it with one `writev` over its queued messages.
 //!
 //! Run: `cargo run --release --example fanout_server -- 127.0.0.1:9002`,
 //! then `ws6455 bench --fanout --url ws://127.0.0.1:9002 -c 10000`

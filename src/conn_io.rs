@@ -1,7 +1,7 @@
 //! Moving one connection's bytes between its socket and its core, and
 //! handing the core's events to the handler.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 
 use crate::conn_id::ConnId;
 use crate::ctx::Ctx;
@@ -9,6 +9,7 @@ use crate::diag;
 use crate::handler::{ConnError, Decision, Handler, Message};
 use crate::loop_core::LoopCore;
 use crate::proto::event::Event;
+use crate::transmit;
 
 /// What one round of reading did.
 pub(crate) struct ReadOutcome {
@@ -83,8 +84,10 @@ pub(crate) fn read_some<H: Handler>(
     ReadOutcome { reads }
 }
 
-/// Write queued output until the socket refuses more. Returns whether
-/// anything was written.
+/// Write queued output until the socket refuses more: each write is one
+/// `writev` over up to [`transmit::MAX_IOV`] of the core's chunks (owned
+/// frames, and broadcasts' frames straight from their shared buffer).
+/// Returns whether anything was written.
 pub(crate) fn flush<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: usize) -> bool {
     let mut wrote = false;
     let failure = {
@@ -96,11 +99,12 @@ pub(crate) fn flush<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: usize
         };
         let mut failure = None;
         while slot.can_write && !slot.connecting {
-            let out = conn.pending_output();
-            if out.is_empty() {
+            let mut chunks: [&[u8]; transmit::MAX_IOV] = [&[]; transmit::MAX_IOV];
+            let n = conn.pending_chunks(&mut chunks);
+            if n == 0 {
                 break;
             }
-            match (&slot.stream).write(out) {
+            match transmit::writev(&slot.stream, chunks.get(..n).unwrap_or_default()) {
                 Ok(0) => {
                     slot.can_write = false;
                     break;
@@ -112,7 +116,6 @@ pub(crate) fn flush<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: usize
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     slot.can_write = false;
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     slot.can_write = false;
                     conn.abort();

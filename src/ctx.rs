@@ -133,8 +133,11 @@ impl<'a> Ctx<'a> {
         self.with_sender(id, |s| s.send_ping(payload))
     }
 
-    /// Send a pre-encoded message to connection `id`; a large one is
-    /// written straight from the shared frames when nothing is queued.
+    /// Send a pre-encoded message to connection `id`. Its frames are not
+    /// copied: the connection's queue refers to the message's shared
+    /// buffer and the socket is written straight from it (a large message
+    /// at once when nothing is queued before it, anything else with the
+    /// connection's next vectored write).
     pub fn send_prepared(
         &mut self,
         id: ConnId,
@@ -147,7 +150,9 @@ impl<'a> Ctx<'a> {
     }
 
     /// Send one message, encoded once, to every id in `ids` (server frames
-    /// are unmasked, so the same bytes serve every recipient). Returns how
+    /// are unmasked, §5.1, so the same bytes serve every recipient): each
+    /// connection's queue holds a reference to the one shared buffer, not
+    /// a copy, so memory stays at one copy however many queue it. Returns how
     /// many connections took it; the others were closed, unknown, or had a
     /// full output buffer (a slow reader never slows the rest down).
     pub fn broadcast<I>(&mut self, ids: I, message: &PreparedMessage) -> usize

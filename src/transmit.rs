@@ -5,7 +5,10 @@
 //! `writev` of header and payload slices from the caller's buffer; the core
 //! queues (copies) only what the socket refused. Small messages are still
 //! queued: copying them costs less than a system call each, and the queue
-//! lets one write carry every message of a turn.
+//! lets one write carry every message of a turn. The queue itself is
+//! flushed the same way ([`writev`] over the core's
+//! `pending_chunks`): owned frames and broadcasts' shared frames, each
+//! written from where it is.
 
 use std::io::{self, IoSlice, Write};
 
@@ -16,8 +19,26 @@ use mio::net::TcpStream;
 pub(crate) const DIRECT_MIN: usize = 16 << 10;
 
 /// Chunks handed to one `writev` (the core offers at most
-/// `2 * FRAMES_PER_WRITE`).
-const MAX_IOV: usize = 64;
+/// `2 * FRAMES_PER_WRITE` for a message, and a flush asks for this many).
+pub(crate) const MAX_IOV: usize = 64;
+
+/// One `writev` of up to [`MAX_IOV`] chunks (the rest are not written).
+/// Returns the bytes the socket took; `Interrupted` is retried.
+pub(crate) fn writev(stream: &TcpStream, chunks: &[&[u8]]) -> io::Result<usize> {
+    let mut iov = [IoSlice::new(&[]); MAX_IOV];
+    let mut n = 0;
+    for (slot, chunk) in iov.iter_mut().zip(chunks) {
+        *slot = IoSlice::new(chunk);
+        n += 1;
+    }
+    let iov = iov.get(..n).unwrap_or_default();
+    loop {
+        match (&*stream).write_vectored(iov) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            result => return result,
+        }
+    }
+}
 
 /// Write `chunks` to `stream` with one `writev`, returning the bytes the
 /// socket took. A short count, `WouldBlock` or an error clear `can_write`
@@ -26,28 +47,20 @@ pub(crate) fn write_chunks(stream: &TcpStream, can_write: &mut bool, chunks: &[&
     if !*can_write {
         return 0;
     }
-    let mut iov = [IoSlice::new(&[]); MAX_IOV];
-    let mut total = 0usize;
-    let mut n = 0;
-    for (slot, chunk) in iov.iter_mut().zip(chunks) {
-        *slot = IoSlice::new(chunk);
-        total = total.saturating_add(chunk.len());
-        n += 1;
-    }
-    let iov = iov.get(..n).unwrap_or_default();
-    loop {
-        match (&*stream).write_vectored(iov) {
-            Ok(written) => {
-                if written < total {
-                    *can_write = false;
-                }
-                return written;
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) => {
+    let total = chunks
+        .iter()
+        .take(MAX_IOV)
+        .fold(0usize, |sum, chunk| sum.saturating_add(chunk.len()));
+    match writev(stream, chunks) {
+        Ok(written) => {
+            if written < total {
                 *can_write = false;
-                return 0;
             }
+            written
+        }
+        Err(_) => {
+            *can_write = false;
+            0
         }
     }
 }
