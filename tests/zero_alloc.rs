@@ -4,6 +4,10 @@
 //! server writes a message straight from its receive buffer with one
 //! `writev` instead of queueing it), and 1 MiB messages whole and in
 //! fragments (their grown buffers stay pooled while such messages flow).
+//! Broadcast allocates only the shared message: a server that sends every
+//! message it receives to 24 raw TCP subscribers with `ctx.broadcast`
+//! makes one allocation per message (the `PreparedMessage`'s buffer), not
+//! one per subscriber.
 //!
 //! One test function on purpose: the allocator counts the whole process,
 //! so nothing else may run beside the measurement.
@@ -17,8 +21,9 @@ use ws6455::Timestamp;
 use ws6455_test_support::server::Echo;
 
 use ws6455::proto::encode::{push_frame, push_message};
-use ws6455::proto::{ClientRequest, Config, Connection, Event, OpCode};
-use ws6455::Server;
+use ws6455::proto::handshake::Request;
+use ws6455::proto::{ClientRequest, Config, Connection, Event, OpCode, PreparedMessage};
+use ws6455::{ConnId, Ctx, Decision, Handler, Message, Server};
 
 struct Counting;
 
@@ -114,6 +119,143 @@ fn raw_echo(stream: &mut TcpStream, frame: &[u8], expect: usize, buf: &mut [u8])
         assert!(n > 0, "server closed");
         got += n;
     }
+}
+
+/// Sends every message from `/publish` to every other connection, encoded
+/// once (as examples/fanout_server.rs does).
+struct Fanout {
+    publisher: Option<ConnId>,
+    subscribers: Vec<ConnId>,
+}
+
+/// The broadcast's frames: 64 KiB messages go out as four frames.
+const FRAGMENT: usize = 16 << 10;
+
+impl Handler for Fanout {
+    fn on_request(&mut self, _: &mut Ctx<'_>, id: ConnId, request: &Request) -> Decision {
+        if request.path() == "/publish" {
+            self.publisher = Some(id);
+        } else {
+            self.subscribers.push(id);
+        }
+        Decision::accept()
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_>, id: ConnId, message: Message<'_>) {
+        if self.publisher != Some(id) {
+            return;
+        }
+        let prepared = match message {
+            Message::Text(t) => PreparedMessage::text(t, FRAGMENT),
+            Message::Binary(b) => PreparedMessage::binary(b, FRAGMENT),
+        };
+        let took = ctx.broadcast(self.subscribers.iter().copied(), &prepared);
+        assert_eq!(took, self.subscribers.len(), "every subscriber took it");
+    }
+}
+
+/// A raw TCP WebSocket client on `path`, its opening handshake done.
+fn raw_client(addr: std::net::SocketAddr, path: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_nodelay(true).unwrap();
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101"));
+    stream
+}
+
+/// The publisher sends `frame`; every subscriber reads `expected`.
+fn raw_broadcast(
+    publisher: &mut TcpStream,
+    subscribers: &mut [TcpStream],
+    frame: &[u8],
+    expected: &[u8],
+    buf: &mut [u8],
+) {
+    publisher.write_all(frame).unwrap();
+    for sub in subscribers.iter_mut() {
+        sub.read_exact(&mut buf[..expected.len()]).unwrap();
+        assert!(
+            buf[..expected.len()] == *expected,
+            "the broadcast arrived whole"
+        );
+    }
+}
+
+/// The mio server broadcasting to raw subscribers: one allocation per
+/// message (the shared buffer), nothing per subscriber.
+///
+/// Every subscriber holds in-flight parts (its output queue) from the
+/// broadcast until the end of the loop's turn, and the loop pools 32 spare
+/// parts (`POOLED_BUFFERS` in src/event_loop.rs): past about 30
+/// subscribers, each further one allocates its parts (and its queue's
+/// list) every turn and frees them after the flush. That is the pool's
+/// bound, not the queue's, so this stays within it.
+fn broadcast_allocates_one_buffer_per_message(sizes: &[usize]) {
+    const SUBSCRIBERS: usize = 24;
+    let server = Server::new().bind("127.0.0.1:0").unwrap().spawn(|| Fanout {
+        publisher: None,
+        subscribers: Vec::with_capacity(SUBSCRIBERS),
+    });
+    let addr = server.local_addr();
+    let mut subscribers: Vec<TcpStream> = (0..SUBSCRIBERS)
+        .map(|_| raw_client(addr, "/subscribe"))
+        .collect();
+    let mut publisher = raw_client(addr, "/publish");
+    let mut buf = vec![0u8; 128 << 10];
+    let mut during = 0;
+    let mut messages = 0;
+    for &n in sizes {
+        let payload = vec![9u8; n];
+        let mut frame = Vec::new();
+        push_frame(
+            &mut frame,
+            true,
+            OpCode::Binary,
+            &payload,
+            Some([5, 6, 7, 8]),
+        );
+        let expected = PreparedMessage::binary(&payload, FRAGMENT)
+            .as_bytes()
+            .to_vec();
+        for _ in 0..100 {
+            raw_broadcast(
+                &mut publisher,
+                &mut subscribers,
+                &frame,
+                &expected,
+                &mut buf,
+            );
+        }
+        let before = allocations();
+        for _ in 0..500 {
+            raw_broadcast(
+                &mut publisher,
+                &mut subscribers,
+                &frame,
+                &expected,
+                &mut buf,
+            );
+        }
+        during += allocations() - before;
+        messages += 500;
+    }
+    drop(subscribers);
+    drop(publisher);
+    server.stop().unwrap();
+    assert_eq!(
+        during, messages,
+        "broadcasting {messages} messages to {SUBSCRIBERS} subscribers: one allocation each (the shared buffer) expected"
+    );
 }
 
 #[test]
@@ -222,4 +364,6 @@ Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n
         during, 0,
         "the mio server allocated while echoing 200 messages of 1 MiB"
     );
+
+    broadcast_allocates_one_buffer_per_message(&sizes);
 }
