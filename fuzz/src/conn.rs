@@ -423,7 +423,31 @@ impl<'s> Driver<'s> {
         }
     }
 
+    /// Writes up to `n` bytes: odd counts as a vectored write of up to
+    /// four `pending_chunks` slices (a count may span them), even ones
+    /// from `pending_output`.
     fn consume(&mut self, n: usize) {
+        if n % 2 == 1 {
+            let mut chunks: [&[u8]; 4] = [&[]; 4];
+            let filled = self.conn.pending_chunks(&mut chunks);
+            assert!(filled <= chunks.len());
+            if filled > 0 {
+                assert_eq!(
+                    chunks[0],
+                    self.conn.pending_output(),
+                    "the first chunk is pending_output"
+                );
+            }
+            let mut k = 0;
+            for chunk in &chunks[..filled] {
+                assert!(!chunk.is_empty(), "no empty chunk");
+                let take = chunk.len().min(n - k);
+                self.written.extend_from_slice(&chunk[..take]);
+                k += take;
+            }
+            self.conn.consume_output(k);
+            return;
+        }
         let pending = self.conn.pending_output();
         let k = n.min(pending.len());
         self.written.extend_from_slice(&pending[..k]);
