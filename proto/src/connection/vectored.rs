@@ -5,10 +5,10 @@
 //! of the caller's payload, so the driver is offered them as one list of
 //! chunks (one `writev`), says how many bytes went, and only the rest is
 //! copied into the queue. A prepared (broadcast) message is not even
-//! copied then: the queue refers to the rest of its shared frames. The core still does no I/O: the driver's
-//! `write` callback does, and the bytes on the wire are exactly those the
-//! queueing path would have produced (the `vectored_send` fuzz target
-//! checks this for every split).
+//! copied then: the queue refers to the rest of its shared frames. The
+//! core still does no I/O: the driver's `write` callback does, and the
+//! bytes on the wire are exactly those the queueing path would have
+//! produced (the `vectored_send` fuzz target checks this for every split).
 
 use core::cmp::min;
 
