@@ -19,7 +19,8 @@
 //! [`Connection::commit_recv`]), time ([`Connection::handle_timeout`] once
 //! [`Connection::poll_timeout`] has passed), events ([`Connection::poll_event`]
 //! until `None`, answering with commands), output
-//! ([`Connection::pending_output`] + [`Connection::consume_output`]), and
+//! ([`Connection::pending_output`], or [`Connection::pending_chunks`] for
+//! one vectored write, + [`Connection::consume_output`]), and
 //! interest ([`Connection::wants_read`], [`Connection::is_closed`]).
 //!
 //! ```
