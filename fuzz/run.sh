@@ -25,6 +25,7 @@ TARGETS=(
     connection_client
     inflate
     extensions
+    vectored_send
 )
 
 cd "$(dirname "$0")/.."

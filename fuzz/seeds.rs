@@ -14,6 +14,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use ws6455_fuzz::conn::{client_accept_response, Input};
+use ws6455_fuzz::vectored::{self, Cut, Deflate, Fragment, Op, Setup, Write};
 use ws6455_fuzz::{RFC_MASK, RFC_REQUEST, RFC_RESPONSE};
 use ws6455_proto::encode::push_frame;
 use ws6455_proto::OpCode;
@@ -376,6 +377,230 @@ fn connection_seeds(target: &str, masked: bool, raw_opening: &[u8]) {
     }
 }
 
+/// Hand-made scripts for `vectored_send`: a short write cutting a frame
+/// header, a payload, a 64-bit length header, a whole number of frames
+/// (with a ping then going between fragments), prepared messages, more
+/// frames than one offer holds, and the cases where the vectored API must
+/// queue (output already queued, a client, tracing). Each is checked to
+/// decode back to the script it encodes.
+fn vectored_send_seeds() {
+    let pool = "Hello, κόσμε! A WebSocket message cut anywhere. ".repeat(4);
+    let all = Write {
+        first: Cut::All,
+        later: Cut::All,
+    };
+    let first = |cut| Write {
+        first: cut,
+        later: Cut::All,
+    };
+    let frag = |f: u8| Setup {
+        fragment: Some(Fragment::Small(f)),
+        ..Setup::default()
+    };
+    let binary = |len, write| Op::Binary {
+        len,
+        big: false,
+        write,
+    };
+    let text = |len, write| Op::Text {
+        len,
+        big: false,
+        write,
+    };
+    let ping = Op::Ping { len: 3 };
+    let seeds: Vec<(&str, Setup, Vec<Op>)> = vec![
+        (
+            "cut-in-header",
+            frag(100),
+            vec![binary(300, first(Cut::Bytes(1))), ping, Op::DrainAll],
+        ),
+        (
+            "cut-in-payload",
+            frag(100),
+            vec![
+                binary(300, first(Cut::Bytes(50))),
+                ping,
+                Op::Drain { n: 20 },
+                Op::Pong { len: 5 },
+                Op::Drain { n: 100 },
+                text(10, all),
+            ],
+        ),
+        (
+            "ping-between-fragments",
+            frag(10),
+            vec![
+                text(100, first(Cut::Chunks { whole: 4, extra: 0 })),
+                ping,
+                Op::Drain { n: 7 },
+                Op::Pong { len: 0 },
+            ],
+        ),
+        (
+            "cut-in-second-header",
+            frag(10),
+            vec![
+                binary(35, first(Cut::Chunks { whole: 2, extra: 1 })),
+                Op::Ping { len: 0 },
+            ],
+        ),
+        (
+            "many-frames",
+            frag(8),
+            vec![
+                binary(
+                    400,
+                    Write {
+                        first: Cut::All,
+                        later: Cut::Bytes(37),
+                    },
+                ),
+                ping,
+                binary(20, all),
+            ],
+        ),
+        (
+            "long-header",
+            Setup::default(),
+            vec![
+                Op::Binary {
+                    len: 20_000,
+                    big: true,
+                    write: first(Cut::Bytes(5)),
+                },
+                ping,
+            ],
+        ),
+        (
+            "default-fragment",
+            Setup::default(),
+            vec![
+                text(200, first(Cut::Bytes(130))),
+                Op::Drain { n: 3 },
+                ping,
+                text(3, all),
+                Op::DrainAll,
+                binary(126, first(Cut::Nothing)),
+            ],
+        ),
+        (
+            "prepared",
+            Setup::default(),
+            vec![
+                Op::Prepared {
+                    text: true,
+                    len: 500,
+                    big: false,
+                    fragment: Fragment::Small(64),
+                    write: first(Cut::Bytes(130)),
+                },
+                ping,
+                Op::Prepared {
+                    text: false,
+                    len: 100,
+                    big: false,
+                    fragment: Fragment::Small(0),
+                    write: all,
+                },
+            ],
+        ),
+        (
+            "prepared-long-header",
+            frag(200),
+            vec![
+                Op::Prepared {
+                    text: false,
+                    len: 40_000,
+                    big: true,
+                    fragment: Fragment::Large(u16::MAX),
+                    write: first(Cut::Chunks { whole: 0, extra: 9 }),
+                },
+                ping,
+                Op::Drain { n: 11 },
+                Op::Pong { len: 1 },
+            ],
+        ),
+        (
+            "queued-first",
+            frag(16),
+            vec![
+                ping,
+                binary(40, first(Cut::Bytes(9))),
+                Op::Drain { n: 4 },
+                binary(40, all),
+                Op::DrainAll,
+                binary(40, first(Cut::Bytes(9))),
+            ],
+        ),
+        (
+            "close-after-cut",
+            frag(32),
+            vec![
+                text(100, first(Cut::Bytes(40))),
+                Op::Close { code: 0, reason: 4 },
+                text(1, all),
+                ping,
+            ],
+        ),
+        (
+            "buffer-full",
+            Setup {
+                max_output: 2,
+                ..frag(50)
+            },
+            vec![
+                binary(300, first(Cut::Bytes(10))),
+                binary(10, all),
+                Op::Drain { n: 200 },
+                binary(10, all),
+            ],
+        ),
+        (
+            "deflate",
+            Setup {
+                deflate: Some(Deflate {
+                    threshold: 0,
+                    no_context_takeover: false,
+                    level: 6,
+                }),
+                ..frag(7)
+            },
+            vec![
+                text(300, first(Cut::Bytes(6))),
+                ping,
+                text(300, first(Cut::Chunks { whole: 3, extra: 2 })),
+            ],
+        ),
+        (
+            "client",
+            Setup {
+                client: true,
+                ..frag(100)
+            },
+            vec![
+                binary(300, first(Cut::Bytes(50))),
+                ping,
+                Op::Drain { n: 20 },
+                text(10, all),
+            ],
+        ),
+        (
+            "trace",
+            Setup {
+                trace: true,
+                ..frag(100)
+            },
+            vec![binary(300, first(Cut::Bytes(50))), ping],
+        ),
+    ];
+    for (name, setup, ops) in seeds {
+        let bytes = vectored::Input::encode(&setup, &ops, pool.as_bytes());
+        let back = vectored::Input::parse(&bytes);
+        assert_eq!((back.setup, &back.ops[..]), (setup, &ops[..]), "{name}");
+        write("vectored_send", name, &bytes);
+    }
+}
+
 fn main() {
     handshake_request_seeds();
     handshake_response_seeds();
@@ -386,5 +611,6 @@ fn main() {
     extensions_seeds();
     connection_seeds("connection_server", true, RFC_REQUEST);
     connection_seeds("connection_client", false, &client_accept_response(None));
+    vectored_send_seeds();
     println!("seeds written under {}", corpus("").display());
 }

@@ -1,7 +1,8 @@
 //! Shared pieces of the ws6455 fuzz targets: the fixed handshake values the
 //! seeds are built from, a counting allocator for memory oracles, the check
-//! that an HTTP answer is well-formed, and the whole-connection driver used
-//! by `connection_server` and `connection_client`.
+//! that an HTTP answer is well-formed, the whole-connection driver used by
+//! `connection_server` and `connection_client`, and the vectored-send
+//! driver used by `vectored_send`.
 //!
 //! This crate is test code: it panics (that is how libFuzzer learns of a
 //! failed oracle), indexes freely and unwraps.
@@ -12,6 +13,7 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 mod canned;
 pub mod conn;
 pub mod script;
+pub mod vectored;
 pub mod wire;
 
 /// The §1.3 example `Sec-WebSocket-Key`; its accept value is

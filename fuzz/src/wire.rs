@@ -47,6 +47,13 @@ impl Output {
 /// queued output wherever it stands: the bytes may then end inside the head
 /// or a frame, and parsing stops there.
 pub fn check_output(role: Role, out: &[u8], complete: bool) -> Output {
+    check_output_with(role, out, complete, false)
+}
+
+/// [`check_output`] for a connection that agreed on permessage-deflate
+/// when `compressed`: RSV1 is then allowed on the first frame of a data
+/// message, and only there (RFC 7692 §6.1); other RSV bits never are.
+pub fn check_output_with(role: Role, out: &[u8], complete: bool, compressed: bool) -> Output {
     let mut result = Output::default();
     if out.is_empty() {
         return result;
@@ -96,7 +103,11 @@ pub fn check_output(role: Role, out: &[u8], complete: bool) -> Output {
                 &rest[..rest.len().min(14)]
             ),
         };
-        assert_eq!(header.rsv, 0, "RSV bits in our own frame");
+        if compressed && matches!(header.opcode, OpCode::Text | OpCode::Binary) {
+            assert!(header.rsv & 0b011 == 0, "RSV2/RSV3 in our own frame");
+        } else {
+            assert_eq!(header.rsv, 0, "RSV bits in our own frame");
+        }
         assert_eq!(
             header.mask.is_some(),
             role == Role::Client,

@@ -1,0 +1,1066 @@
+//! The driver behind `vectored_send`: the vectored send path against the
+//! plain queueing path, byte for byte.
+//!
+//! Two connections are opened identically ([`crate::canned::opened`]) with
+//! a configuration from the input: A, driven only through the vectored
+//! API (`send_text_vectored`, `send_binary_vectored`,
+//! `send_prepared_vectored`), and B, a server driven only through the
+//! plain one (`send_text`, `send_binary`, `send_prepared`). A script
+//! decoded from the input sends messages of input-chosen length and
+//! content, prepared messages, pings, pongs and a close on both, and drains
+//! input-chosen amounts of their pending output. A's `write` callback (the
+//! transport) takes an input-chosen prefix of what it is offered — all,
+//! nothing, some bytes (often cutting a header or a payload), or some whole
+//! chunks plus a few bytes of the next — and B's transport then takes
+//! exactly as many bytes of B's queue at once, so both transports have
+//! taken the same number of bytes at every point.
+//!
+//! Oracles (each failure panics with the step and what differed):
+//! * A server with nothing queued and no tracing offers every accepted
+//!   message to `write` (at most `2 * FRAMES_PER_WRITE` chunks, never an
+//!   empty offer, never again after a short write) and returns exactly the
+//!   bytes `write` took; a client, a traced connection, or one with output
+//!   queued never calls `write`;
+//! * A and B accept and refuse the same sends with the same error, and
+//!   give the same events;
+//! * when A is a server: after every step the bytes each transport got so
+//!   far are equal, and so are `buffered_amount()` and `pending_output()`
+//!   (its length and first bytes);
+//!   at the end (both drained completely) A's wire equals B's;
+//! * A's wire (and, when A is a client, B's) read back as the peer would
+//!   read it: [`crate::wire::check_output_with`] (a strict frame parser:
+//!   every frame valid, RSV1 only on a compressed message's first frame,
+//!   masked exactly when a client wrote it, no control frame inside a data
+//!   frame, no new message inside a fragmented one, nothing after the
+//!   close) and a peer `Connection` fed the bytes, which must not
+//!   fail; the data messages (and close) it receives equal those sent, in
+//!   order, and so do the pings and pongs;
+//! * when A is a client (the vectored API must queue: client frames are
+//!   masked) the masks make the bytes differ, so A and B are compared by
+//!   what they carry: the same messages, and without compression the same
+//!   data frames.
+//!
+//! A fuzz input is `[n: u16 LE][n bytes of script][pool]`: the script is a
+//! [`Setup`] and [`Op`]s decoded with `arbitrary`, the pool the bytes
+//! payloads are cut from (a fixed pattern continues them when it runs
+//! out). Types here also encode, for hand-made seeds (`fuzz/seeds.rs`).
+
+use std::sync::{Arc, OnceLock};
+
+use arbitrary::{Arbitrary, Unstructured};
+use ws6455_proto::connection::{Sender, Transmit, FRAMES_PER_WRITE};
+use ws6455_proto::deflate::DeflateConfig;
+use ws6455_proto::{CloseCode, Config, Connection, Event, OpCode, PreparedMessage, Role};
+use ws6455_proto::{Timestamp, UsageError};
+
+use crate::canned::{new_connection, opened, t0, take_all};
+use crate::wire::{check_output_with, message_wire_len, Frame};
+
+/// Wire bytes (counting 16 more per frame) one run may send; sends beyond
+/// it are skipped on both connections, so one input stays cheap. Enough
+/// for messages past 64 KiB (the 64-bit length form with the default
+/// fragment size).
+const BUDGET: usize = 512 << 10;
+
+/// The budget when compressing, which costs far more per byte (the
+/// compressed path needs no large messages to be covered).
+const DEFLATE_BUDGET: usize = 48 << 10;
+
+/// Bytes of `pending_output()` compared after every step (the wires are
+/// compared in full; this only catches a different cut early and cheaply).
+const PENDING_PREFIX: usize = 512;
+
+/// Operations decoded from one input at most.
+const MAX_OPS: usize = 512;
+
+/// Lengths are `len % SMALL`, or `len * BIG` when `big`: mostly messages
+/// of a few frames, and up to 256 KiB, past the 64-bit length form (§5.2)
+/// with the default 64 KiB fragments.
+const SMALL: usize = 1024;
+const BIG: usize = 4;
+
+/// The longest payload.
+const MAX_PAYLOAD: usize = u16::MAX as usize * BIG;
+
+/// What is fixed for one run.
+#[derive(Arbitrary, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Setup {
+    /// A is a client (B stays a server).
+    pub client: bool,
+    /// `Config::fragment_size`; `None` keeps the default (64 KiB).
+    pub fragment: Option<Fragment>,
+    /// `Config::max_output_buffer` in units of 64 bytes; 0 means 64 MiB.
+    /// Ignored when A is a client (B, a server, would fill later).
+    pub max_output: u16,
+    /// Negotiate permessage-deflate (RFC 7692) with these parameters.
+    pub deflate: Option<Deflate>,
+    /// Frame tracing on A (the direct path must then be skipped).
+    pub trace: bool,
+}
+
+/// A fragment size: small ones make messages of many frames (more than
+/// one offer holds).
+#[derive(Arbitrary, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fragment {
+    /// This many bytes (0 counts as 1).
+    Small(u8),
+    /// 256 more bytes than this: up to past 64 KiB, so that a prepared
+    /// message's frames can need the 64-bit length form too.
+    Large(u16),
+}
+
+impl Fragment {
+    fn size(self) -> usize {
+        match self {
+            Fragment::Small(n) => usize::from(n).max(1),
+            Fragment::Large(n) => usize::from(n) + 256,
+        }
+    }
+}
+
+/// permessage-deflate parameters.
+#[derive(Arbitrary, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deflate {
+    /// `DeflateConfig::threshold`.
+    pub threshold: u8,
+    /// Both `*_no_context_takeover`.
+    pub no_context_takeover: bool,
+    /// zlib level, modulo 10.
+    pub level: u8,
+}
+
+/// How much of one offer A's transport takes.
+#[derive(Arbitrary, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// Everything.
+    All,
+    /// Nothing (the socket would block).
+    Nothing,
+    /// At most this many bytes.
+    Bytes(u16),
+    /// The first `whole` chunks (header, payload, header, …) and `extra`
+    /// bytes of the next.
+    Chunks { whole: u8, extra: u8 },
+}
+
+/// A's transport during one send: `first` for the first offer, `later` for
+/// every further one (the core offers again only after a complete write).
+#[derive(Arbitrary, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Write {
+    pub first: Cut,
+    pub later: Cut,
+}
+
+/// One step of the script.
+#[derive(Arbitrary, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// A text message of `len % 1024` bytes (`len * 4` when `big`): pool
+    /// bytes made
+    /// valid UTF-8, then a pattern of mixed-width characters.
+    Text { len: u16, big: bool, write: Write },
+    /// A binary message of `len % 1024` bytes (`len * 4` when `big`).
+    Binary { len: u16, big: bool, write: Write },
+    /// A `PreparedMessage` of `len % 1024` bytes (`len * 4` when `big`)
+    /// in frames of `fragment`.
+    Prepared {
+        text: bool,
+        len: u16,
+        big: bool,
+        fragment: Fragment,
+        write: Write,
+    },
+    /// A ping with `len` pool bytes (over 125 must be refused).
+    Ping { len: u8 },
+    /// An unsolicited pong with `len` pool bytes.
+    Pong { len: u8 },
+    /// Each transport takes up to `n` bytes of one `pending_output()`.
+    Drain { n: u16 },
+    /// Each transport takes everything pending.
+    DrainAll,
+    /// `close`; codes with the top bit clear map into 1000–1015; a reason
+    /// of `reason` ASCII letters.
+    Close { code: u16, reason: u8 },
+}
+
+/// A fuzz input, split.
+#[derive(Debug)]
+pub struct Input<'a> {
+    pub setup: Setup,
+    pub ops: Vec<Op>,
+    pub pool: &'a [u8],
+}
+
+impl<'a> Input<'a> {
+    /// Splits `[n: u16 LE][script][pool]`; a short input is all defaults.
+    pub fn parse(data: &'a [u8]) -> Input<'a> {
+        let (script, pool) = match data.split_first_chunk::<2>() {
+            Some((n, rest)) => rest.split_at(usize::from(u16::from_le_bytes(*n)).min(rest.len())),
+            None => (&[][..], data),
+        };
+        let mut u = Unstructured::new(script);
+        let setup = Setup::arbitrary(&mut u).unwrap_or_default();
+        let mut ops = Vec::new();
+        while !u.is_empty() && ops.len() < MAX_OPS {
+            match Op::arbitrary(&mut u) {
+                Ok(op) => ops.push(op),
+                Err(_) => break,
+            }
+        }
+        Input { setup, ops, pool }
+    }
+
+    /// The input that [`Input::parse`] reads back as `setup`, `ops`, `pool`.
+    pub fn encode(setup: &Setup, ops: &[Op], pool: &[u8]) -> Vec<u8> {
+        let mut script = Vec::new();
+        setup.encode(&mut script);
+        for op in ops {
+            op.encode(&mut script);
+        }
+        let mut out = u16::try_from(script.len())
+            .expect("script under 64 KiB")
+            .to_le_bytes()
+            .to_vec();
+        out.extend_from_slice(&script);
+        out.extend_from_slice(pool);
+        out
+    }
+}
+
+/// The bytes `arbitrary` 1.x decodes as a value (for the seeds; the seeds
+/// program checks that every seed decodes back to what it encoded).
+pub trait Encode {
+    fn encode(&self, out: &mut Vec<u8>);
+}
+
+impl Encode for bool {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.push(u8::from(*self));
+    }
+}
+
+impl Encode for u8 {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.push(*self);
+    }
+}
+
+impl Encode for u16 {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+}
+
+impl<T: Encode> Encode for Option<T> {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.is_some().encode(out);
+        if let Some(v) = self {
+            v.encode(out);
+        }
+    }
+}
+
+/// The derive's variant choice: a `u32` that `(x * count) >> 32` maps to
+/// `index`.
+fn variant(out: &mut Vec<u8>, index: u64, count: u64) {
+    let x = (index << 32).div_ceil(count);
+    out.extend_from_slice(&u32::try_from(x).unwrap().to_le_bytes());
+}
+
+impl Encode for Setup {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.client.encode(out);
+        self.fragment.encode(out);
+        self.max_output.encode(out);
+        self.deflate.encode(out);
+        self.trace.encode(out);
+    }
+}
+
+impl Encode for Fragment {
+    fn encode(&self, out: &mut Vec<u8>) {
+        match *self {
+            Fragment::Small(n) => {
+                variant(out, 0, 2);
+                n.encode(out);
+            }
+            Fragment::Large(n) => {
+                variant(out, 1, 2);
+                n.encode(out);
+            }
+        }
+    }
+}
+
+impl Encode for Deflate {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.threshold.encode(out);
+        self.no_context_takeover.encode(out);
+        self.level.encode(out);
+    }
+}
+
+impl Encode for Cut {
+    fn encode(&self, out: &mut Vec<u8>) {
+        match *self {
+            Cut::All => variant(out, 0, 4),
+            Cut::Nothing => variant(out, 1, 4),
+            Cut::Bytes(n) => {
+                variant(out, 2, 4);
+                n.encode(out);
+            }
+            Cut::Chunks { whole, extra } => {
+                variant(out, 3, 4);
+                whole.encode(out);
+                extra.encode(out);
+            }
+        }
+    }
+}
+
+impl Encode for Write {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.first.encode(out);
+        self.later.encode(out);
+    }
+}
+
+impl Encode for Op {
+    fn encode(&self, out: &mut Vec<u8>) {
+        const COUNT: u64 = 8;
+        match *self {
+            Op::Text { len, big, write } => {
+                variant(out, 0, COUNT);
+                len.encode(out);
+                big.encode(out);
+                write.encode(out);
+            }
+            Op::Binary { len, big, write } => {
+                variant(out, 1, COUNT);
+                len.encode(out);
+                big.encode(out);
+                write.encode(out);
+            }
+            Op::Prepared {
+                text,
+                len,
+                big,
+                fragment,
+                write,
+            } => {
+                variant(out, 2, COUNT);
+                text.encode(out);
+                len.encode(out);
+                big.encode(out);
+                fragment.encode(out);
+                write.encode(out);
+            }
+            Op::Ping { len } => {
+                variant(out, 3, COUNT);
+                len.encode(out);
+            }
+            Op::Pong { len } => {
+                variant(out, 4, COUNT);
+                len.encode(out);
+            }
+            Op::Drain { n } => {
+                variant(out, 5, COUNT);
+                n.encode(out);
+            }
+            Op::DrainAll => variant(out, 6, COUNT),
+            Op::Close { code, reason } => {
+                variant(out, 7, COUNT);
+                code.encode(out);
+                reason.encode(out);
+            }
+        }
+    }
+}
+
+impl Setup {
+    /// The configuration of A, B and the peers that read them back.
+    pub fn config(&self) -> Config {
+        let mut config = Config::default();
+        config.max_frame_size = 8 << 20;
+        config.max_message_size = 8 << 20;
+        config.max_output_buffer = if self.client || self.max_output == 0 {
+            64 << 20
+        } else {
+            usize::from(self.max_output) * 64
+        };
+        if let Some(f) = self.fragment {
+            config.fragment_size = f.size();
+        }
+        config.ping_interval = None;
+        config.deflate = self.deflate.map(|d| {
+            let mut deflate = DeflateConfig::default();
+            deflate.server_no_context_takeover = d.no_context_takeover;
+            deflate.client_no_context_takeover = d.no_context_takeover;
+            deflate.level = u32::from(d.level % 10);
+            deflate.threshold = usize::from(d.threshold);
+            deflate
+        });
+        config
+    }
+}
+
+impl Cut {
+    /// Bytes taken of `chunks` (before clamping to what they hold).
+    fn limit(self, chunks: &[&[u8]]) -> usize {
+        match self {
+            Cut::All => usize::MAX,
+            Cut::Nothing => 0,
+            Cut::Bytes(n) => usize::from(n),
+            Cut::Chunks { whole, extra } => {
+                let whole = usize::from(whole);
+                let head: usize = chunks.iter().take(whole).map(|c| c.len()).sum();
+                head + chunks
+                    .get(whole)
+                    .map_or(0, |c| c.len().min(usize::from(extra)))
+            }
+        }
+    }
+}
+
+/// What a peer receives, owned.
+#[derive(Clone, PartialEq, Eq)]
+enum Msg {
+    Text(String),
+    Binary(Vec<u8>),
+    Ping(Vec<u8>),
+    Pong(Vec<u8>),
+    Close(Option<u16>, String),
+}
+
+impl Msg {
+    fn is_control(&self) -> bool {
+        matches!(self, Msg::Ping(_) | Msg::Pong(_))
+    }
+}
+
+/// Short: kind, length and the first bytes (messages reach a megabyte).
+impl std::fmt::Debug for Msg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (kind, bytes) = match self {
+            Msg::Text(t) => ("Text", t.as_bytes()),
+            Msg::Binary(b) => ("Binary", &b[..]),
+            Msg::Ping(p) => ("Ping", &p[..]),
+            Msg::Pong(p) => ("Pong", &p[..]),
+            Msg::Close(code, reason) => return write!(f, "Close({code:?}, {reason:?})"),
+        };
+        write!(
+            f,
+            "{kind}[{} bytes: {:02x?}{}]",
+            bytes.len(),
+            &bytes[..bytes.len().min(16)],
+            if bytes.len() > 16 { " …" } else { "" }
+        )
+    }
+}
+
+/// The payload source: pool bytes, then a fixed pattern.
+struct Pool<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+fn binary_pattern() -> &'static [u8] {
+    static BINARY: OnceLock<Vec<u8>> = OnceLock::new();
+    BINARY.get_or_init(|| (0..MAX_PAYLOAD).map(|i| (i * 7 + 3) as u8).collect())
+}
+
+fn text_pattern() -> &'static str {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    TEXT.get_or_init(|| {
+        let mut s = String::with_capacity(MAX_PAYLOAD + 4);
+        for c in "aé€😀".chars().cycle() {
+            if s.len() + c.len_utf8() > MAX_PAYLOAD {
+                break;
+            }
+            s.push(c);
+        }
+        s
+    })
+}
+
+impl<'a> Pool<'a> {
+    fn take(&mut self, len: usize) -> &'a [u8] {
+        let n = len.min(self.bytes.len() - self.pos);
+        let bytes = &self.bytes[self.pos..self.pos + n];
+        self.pos += n;
+        bytes
+    }
+
+    fn binary(&mut self, len: usize) -> Vec<u8> {
+        let head = self.take(len);
+        let mut v = Vec::with_capacity(len);
+        v.extend_from_slice(head);
+        v.extend_from_slice(&binary_pattern()[head.len()..len]);
+        v
+    }
+
+    /// About `len` bytes of text (invalid pool bytes become U+FFFD).
+    fn text(&mut self, len: usize) -> String {
+        let mut s = String::from_utf8_lossy(self.take(len)).into_owned();
+        let missing = len.saturating_sub(s.len());
+        let pattern = text_pattern();
+        let mut end = missing.min(pattern.len());
+        while !pattern.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.push_str(&pattern[..end]);
+        while s.len() < len {
+            s.push('z');
+        }
+        s
+    }
+
+    /// `len` ASCII letters (a close reason).
+    fn ascii(&mut self, len: usize) -> String {
+        self.binary(len)
+            .into_iter()
+            .map(|b| char::from(b'a' + b % 26))
+            .collect()
+    }
+}
+
+/// One connection and everything its transport took, in order.
+struct Side {
+    conn: Connection,
+    wire: Vec<u8>,
+}
+
+impl Side {
+    /// The transport takes up to `n` bytes of one `pending_output()`.
+    fn drain(&mut self, n: usize) {
+        let pending = self.conn.pending_output();
+        let k = n.min(pending.len());
+        self.wire.extend_from_slice(&pending[..k]);
+        self.conn.consume_output(k);
+    }
+
+    /// The transport takes exactly `n` bytes, across `pending_output()`
+    /// slices.
+    fn take_exact(&mut self, mut n: usize, step: usize) {
+        while n > 0 {
+            let pending = self.conn.pending_output();
+            assert!(
+                !pending.is_empty(),
+                "step {step}: A's transport took {n} bytes more than B has queued"
+            );
+            let k = n.min(pending.len());
+            self.wire.extend_from_slice(&pending[..k]);
+            self.conn.consume_output(k);
+            n -= k;
+        }
+    }
+
+    /// The events since the last call, as text.
+    fn events(&mut self) -> Vec<String> {
+        let mut events = Vec::new();
+        while let Some(event) = self.conn.poll_event() {
+            assert!(
+                !matches!(event, Event::Failed(_)),
+                "a connection that receives nothing failed: {event:?}"
+            );
+            events.push(format!("{event:?}"));
+            assert!(events.len() < 1000, "poll_event never runs dry");
+        }
+        events
+    }
+}
+
+struct Driver<'a> {
+    setup: Setup,
+    config: Arc<Config>,
+    /// Through the vectored API only.
+    a: Side,
+    /// A server, through the plain API only.
+    b: Side,
+    pool: Pool<'a>,
+    /// Every message A and B accepted, in order.
+    sent: Vec<Msg>,
+    /// Left of [`BUDGET`].
+    budget: usize,
+    /// The index of the op being run, for messages.
+    step: usize,
+    /// Wire bytes already compared.
+    compared: usize,
+}
+
+/// Runs one fuzz input.
+pub fn run(data: &[u8]) {
+    let input = Input::parse(data);
+    let mut driver = Driver::new(input.setup, input.pool);
+    for (i, op) in input.ops.iter().enumerate() {
+        driver.step = i;
+        driver.apply(op);
+        driver.check(op);
+    }
+    driver.finish();
+}
+
+fn scaled(len: u16, big: bool) -> usize {
+    if big {
+        usize::from(len) * BIG
+    } else {
+        usize::from(len) % SMALL
+    }
+}
+
+/// What sending a `len`-byte message in frames of `fragment` costs.
+fn cost(len: usize, fragment: usize) -> usize {
+    let fragment = fragment.max(1);
+    message_wire_len(len, fragment, false) + 16 * len.div_ceil(fragment).max(1)
+}
+
+/// Panics at the first difference of two byte strings, with context.
+fn same_bytes(a: &[u8], b: &[u8], what: &str) {
+    if a == b {
+        return;
+    }
+    let at = a
+        .iter()
+        .zip(b)
+        .position(|(x, y)| x != y)
+        .unwrap_or(a.len().min(b.len()));
+    let from = at.saturating_sub(8);
+    panic!(
+        "{what}: differ at byte {at} (lengths {} and {})\n  A: {:02x?}\n  B: {:02x?}",
+        a.len(),
+        b.len(),
+        &a[from..a.len().min(at + 16)],
+        &b[from..b.len().min(at + 16)],
+    );
+}
+
+/// Panics at the first difference of two message lists.
+fn same_messages(expected: &[&Msg], got: &[&Msg], what: &str) {
+    if expected == got {
+        return;
+    }
+    let at = expected
+        .iter()
+        .zip(got)
+        .position(|(x, y)| x != y)
+        .unwrap_or(expected.len().min(got.len()));
+    panic!(
+        "{what}: {} sent, {} received; first difference at #{at}: sent {:?}, received {:?}",
+        expected.len(),
+        got.len(),
+        expected.get(at),
+        got.get(at),
+    );
+}
+
+impl<'a> Driver<'a> {
+    fn new(setup: Setup, pool: &'a [u8]) -> Self {
+        let config = Arc::new(setup.config());
+        let role = if setup.client {
+            Role::Client
+        } else {
+            Role::Server
+        };
+        let (mut conn, wire) = opened(role, Arc::clone(&config));
+        if setup.trace {
+            conn.set_trace(true);
+        }
+        let a = Side { conn, wire };
+        let (conn, wire) = opened(Role::Server, Arc::clone(&config));
+        let b = Side { conn, wire };
+        let mut driver = Driver {
+            setup,
+            config,
+            a,
+            b,
+            pool: Pool {
+                bytes: pool,
+                pos: 0,
+            },
+            sent: Vec::new(),
+            budget: if setup.deflate.is_some() {
+                DEFLATE_BUDGET
+            } else {
+                BUDGET
+            },
+            step: 0,
+            compared: 0,
+        };
+        driver.check(&Op::DrainAll);
+        driver
+    }
+
+    /// Takes `cost` from the budget, or says the send is skipped.
+    fn afford(&mut self, cost: usize) -> bool {
+        if cost > self.budget {
+            return false;
+        }
+        self.budget -= cost;
+        true
+    }
+
+    fn apply(&mut self, op: &Op) {
+        let fragment = self.config.fragment_size;
+        match *op {
+            Op::Text { len, big, write } => {
+                let len = scaled(len, big);
+                if !self.afford(cost(len, fragment)) {
+                    return;
+                }
+                let text = self.pool.text(len);
+                let a = self.vectored(write, |s, w| s.send_text_vectored(&text, w));
+                let b = self.b.conn.send_text(&text);
+                self.settle(a, b, Msg::Text(text));
+            }
+            Op::Binary { len, big, write } => {
+                let len = scaled(len, big);
+                if !self.afford(cost(len, fragment)) {
+                    return;
+                }
+                let data = self.pool.binary(len);
+                let a = self.vectored(write, |s, w| s.send_binary_vectored(&data, w));
+                let b = self.b.conn.send_binary(&data);
+                self.settle(a, b, Msg::Binary(data));
+            }
+            Op::Prepared {
+                text,
+                len,
+                big,
+                fragment,
+                write,
+            } => {
+                let len = scaled(len, big);
+                let fragment = fragment.size();
+                if !self.afford(cost(len, fragment)) {
+                    return;
+                }
+                let (message, msg) = if text {
+                    let text = self.pool.text(len);
+                    (PreparedMessage::text(&text, fragment), Msg::Text(text))
+                } else {
+                    let data = self.pool.binary(len);
+                    (PreparedMessage::binary(&data, fragment), Msg::Binary(data))
+                };
+                let a = self.vectored(write, |s, w| s.send_prepared_vectored(&message, w));
+                let b = self.b.conn.send_prepared(&message);
+                self.settle(a, b, msg);
+            }
+            Op::Ping { len } | Op::Pong { len } => {
+                let payload = self.pool.binary(usize::from(len));
+                let ping = matches!(op, Op::Ping { .. });
+                let (a, b) = if ping {
+                    (
+                        self.a.conn.send_ping(&payload),
+                        self.b.conn.send_ping(&payload),
+                    )
+                } else {
+                    (
+                        self.a.conn.send_pong(&payload),
+                        self.b.conn.send_pong(&payload),
+                    )
+                };
+                if payload.len() > 125 {
+                    assert_eq!(a, Err(UsageError::ControlPayloadTooLong));
+                }
+                let msg = if ping {
+                    Msg::Ping(payload)
+                } else {
+                    Msg::Pong(payload)
+                };
+                self.settle(a.map(|()| 0), b, msg);
+            }
+            Op::Drain { n } => {
+                self.a.drain(usize::from(n));
+                self.b.drain(usize::from(n));
+            }
+            Op::DrainAll => {
+                let rest = take_all(&mut self.a.conn);
+                self.a.wire.extend_from_slice(&rest);
+                let rest = take_all(&mut self.b.conn);
+                self.b.wire.extend_from_slice(&rest);
+            }
+            Op::Close { code, reason } => {
+                let code = if code & 0x8000 == 0 {
+                    1000 + code % 16
+                } else {
+                    code
+                };
+                let reason = self.pool.ascii(usize::from(reason));
+                let now: Timestamp = t0();
+                let a = self.a.conn.close(now, CloseCode(code), &reason);
+                let b = self.b.conn.close(now, CloseCode(code), &reason);
+                self.settle(a.map(|()| 0), b, Msg::Close(Some(code), reason));
+            }
+        }
+    }
+
+    /// One send on A through the vectored API, its transport cutting as
+    /// `write` says; checks how the core used the transport and returns
+    /// the bytes it took.
+    fn vectored(
+        &mut self,
+        write: Write,
+        send: impl FnOnce(&mut Sender<'_>, &mut Transmit<'_>) -> Result<usize, UsageError>,
+    ) -> Result<usize, UsageError> {
+        let step = self.step;
+        // The direct path's preconditions (sender.rs): a server, no
+        // tracing, nothing queued.
+        let direct = !self.setup.client && !self.setup.trace && self.a.conn.buffered_amount() == 0;
+        let mut calls = 0usize;
+        let mut taken = 0usize;
+        let mut short = false;
+        let Side { conn, wire } = &mut self.a;
+        let result = {
+            let mut transmit = |chunks: &[&[u8]]| -> usize {
+                assert!(
+                    direct,
+                    "step {step}: write called although the message must be queued \
+                     (client {}, tracing {}, or output queued)",
+                    self.setup.client, self.setup.trace
+                );
+                assert!(
+                    !short,
+                    "step {step}: write offered more after a short write"
+                );
+                assert!(
+                    chunks.len() <= 2 * FRAMES_PER_WRITE,
+                    "step {step}: {} chunks offered at once",
+                    chunks.len()
+                );
+                let total: usize = chunks.iter().map(|c| c.len()).sum();
+                assert!(total > 0, "step {step}: an empty offer");
+                let cut = if calls == 0 { write.first } else { write.later };
+                calls += 1;
+                let n = cut.limit(chunks).min(total);
+                let mut left = n;
+                for chunk in chunks {
+                    let k = left.min(chunk.len());
+                    wire.extend_from_slice(&chunk[..k]);
+                    left -= k;
+                }
+                short = n < total;
+                taken += n;
+                n
+            };
+            send(&mut conn.sender(), &mut transmit)
+        };
+        match result {
+            Ok(n) => {
+                assert_eq!(
+                    n, taken,
+                    "step {step}: the vectored send returned {n}, but write took {taken}"
+                );
+                assert!(
+                    !direct || calls > 0,
+                    "step {step}: a server with nothing queued queued a message \
+                     instead of offering it to write"
+                );
+            }
+            Err(e) => assert_eq!(
+                calls, 0,
+                "step {step}: write called for a refused send ({e:?})"
+            ),
+        }
+        result
+    }
+
+    /// Compares A's and B's answers to the same send; when accepted,
+    /// records the message and lets B's transport take what A's took.
+    fn settle(&mut self, a: Result<usize, UsageError>, b: Result<(), UsageError>, msg: Msg) {
+        assert_eq!(
+            a.map(drop),
+            b,
+            "step {}: A (vectored) and B (plain) answered {msg:?} differently",
+            self.step
+        );
+        if let Ok(took) = a {
+            self.b.take_exact(took, self.step);
+            self.sent.push(msg);
+        }
+    }
+
+    /// The oracles between steps.
+    fn check(&mut self, op: &Op) {
+        let step = self.step;
+        while self.a.conn.poll_trace().is_some() {}
+        let (ea, eb) = (self.a.events(), self.b.events());
+        assert_eq!(
+            ea, eb,
+            "step {step} ({op:?}): A and B gave different events"
+        );
+        if self.setup.client {
+            return;
+        }
+        let (a, b) = (&self.a.wire, &self.b.wire);
+        let upto = a.len().min(b.len());
+        same_bytes(
+            &a[self.compared..upto],
+            &b[self.compared..upto],
+            &format!(
+                "step {step} ({op:?}): the wire from byte {} on",
+                self.compared
+            ),
+        );
+        self.compared = upto;
+        assert_eq!(
+            a.len(),
+            b.len(),
+            "step {step} ({op:?}): A's transport got {} bytes, B's {}",
+            a.len(),
+            b.len()
+        );
+        assert_eq!(
+            self.a.conn.buffered_amount(),
+            self.b.conn.buffered_amount(),
+            "step {step} ({op:?}): buffered_amount differs"
+        );
+        let (pa, pb) = (self.a.conn.pending_output(), self.b.conn.pending_output());
+        assert_eq!(
+            pa.len(),
+            pb.len(),
+            "step {step} ({op:?}): pending_output lengths differ"
+        );
+        let prefix = pa.len().min(PENDING_PREFIX);
+        same_bytes(
+            &pa[..prefix],
+            &pb[..prefix],
+            &format!("step {step} ({op:?}): pending_output"),
+        );
+    }
+
+    /// Drains both completely and reads back what they wrote.
+    fn finish(mut self) {
+        self.step = usize::MAX;
+        self.apply(&Op::DrainAll);
+        self.check(&Op::DrainAll);
+        assert_eq!(self.a.conn.buffered_amount(), 0);
+        assert_eq!(self.b.conn.buffered_amount(), 0);
+        let (role, config) = (self.a.conn.role(), &self.config);
+        let (frames_a, got_a) = read_back(role, &self.a.wire, config, "A");
+        let sent: Vec<&Msg> = self.sent.iter().collect();
+        compare(&sent, &got_a, "A");
+        if self.setup.client {
+            let (frames_b, got_b) = read_back(Role::Server, &self.b.wire, config, "B");
+            compare(&sent, &got_b, "B");
+            if self.setup.deflate.is_none() {
+                let data = |frames: Vec<Frame>| -> Vec<Frame> {
+                    frames
+                        .into_iter()
+                        .filter(|f| !matches!(f.opcode, OpCode::Ping | OpCode::Pong))
+                        .collect()
+                };
+                let (fa, fb) = (data(frames_a), data(frames_b));
+                assert_eq!(
+                    fa.len(),
+                    fb.len(),
+                    "client A and server B sent different data frame counts"
+                );
+                for (i, (x, y)) in fa.iter().zip(&fb).enumerate() {
+                    let brief = |f: &Frame| (f.opcode, f.fin, f.payload.len());
+                    assert!(
+                        x == y,
+                        "data frame #{i} differs: client A {:?}, server B {:?}",
+                        brief(x),
+                        brief(y)
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The messages sent against those received: data messages and the close
+/// in order, pings and pongs in order (they may overtake data frames).
+fn compare(sent: &[&Msg], got: &[Msg], who: &str) {
+    let got: Vec<&Msg> = got.iter().collect();
+    let (data_sent, ctrl_sent): (Vec<&Msg>, Vec<&Msg>) =
+        sent.iter().copied().partition(|m| !m.is_control());
+    let (data_got, ctrl_got): (Vec<&Msg>, Vec<&Msg>) =
+        got.iter().copied().partition(|m| !m.is_control());
+    same_messages(&data_sent, &data_got, &format!("{who}'s data messages"));
+    same_messages(&ctrl_sent, &ctrl_got, &format!("{who}'s pings and pongs"));
+}
+
+/// Reads `wire`, everything a `writer` connection wrote (handshake
+/// included), as its peer would: the strict frame parser, then a peer
+/// connection, which must not fail. Returns the frames and what the peer
+/// received.
+fn read_back(writer: Role, wire: &[u8], config: &Arc<Config>, who: &str) -> (Vec<Frame>, Vec<Msg>) {
+    let out = check_output_with(writer, wire, true, config.deflate.is_some());
+    if writer == Role::Server {
+        assert_eq!(out.status, Some(101), "{who} did not answer 101");
+    }
+    // The same configuration (so the same request, key and offers), but
+    // room for every pong and close the peer answers with.
+    let mut peer_config = Config::clone(config);
+    peer_config.max_output_buffer = 64 << 20;
+    let peer_config = Arc::new(peer_config);
+    let mut peer = match writer {
+        Role::Server => {
+            let mut client = new_connection(Role::Client, peer_config);
+            take_all(&mut client);
+            client
+        }
+        Role::Client => new_connection(Role::Server, peer_config),
+    };
+    let mut got = Vec::new();
+    let mut pos = 0;
+    let mut opened = false;
+    loop {
+        for _ in 0..1_000_000 {
+            let Some(event) = peer.poll_event() else {
+                break;
+            };
+            let mut accept = false;
+            match event {
+                Event::Request(r) => {
+                    assert!(r.is_websocket(), "{who}'s request is not an upgrade");
+                    accept = true;
+                }
+                Event::Connected(r) => {
+                    assert_eq!(r.status(), 101);
+                    opened = true;
+                }
+                Event::Text(t) => got.push(Msg::Text(t.into())),
+                Event::Binary(b) => got.push(Msg::Binary(b.to_vec())),
+                Event::Ping(p) => got.push(Msg::Ping(p.to_vec())),
+                Event::Pong(p) => got.push(Msg::Pong(p.to_vec())),
+                Event::CloseReceived { code, reason } => {
+                    got.push(Msg::Close(code.map(|c| c.0), reason.into()))
+                }
+                Event::Writable | Event::Closed { .. } => {}
+                Event::Failed(e) => panic!(
+                    "the peer failed reading {who}'s wire ({} bytes, {pos} fed): {e:?}",
+                    wire.len()
+                ),
+                other => panic!("the peer got an unexpected event reading {who}'s wire: {other:?}"),
+            }
+            if accept {
+                peer.accept(t0(), None, &[]).expect("the peer accepts");
+                opened = true;
+            }
+        }
+        let answered = take_all(&mut peer);
+        if !answered.is_empty() {
+            // Output space may be what the peer waited for.
+            continue;
+        }
+        if pos == wire.len() || !peer.wants_read() {
+            break;
+        }
+        let spare = peer.recv_buf();
+        assert!(!spare.is_empty(), "the peer offers no room to read into");
+        let n = spare.len().min(wire.len() - pos);
+        spare[..n].copy_from_slice(&wire[pos..pos + n]);
+        peer.commit_recv(n);
+        pos += n;
+    }
+    assert!(opened, "the peer never opened on {who}'s wire");
+    if pos < wire.len() {
+        assert!(
+            matches!(got.last(), Some(Msg::Close(..))),
+            "the peer stopped reading {who}'s wire at {pos} of {} bytes before any close",
+            wire.len()
+        );
+    }
+    (out.frames, got)
+}
