@@ -409,7 +409,9 @@ def commands(w):
       "`MAXINFLIGHT` (default 2G): echo cells whose connections × size exceed it are skipped, since "
       "the server and the generator would each hold that much; `WS_BASE=path/to/ws6455` adds the "
       "server `ws6455-base` (another build, for before/after in one run) and `FANOUT_BASE=path/to/fanout_server` "
-      "does the same for the fan-out; `MAXLOAD` (default 1.5) and `LOADWAIT` (default 1200 s) "
+      "does the same for the fan-out; `WINDOWRATE` (default 100M): a cell measures for at least "
+      "connections × size / WINDOWRATE seconds, after a warm-up of half that, so that large cells "
+      "count many echoes per connection rather than one wave of them; `MAXLOAD` (default 1.5) and `LOADWAIT` (default 1200 s) "
       "for the load gate.\n")
 
 

@@ -11,6 +11,14 @@
 # connection keeps one message in flight, so the server and the generator
 # would each hold about that much (1,000 × 16 MiB ≈ 16 GiB each).
 #
+# A cell's window grows with what it keeps in flight: every connection's
+# message takes a turn through one server core, so a cell of C × S bytes
+# completes echoes in waves about C × S / (server throughput) apart, and a
+# window of a few waves counts whole waves or none (100 × 16 MiB in 5 s
+# gave 0 to 340 echoes from run to run). Each cell measures for at least
+# C × S / $WINDOWRATE seconds (bytes per second, k/M/G suffixes; default
+# 100M), after a warm-up of at least half that.
+#
 # The server `ws6455-base` is `ws6455 serve` from the build at $WS_BASE
 # (another checkout's target/release/ws6455), for a before/after
 # comparison in one run; $WS_BASE_COMMIT names its commit if the
@@ -18,7 +26,7 @@
 #
 #   benches/run-peers.sh
 #   WARMUP=2 DURATION=5 REPS=3 CONNS="1 100 1000" SIZES="20 1024 65536 1048576 16777216" \
-#   SERVERS="ws6455 fastwebsockets ..." IDLE=10000 MAXINFLIGHT=2G MAXLOAD=1.5 LOADWAIT=1200 benches/run-peers.sh
+#   SERVERS="ws6455 fastwebsockets ..." IDLE=10000 MAXINFLIGHT=2G WINDOWRATE=100M MAXLOAD=1.5 LOADWAIT=1200 benches/run-peers.sh
 #   QUICK=1 benches/run-peers.sh      # a dry run into a temp directory
 set -euo pipefail
 # shellcheck source=lib.sh source-path=SCRIPTDIR
@@ -37,6 +45,8 @@ IDLE=${IDLE:-10000}
 IDLE_REPS=${IDLE_REPS:-$REPS}
 MAXINFLIGHT=${MAXINFLIGHT:-2G}
 BUDGET=$(bytes_of "$MAXINFLIGHT")
+WINDOWRATE=${WINDOWRATE:-100M}
+RATE=$(bytes_of "$WINDOWRATE")
 STAMP=$(date -u +%Y-%m-%dT%H%M%SZ)
 RAW=$RESULTS/.peers-$STAMP.jsonl
 OUT=$RESULTS/peers-$STAMP.json
@@ -65,13 +75,17 @@ for rep in $(seq 1 "$REPS"); do
                 fi
                 continue
             fi
+            duration=$(( (c * s + RATE - 1) / RATE ))
+            [ "$duration" -ge "$DURATION" ] || duration=$DURATION
+            warmup=$(( (c * s + 2 * RATE - 1) / (2 * RATE) ))
+            [ "$warmup" -ge "$WARMUP" ] || warmup=$WARMUP
             for server in $SERVERS; do
                 port=$((port + 1)); [ $port -lt 9900 ] || port=9401
-                log "rep $rep  $server  c=$c s=$s"
+                log "rep $rep  $server  c=$c s=$s  (${warmup} s + ${duration} s)"
                 if ! start_server "$server" $port; then
                     echo "{\"kind\":\"echo\",\"server\":\"$server\",\"rep\":$rep,\"connections\":$c,\"size\":$s,\"load\":$(load1),\"error\":true,\"start_failed\":true}" >>"$RAW"
                 elif line=$("$WS" bench --url "ws://127.0.0.1:$port/" --connections "$c" --size "$s" \
-                        --warmup "$WARMUP" --duration "$DURATION" --json --server-pid "$SERVER_PID"); then
+                        --warmup "$warmup" --duration "$duration" --json --server-pid "$SERVER_PID"); then
                     echo "{\"kind\":\"echo\",\"server\":\"$server\",\"rep\":$rep,\"load\":$(load1),\"result\":$line}" >>"$RAW"
                 else
                     echo "{\"kind\":\"echo\",\"server\":\"$server\",\"rep\":$rep,\"connections\":$c,\"size\":$s,\"load\":$(load1),\"error\":true}" >>"$RAW"
@@ -107,7 +121,7 @@ done
 
 report peers "$RAW" "$OUT" --commit "$COMMIT" "${BASE_ARGS[@]}" \
     --load-start "$LOAD_START" --load-end "$LOAD_END" \
-    --settings "WARMUP=$WARMUP DURATION=$DURATION REPS=$REPS CONNS=\"$CONNS\" SIZES=\"$SIZES\" IDLE=$IDLE MAXINFLIGHT=$MAXINFLIGHT"
+    --settings "WARMUP=$WARMUP DURATION=$DURATION REPS=$REPS CONNS=\"$CONNS\" SIZES=\"$SIZES\" IDLE=$IDLE MAXINFLIGHT=$MAXINFLIGHT WINDOWRATE=$WINDOWRATE"
 rm -f "$RAW"
 log "wrote $OUT and $MARKDOWN"
 load_gate "$LOAD_START"
