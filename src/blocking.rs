@@ -217,11 +217,49 @@ pub struct WebSocket<S> {
 
 impl WebSocket<TcpStream> {
     /// Connect to a `ws://` URL and complete the opening handshake (§4.1),
-    /// with the default [`Config`].
+    /// with the default [`Config`]. A `wss://` URL needs
+    /// [`WebSocket::connect_tls`] (feature `tls`).
     pub fn connect(url: &str, options: &ConnectOptions) -> Result<(Self, Response), Error> {
         let (uri, addr) = resolve(url).map_err(Error::Connect)?;
+        if uri.secure {
+            return Err(Error::Connect(ConnectError::TlsUnsupported));
+        }
         let stream = TcpStream::connect(addr)?;
         stream.set_nodelay(true)?;
+        WebSocket::client(stream, request_for(&uri, options), Config::default())
+    }
+}
+
+/// A client's TLS stream over TCP (feature `tls`): what
+/// [`WebSocket::connect_tls`] speaks through.
+#[cfg(feature = "tls")]
+pub type TlsStream = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
+
+#[cfg(feature = "tls")]
+impl WebSocket<TlsStream> {
+    /// Connect to a `wss://` URL: TCP, then TLS with `options.tls` (or
+    /// Mozilla's roots, [`crate::tls::default_client_config`]) checking the
+    /// certificate against the URL's host, then the opening handshake
+    /// (§4.1) inside it, all with the default [`Config`].
+    pub fn connect_tls(url: &str, options: &ConnectOptions) -> Result<(Self, Response), Error> {
+        let (uri, addr) = resolve(url).map_err(Error::Connect)?;
+        if !uri.secure {
+            return Err(Error::Connect(ConnectError::Tls(format!(
+                "{url} is not a wss:// URL"
+            ))));
+        }
+        let config = match options.tls.clone() {
+            Some(config) => config,
+            None => crate::tls::default_client_config()
+                .map_err(|e| Error::Connect(ConnectError::Tls(e.to_string())))?,
+        };
+        let name = rustls::pki_types::ServerName::try_from(uri.host.clone())
+            .map_err(|e| Error::Connect(ConnectError::Tls(e.to_string())))?;
+        let session = rustls::ClientConnection::new(config, name)
+            .map_err(|e| Error::Connect(ConnectError::Tls(e.to_string())))?;
+        let stream = TcpStream::connect(addr)?;
+        stream.set_nodelay(true)?;
+        let stream = rustls::StreamOwned::new(session, stream);
         WebSocket::client(stream, request_for(&uri, options), Config::default())
     }
 }

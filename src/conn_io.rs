@@ -1,7 +1,7 @@
 //! Moving one connection's bytes between its socket and its core, and
 //! handing the core's events to the handler.
 
-use std::io::{self, Read};
+use std::io;
 
 use crate::conn_id::ConnId;
 use crate::ctx::Ctx;
@@ -41,7 +41,7 @@ pub(crate) fn read_some<H: Handler>(
         let id = ConnId::new(idx, slot.gen);
         let buf = conn.recv_buf();
         let room = buf.len();
-        let failure = match (&slot.stream).read(buf) {
+        let failure = match slot.socket.read(buf) {
             Ok(0) => {
                 slot.can_read = false;
                 if slot.handshaking {
@@ -58,7 +58,8 @@ pub(crate) fn read_some<H: Handler>(
                 // socket and new data raises a new edge, so the read that
                 // would only say WouldBlock is skipped. A peer's half-close
                 // shows only as a further read returning 0, so not then.
-                if cfg!(target_os = "linux") && n < room && !hup {
+                if cfg!(target_os = "linux") && n < room && !hup && slot.socket.short_read_drains()
+                {
                     slot.can_read = false;
                 }
                 None
@@ -102,9 +103,22 @@ pub(crate) fn flush<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: usize
             let mut chunks: [&[u8]; transmit::MAX_IOV] = [&[]; transmit::MAX_IOV];
             let n = conn.pending_chunks(&mut chunks);
             if n == 0 {
+                // Encrypted bytes may still wait for the socket.
+                match slot.socket.flush_pending() {
+                    Ok(true) => {}
+                    Ok(false) => slot.can_write = false,
+                    Err(e) => {
+                        slot.can_write = false;
+                        conn.abort();
+                        failure = Some(e);
+                    }
+                }
                 break;
             }
-            match transmit::writev(&slot.stream, chunks.get(..n).unwrap_or_default()) {
+            match slot
+                .socket
+                .write_chunks(chunks.get(..n).unwrap_or_default())
+            {
                 Ok(0) => {
                     slot.can_write = false;
                     break;
@@ -143,9 +157,9 @@ pub(crate) fn finish_connect<H: Handler>(core: &mut LoopCore, handler: &mut H, i
     if !slot.can_write && !slot.can_read {
         return false;
     }
-    let result = match slot.stream.take_error() {
+    let result = match slot.socket.tcp.take_error() {
         Ok(Some(e)) | Err(e) => Err(e),
-        Ok(None) => match slot.stream.peer_addr() {
+        Ok(None) => match slot.socket.tcp.peer_addr() {
             Ok(_) => Ok(true),
             Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
             Err(e) => Err(e),
@@ -154,7 +168,7 @@ pub(crate) fn finish_connect<H: Handler>(core: &mut LoopCore, handler: &mut H, i
     match result {
         Ok(true) => {
             slot.connecting = false;
-            let _ = slot.stream.set_nodelay(true);
+            let _ = slot.socket.tcp.set_nodelay(true);
             true
         }
         Ok(false) => {
@@ -175,12 +189,13 @@ pub(crate) fn finish_connect<H: Handler>(core: &mut LoopCore, handler: &mut H, i
 
 fn report_io_error<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: usize, e: io::Error) {
     let Some(id) = core.id(idx) else { return };
-    log::debug!("{id} dropped: I/O error: {e}");
+    let error = ConnError::from_io(e);
+    log::debug!("{id} dropped: {error}");
     if core.slots.get(idx).is_none_or(|s| s.closed_reported) {
         return;
     }
     let mut ctx = Ctx::new(core, None);
-    handler.on_error(&mut ctx, id, &ConnError::Io(e));
+    handler.on_error(&mut ctx, id, &error);
 }
 
 /// Hand every event the core has to the handler. The connection is taken

@@ -93,7 +93,7 @@ impl<'a> Ctx<'a> {
             if *current == id {
                 let slot = self.core.index(id).and_then(|i| self.core.slots.get_mut(i));
                 let Some(Slot {
-                    stream,
+                    socket,
                     can_write,
                     connecting: false,
                     ..
@@ -102,7 +102,7 @@ impl<'a> Ctx<'a> {
                     return f(sender, &mut |_: &[&[u8]]| 0);
                 };
                 return f(sender, &mut |chunks: &[&[u8]]| {
-                    transmit::write_chunks(stream, can_write, chunks)
+                    transmit::write_chunks(socket, can_write, chunks)
                 });
             }
         }

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use mio::net::TcpListener;
+use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
@@ -36,6 +36,7 @@ use crate::proto::close::CloseCode;
 use crate::proto::config::Config;
 use crate::proto::connection::{BufferPool, Connection};
 use crate::remote::{Mailbox, Remote};
+use crate::socket::{Finish, Socket};
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
@@ -109,6 +110,8 @@ impl EventLoop {
                 pool: BufferPool::new(POOLED_BUFFERS, POOLED_CAPACITY)
                     .with_large_budget(POOLED_LARGE_BYTES),
                 large_check: LargeRelease::new(now),
+                #[cfg(feature = "tls")]
+                tls_server: None,
             },
             listener: None,
             shutdown: ShutdownHandle {
@@ -132,7 +135,16 @@ impl EventLoop {
         Ok(addr)
     }
 
-    /// Open a client connection to a `ws://` URL before running the loop.
+    /// Speak TLS on every connection accepted from now on (`wss://`,
+    /// feature `tls`): the TLS handshake runs first, within the opening
+    /// handshake's timeout, and the WebSocket bytes travel inside it.
+    #[cfg(feature = "tls")]
+    pub fn tls(&mut self, config: Arc<rustls::ServerConfig>) {
+        self.core.tls_server = Some(config);
+    }
+
+    /// Open a client connection to a `ws://` URL (or, with the `tls`
+    /// feature, a `wss://` one) before running the loop.
     pub fn connect(&mut self, url: &str, options: &ConnectOptions) -> Result<ConnId, ConnectError> {
         self.core.now = clock::now();
         self.core.connect(url, options)
@@ -378,8 +390,15 @@ fn accept_all(core: &mut LoopCore, listener: &TcpListener, errors: &mut AcceptEr
             Ok((stream, addr)) => {
                 // Small messages must not wait for Nagle's algorithm.
                 let _ = stream.set_nodelay(true);
+                let socket = match accepted_socket(core, stream) {
+                    Ok(socket) => socket,
+                    Err(e) => {
+                        errors.report(core.now, "cannot start a TLS session", &e);
+                        continue;
+                    }
+                };
                 let conn = Connection::server(core.config.clone(), core.now);
-                match core.insert(stream, conn, false) {
+                match core.insert(socket, conn, false) {
                     Ok(idx) => {
                         if let Some(id) = core.id(idx) {
                             log::trace!("{id} accepted from {addr}");
@@ -399,6 +418,18 @@ fn accept_all(core: &mut LoopCore, listener: &TcpListener, errors: &mut AcceptEr
             }
         }
     }
+}
+
+/// The socket for an accepted connection: TLS when the loop serves
+/// `wss://`.
+fn accepted_socket(core: &LoopCore, tcp: TcpStream) -> io::Result<Socket> {
+    #[cfg(feature = "tls")]
+    if let Some(config) = core.tls_server.as_ref() {
+        let session = crate::tls::server_session(config.clone()).map_err(io::Error::other)?;
+        return Ok(Socket::tls(tcp, session));
+    }
+    let _ = core;
+    Ok(Socket::plain(tcp))
 }
 
 fn flush_dirty<H: Handler>(core: &mut LoopCore, handler: &mut H) {
@@ -449,7 +480,9 @@ pub(crate) fn drive<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: usize
             let again = core.slots.get(idx).is_some_and(|s| {
                 s.conn.as_ref().is_some_and(|c| {
                     (s.can_read && c.wants_read())
-                        || (s.can_write && !s.connecting && c.wants_write())
+                        || (s.can_write
+                            && !s.connecting
+                            && (c.wants_write() || s.socket.has_pending()))
                 })
             });
             if !again || !(wrote || read.reads > 0) {
@@ -482,8 +515,23 @@ fn reap_or_schedule(core: &mut LoopCore, idx: usize) {
         remove_slot(core, idx);
         return;
     }
+    // End TLS after the last frame; its records may wait for the socket.
+    match slot.socket.finish(core.now, core.config.close_timeout) {
+        Finish::Done => {}
+        Finish::Wait(until) => {
+            if slot.deadline.is_none_or(|d| until < d) {
+                slot.deadline = Some(until);
+                core.deadlines.push(Reverse((until, idx, slot.gen)));
+            }
+            return;
+        }
+        Finish::GiveUp => {
+            remove_slot(core, idx);
+            return;
+        }
+    }
     // Send our FIN after the last frame, then wait for the peer's.
-    if slot.stream.shutdown(std::net::Shutdown::Write).is_err() {
+    if slot.socket.tcp.shutdown(std::net::Shutdown::Write).is_err() {
         remove_slot(core, idx);
         return;
     }
@@ -503,7 +551,8 @@ fn drain(core: &mut LoopCore, idx: usize) {
         return;
     };
     loop {
-        match (&slot.stream).read(&mut scratch) {
+        // Raw TCP even under TLS: these bytes are dropped unread.
+        match (&slot.socket.tcp).read(&mut scratch) {
             Ok(0) => break,
             Ok(_) => continue,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -517,7 +566,7 @@ fn drain(core: &mut LoopCore, idx: usize) {
 fn remove_slot(core: &mut LoopCore, idx: usize) {
     if core.slots.contains(idx) {
         let mut slot = core.slots.remove(idx);
-        let _ = core.registry.deregister(&mut slot.stream);
+        let _ = core.registry.deregister(&mut slot.socket.tcp);
         if let Some(mut conn) = slot.conn {
             conn.park(&mut core.pool);
         }

@@ -109,6 +109,22 @@ pub enum ConnError {
     Protocol(ProtocolError),
     /// The socket failed (connect refused, reset …).
     Io(std::io::Error),
+    /// The TLS session failed (feature `tls`): the peer sent something
+    /// that is not TLS (plain HTTP on a `wss://` port, say), an alert, or
+    /// a certificate we do not trust. The alert that says why was sent.
+    #[cfg(feature = "tls")]
+    Tls(rustls::Error),
+}
+
+impl ConnError {
+    /// An I/O error, or the TLS error a TLS session wrapped in one.
+    pub(crate) fn from_io(e: std::io::Error) -> Self {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+            return ConnError::Tls(tls.clone());
+        }
+        ConnError::Io(e)
+    }
 }
 
 impl fmt::Display for ConnError {
@@ -116,6 +132,8 @@ impl fmt::Display for ConnError {
         match self {
             ConnError::Protocol(e) => write!(f, "protocol error: {e}"),
             ConnError::Io(e) => write!(f, "I/O error: {e}"),
+            #[cfg(feature = "tls")]
+            ConnError::Tls(e) => write!(f, "TLS error: {e}"),
         }
     }
 }
@@ -125,6 +143,8 @@ impl std::error::Error for ConnError {
         match self {
             ConnError::Protocol(e) => Some(e),
             ConnError::Io(e) => Some(e),
+            #[cfg(feature = "tls")]
+            ConnError::Tls(e) => Some(e),
         }
     }
 }

@@ -97,6 +97,9 @@ mod handler;
 mod loop_core;
 mod remote;
 mod server;
+mod socket;
+#[cfg(feature = "tls")]
+pub mod tls;
 mod transmit;
 
 pub use blocking::{Incoming, WebSocket};

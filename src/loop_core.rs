@@ -14,7 +14,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use slab::Slab;
 
@@ -24,6 +23,7 @@ use crate::proto::config::Config;
 use crate::proto::connection::{BufferPool, Connection, Sender, Transmit};
 use crate::proto::error::UsageError;
 use crate::proto::Timestamp;
+use crate::socket::Socket;
 use crate::transmit;
 
 /// mio tokens below this are the listener's and the waker's; a slot's
@@ -39,7 +39,7 @@ static NEXT_GEN: AtomicU32 = AtomicU32::new(1);
 pub(crate) struct Slot {
     /// `None` only while its event is being handled.
     pub(crate) conn: Option<Connection>,
-    pub(crate) stream: TcpStream,
+    pub(crate) socket: Socket,
     pub(crate) gen: u32,
     /// The handshake's outcome (request, response, failure) has not been
     /// dispatched yet: an expired deadline is the handshake timeout.
@@ -88,6 +88,9 @@ pub(crate) struct LoopCore {
     pub(crate) pool: BufferPool,
     /// When to give the pool's grown buffers back.
     pub(crate) large_check: LargeRelease,
+    /// Accepted connections speak TLS with this configuration (`wss://`).
+    #[cfg(feature = "tls")]
+    pub(crate) tls_server: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// The rule for freeing the buffer pool's grown buffers: at checks
@@ -178,7 +181,7 @@ impl LoopCore {
         } = self;
         let Slot {
             conn,
-            stream,
+            socket,
             can_write,
             connecting,
             dirty: queued,
@@ -191,11 +194,11 @@ impl LoopCore {
             if *connecting {
                 0
             } else {
-                transmit::write_chunks(stream, can_write, chunks)
+                transmit::write_chunks(socket, can_write, chunks)
             }
         };
         let result = f(&mut conn.sender(), &mut write);
-        if conn.wants_write() && !*queued {
+        if (conn.wants_write() || socket.has_pending()) && !*queued {
             *queued = true;
             dirty.push(idx);
         }
@@ -205,7 +208,7 @@ impl LoopCore {
 
     pub(crate) fn peer_addr(&self, id: ConnId) -> Option<SocketAddr> {
         let slot = self.slots.get(self.index(id)?)?;
-        slot.stream.peer_addr().ok()
+        slot.socket.tcp.peer_addr().ok()
     }
 
     pub(crate) fn open_ids(&self) -> impl Iterator<Item = ConnId> + '_ {
@@ -231,7 +234,7 @@ impl LoopCore {
     /// Put a new socket with its core in the table.
     pub(crate) fn insert(
         &mut self,
-        mut stream: TcpStream,
+        mut socket: Socket,
         mut conn: Connection,
         connecting: bool,
     ) -> io::Result<usize> {
@@ -244,13 +247,16 @@ impl LoopCore {
             idx.checked_add(FIRST_CONN)
                 .ok_or(io::ErrorKind::OutOfMemory)?,
         );
-        self.registry
-            .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)?;
+        self.registry.register(
+            &mut socket.tcp,
+            token,
+            Interest::READABLE | Interest::WRITABLE,
+        )?;
         // Relaxed: only uniqueness matters, not ordering with other memory.
         let gen = NEXT_GEN.fetch_add(1, Ordering::Relaxed);
         entry.insert(Slot {
             conn: Some(conn),
-            stream,
+            socket,
             gen,
             handshaking: true,
             plain_http: false,
@@ -271,8 +277,8 @@ impl LoopCore {
         url: &str,
         options: &ConnectOptions,
     ) -> Result<ConnId, ConnectError> {
-        let (stream, conn) = client::open(url, options, &self.config, self.now)?;
-        let idx = self.insert(stream, conn, true).map_err(ConnectError::Io)?;
+        let (socket, conn) = client::open(url, options, &self.config, self.now)?;
+        let idx = self.insert(socket, conn, true).map_err(ConnectError::Io)?;
         self.id(idx)
             .ok_or(ConnectError::Io(io::ErrorKind::NotFound.into()))
     }

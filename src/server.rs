@@ -61,16 +61,26 @@ pub struct Server {
     config: Config,
     threads: usize,
     trace: bool,
+    #[cfg(feature = "tls")]
+    tls: Option<std::sync::Arc<rustls::ServerConfig>>,
 }
 
 impl Server {
     /// A server with default limits, on one thread.
     pub fn new() -> Self {
         Server {
-            config: Config::default(),
             threads: 1,
-            trace: false,
+            ..Server::default()
         }
+    }
+
+    /// Serve `wss://`: every connection speaks TLS with `config` (feature
+    /// `tls`; build one from PEM files with
+    /// [`crate::tls::server_config_from_pem`]).
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, config: std::sync::Arc<rustls::ServerConfig>) -> Self {
+        self.tls = Some(config);
+        self
     }
 
     /// Limits and timeouts for every connection.
@@ -103,15 +113,9 @@ impl Server {
         let first = listener(addr, threads > 1)?;
         let local = first.local_addr()?;
         let mut loops = Vec::with_capacity(threads);
-        let mut event_loop = EventLoop::new(self.config.clone())?;
-        event_loop.trace_frames(self.trace);
-        event_loop.listen(first)?;
-        loops.push(event_loop);
+        loops.push(self.event_loop(first)?);
         for _ in 1..threads {
-            let mut event_loop = EventLoop::new(self.config.clone())?;
-            event_loop.trace_frames(self.trace);
-            event_loop.listen(listener(local, true)?)?;
-            loops.push(event_loop);
+            loops.push(self.event_loop(listener(local, true)?)?);
         }
         let handle = ServerHandle {
             loops: loops.iter().map(EventLoop::shutdown_handle).collect(),
@@ -121,6 +125,20 @@ impl Server {
             local,
             handle,
         })
+    }
+}
+
+impl Server {
+    /// One event loop serving `listener` with this builder's settings.
+    fn event_loop(&self, listener: TcpListener) -> io::Result<EventLoop> {
+        let mut event_loop = EventLoop::new(self.config.clone())?;
+        event_loop.trace_frames(self.trace);
+        #[cfg(feature = "tls")]
+        if let Some(config) = self.tls.as_ref() {
+            event_loop.tls(config.clone());
+        }
+        event_loop.listen(listener)?;
+        Ok(event_loop)
     }
 }
 

@@ -14,6 +14,8 @@ use std::io::{self, IoSlice, Write};
 
 use mio::net::TcpStream;
 
+use crate::socket::Socket;
+
 /// Messages at least this long are offered to the socket before queueing:
 /// here a copy starts to cost about what a system call does.
 pub(crate) const DIRECT_MIN: usize = 16 << 10;
@@ -40,10 +42,11 @@ pub(crate) fn writev(stream: &TcpStream, chunks: &[&[u8]]) -> io::Result<usize> 
     }
 }
 
-/// Write `chunks` to `stream` with one `writev`, returning the bytes the
-/// socket took. A short count, `WouldBlock` or an error clear `can_write`
-/// (the error itself comes back on the next flush, which reports it).
-pub(crate) fn write_chunks(stream: &TcpStream, can_write: &mut bool, chunks: &[&[u8]]) -> usize {
+/// Write `chunks` to `socket` with one `writev`, returning the bytes the
+/// socket took. A short count, `WouldBlock`, encrypted bytes left waiting
+/// or an error clear `can_write` (the error itself comes back on the next
+/// flush, which reports it).
+pub(crate) fn write_chunks(socket: &mut Socket, can_write: &mut bool, chunks: &[&[u8]]) -> usize {
     if !*can_write {
         return 0;
     }
@@ -51,9 +54,9 @@ pub(crate) fn write_chunks(stream: &TcpStream, can_write: &mut bool, chunks: &[&
         .iter()
         .take(MAX_IOV)
         .fold(0usize, |sum, chunk| sum.saturating_add(chunk.len()));
-    match writev(stream, chunks) {
+    match socket.write_chunks(chunks) {
         Ok(written) => {
-            if written < total {
+            if written < total || socket.has_pending() {
                 *can_write = false;
             }
             written

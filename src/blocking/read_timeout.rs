@@ -62,6 +62,19 @@ impl<T: ReadTimeout + ?Sized> ReadTimeout for &mut T {
     }
 }
 
+/// A rustls stream (feature `tls`) times out when its socket does: the
+/// timeout is forwarded to the socket under the TLS session.
+#[cfg(feature = "tls")]
+impl<C, S: Read + Write + ReadTimeout> ReadTimeout for rustls::StreamOwned<C, S> {
+    fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        self.sock.read_timeout()
+    }
+
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        self.sock.set_read_timeout(timeout)
+    }
+}
+
 /// A stream that cannot time out its reads (an in-memory pipe, a TLS
 /// stream you would rather not forward timeouts for), usable with
 /// [`super::WebSocket`] all the same.

@@ -17,7 +17,9 @@
 //!   loopback tests;
 //! * [`conformance`] — the RFC conformance harness (every role, one case);
 //! * [`interop`] — foreign peers (Node, Python, browsers) and their
-//!   line protocol.
+//!   line protocol;
+//! * [`tls`] — certificates made at test time, and TLS configurations
+//!   that trust them.
 
 #![warn(missing_docs)]
 
@@ -32,6 +34,7 @@ pub mod loopback;
 pub mod peer;
 pub mod program;
 pub mod server;
+pub mod tls;
 pub mod wire;
 
 /// How long anything that must happen may take: generous, because the

@@ -1,0 +1,312 @@
+//! `wss://`: TLS between the socket and the core, with rustls (feature
+//! `tls`).
+//!
+//! rustls is itself Sans-I/O: ciphertext goes in with `read_tls`,
+//! plaintext comes out of `reader`, plaintext goes in with `writer` and
+//! ciphertext comes out with `write_tls`. The event loop drives one
+//! session per connection on the same edge-triggered discipline as plain
+//! TCP (read until `WouldBlock`, write until `WouldBlock`); the WebSocket
+//! core only ever sees plaintext. The TLS handshake happens before the
+//! opening handshake's bytes can flow, so the core's handshake timeout
+//! covers both.
+//!
+//! This module also builds configurations from PEM files
+//! ([`server_config_from_pem`], [`client_config`]) and re-exports the
+//! [`rustls`] it was built with, so that an application's configurations
+//! have the right type.
+
+use std::fmt;
+use std::io::{self, IoSlice, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use mio::net::TcpStream;
+pub use rustls;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection};
+
+use crate::proto::Timestamp;
+use crate::socket::Finish;
+use crate::transmit::MAX_IOV;
+
+/// Encrypted bytes a session may hold for a socket that does not take
+/// them; beyond it the core's output queue holds the plaintext, where the
+/// output bound (`Config::max_output_buffer`) sees it. One 64 KiB batch of
+/// records keeps `writev` calls large without hiding much from the bound.
+pub const PENDING_LIMIT: usize = 64 << 10;
+
+/// The crypto provider every configuration here uses: aws-lc-rs (see
+/// `Cargo.toml` for why).
+pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+}
+
+/// Why a TLS configuration could not be built from files.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum TlsConfigError {
+    /// A PEM file is missing, unreadable or malformed (an encrypted key
+    /// is reported here too: rustls reads only unencrypted keys).
+    Pem {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        error: rustls::pki_types::pem::Error,
+    },
+    /// The certificate file holds no certificate.
+    NoCertificate(PathBuf),
+    /// rustls refused the pair: the key does not match the certificate,
+    /// or is of a kind it cannot use.
+    Rustls(rustls::Error),
+}
+
+impl fmt::Display for TlsConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TlsConfigError::Pem { path, error } => {
+                write!(f, "{}: {}", path.display(), describe_pem_error(error))
+            }
+            TlsConfigError::NoCertificate(path) => {
+                write!(f, "{}: no certificate in the file", path.display())
+            }
+            TlsConfigError::Rustls(e) => write!(f, "the key and certificate do not fit: {e}"),
+        }
+    }
+}
+
+fn describe_pem_error(error: &rustls::pki_types::pem::Error) -> String {
+    use rustls::pki_types::pem::Error;
+    match error {
+        Error::Io(e) => e.to_string(),
+        Error::NoItemsFound => {
+            "no unencrypted key found (an encrypted or password-protected key must be decrypted first)"
+                .to_string()
+        }
+        other => format!("not a valid PEM file ({other:?})"),
+    }
+}
+
+impl std::error::Error for TlsConfigError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            TlsConfigError::Rustls(e) => Some(e),
+            TlsConfigError::Pem { .. } | TlsConfigError::NoCertificate(_) => None,
+        }
+    }
+}
+
+fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsConfigError> {
+    let pem = |error| TlsConfigError::Pem {
+        path: path.to_path_buf(),
+        error,
+    };
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(pem)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(pem)?;
+    if certs.is_empty() {
+        return Err(TlsConfigError::NoCertificate(path.to_path_buf()));
+    }
+    Ok(certs)
+}
+
+/// A server configuration from a PEM certificate chain (leaf first) and
+/// its unencrypted PEM private key (PKCS#8, PKCS#1 or SEC1), with TLS 1.3
+/// and 1.2 and `http/1.1` offered by ALPN.
+pub fn server_config_from_pem(
+    cert: impl AsRef<Path>,
+    key: impl AsRef<Path>,
+) -> Result<Arc<ServerConfig>, TlsConfigError> {
+    let certs = certificates(cert.as_ref())?;
+    let key_path = key.as_ref();
+    let key = PrivateKeyDer::from_pem_file(key_path).map_err(|error| TlsConfigError::Pem {
+        path: key_path.to_path_buf(),
+        error,
+    })?;
+    let mut config = ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(TlsConfigError::Rustls)?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(TlsConfigError::Rustls)?;
+    // The opening handshake is HTTP/1.1 (§4.1); a browser offering h2 must
+    // not get it.
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// A client configuration that trusts the certificates in `ca` (a PEM
+/// file: a CA, or the server's own self-signed certificate), or Mozilla's
+/// root certificates (`webpki-roots`) when `ca` is `None`.
+pub fn client_config(ca: Option<&Path>) -> Result<Arc<ClientConfig>, TlsConfigError> {
+    let mut roots = RootCertStore::empty();
+    match ca {
+        Some(path) => {
+            for cert in certificates(path)? {
+                roots.add(cert).map_err(TlsConfigError::Rustls)?;
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    let config = ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(TlsConfigError::Rustls)?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// The configuration a `wss://` client uses when none is given: Mozilla's
+/// roots, built once per process.
+pub fn default_client_config() -> Result<Arc<ClientConfig>, TlsConfigError> {
+    static DEFAULT: OnceLock<Arc<ClientConfig>> = OnceLock::new();
+    if let Some(config) = DEFAULT.get() {
+        return Ok(config.clone());
+    }
+    let config = client_config(None)?;
+    Ok(DEFAULT.get_or_init(|| config).clone())
+}
+
+/// A client session for `host` (the name its certificate must carry).
+pub(crate) fn client_session(
+    config: Arc<ClientConfig>,
+    host: &str,
+) -> Result<Session, rustls::Error> {
+    let name = ServerName::try_from(host.to_string())
+        .map_err(|_| rustls::Error::General(format!("{host:?} is not a valid server name")))?;
+    let conn = ClientConnection::new(config, name)?;
+    Ok(Session::new(conn.into()))
+}
+
+/// A server session for a newly accepted socket.
+pub(crate) fn server_session(config: Arc<ServerConfig>) -> Result<Session, rustls::Error> {
+    Ok(Session::new(ServerConnection::new(config)?.into()))
+}
+
+/// One connection's TLS session and what the loop remembers of it.
+pub(crate) struct Session {
+    conn: rustls::Connection,
+    /// When the session started waiting to write its last records.
+    closing_until: Option<Timestamp>,
+}
+
+/// `Read` and `Write` for `&TcpStream` made `dyn`-friendly for rustls.
+struct Tcp<'a>(&'a TcpStream);
+
+impl Read for Tcp<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl Write for Tcp<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self.0).write(buf)
+    }
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        (&*self.0).write_vectored(bufs)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Session {
+    fn new(mut conn: rustls::Connection) -> Self {
+        conn.set_buffer_limit(Some(PENDING_LIMIT));
+        Session {
+            conn,
+            closing_until: None,
+        }
+    }
+
+    /// Plaintext into `buf`, reading and decrypting records as needed.
+    /// Handshake records are answered on the way (as far as the socket
+    /// takes them; the rest goes with the next write).
+    pub(crate) fn read(&mut self, tcp: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.conn.reader().read(buf) {
+                // `Ok(0)` is the peer's close_notify.
+                Ok(n) => return Ok(n),
+                // TCP ended without close_notify: for WebSocket, whose
+                // close handshake says whether messages were cut, that is
+                // an end of stream like plain TCP's.
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+            loop {
+                match self.conn.read_tls(&mut Tcp(tcp)) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                    Ok(_) => break,
+                }
+            }
+            if let Err(e) = self.conn.process_new_packets() {
+                // rustls queued the alert that tells the peer why.
+                let _ = self.flush(tcp);
+                return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+            }
+            if self.conn.wants_write() {
+                self.flush(tcp)?;
+            }
+        }
+    }
+
+    /// Encrypt up to [`MAX_IOV`] chunks (as far as [`PENDING_LIMIT`]
+    /// lets) and write what the socket takes; see
+    /// [`crate::socket::Socket::write_chunks`].
+    pub(crate) fn write_chunks(&mut self, tcp: &TcpStream, chunks: &[&[u8]]) -> io::Result<usize> {
+        if !self.flush(tcp)? {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let mut iov = [IoSlice::new(&[]); MAX_IOV];
+        let mut n = 0;
+        for (slot, chunk) in iov.iter_mut().zip(chunks) {
+            *slot = IoSlice::new(chunk);
+            n += 1;
+        }
+        let taken = self
+            .conn
+            .writer()
+            .write_vectored(iov.get(..n).unwrap_or_default())?;
+        self.flush(tcp)?;
+        Ok(taken)
+    }
+
+    /// Whether encrypted bytes wait for the socket.
+    pub(crate) fn has_pending(&self) -> bool {
+        self.conn.wants_write()
+    }
+
+    /// Write waiting records until none wait (`Ok(true)`) or the socket
+    /// would block (`Ok(false)`).
+    pub(crate) fn flush(&mut self, tcp: &TcpStream) -> io::Result<bool> {
+        while self.conn.wants_write() {
+            match self.conn.write_tls(&mut Tcp(tcp)) {
+                Ok(0) => return Ok(false),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(true)
+    }
+
+    /// See [`crate::socket::Socket::finish`].
+    pub(crate) fn finish(&mut self, tcp: &TcpStream, now: Timestamp, grace: Duration) -> Finish {
+        let until = *self
+            .closing_until
+            .get_or_insert_with(|| now.checked_add(grace).unwrap_or(now));
+        // Once per session: rustls ignores a second call.
+        self.conn.send_close_notify();
+        match self.flush(tcp) {
+            Ok(true) => Finish::Done,
+            Ok(false) if now < until => Finish::Wait(until),
+            Ok(false) | Err(_) => Finish::GiveUp,
+        }
+    }
+}
