@@ -255,24 +255,32 @@ impl Session {
         }
     }
 
-    /// Encrypt up to [`MAX_IOV`] chunks (as far as [`PENDING_LIMIT`]
-    /// lets) and write what the socket takes; see
-    /// [`crate::socket::Socket::write_chunks`].
+    /// Encrypt up to [`MAX_IOV`] chunks and write them, a batch of at
+    /// most [`PENDING_LIMIT`] at a time, until all are taken or the socket
+    /// would block; see [`crate::socket::Socket::write_chunks`]. As with
+    /// `writev` on TCP, a short count means the socket is full (so a
+    /// WRITABLE edge will come): stopping at the session's limit alone
+    /// would leave the loop waiting for an edge that never comes.
     pub(crate) fn write_chunks(&mut self, tcp: &TcpStream, chunks: &[&[u8]]) -> io::Result<usize> {
-        if !self.flush(tcp)? {
+        let mut taken = 0;
+        'chunks: for chunk in chunks.iter().take(MAX_IOV) {
+            let mut rest: &[u8] = chunk;
+            while !rest.is_empty() {
+                if !self.flush(tcp)? {
+                    break 'chunks;
+                }
+                let n = self.conn.writer().write(rest)?;
+                if n == 0 {
+                    break 'chunks;
+                }
+                taken += n;
+                rest = rest.get(n..).unwrap_or_default();
+            }
+        }
+        self.flush(tcp)?;
+        if taken == 0 {
             return Err(io::ErrorKind::WouldBlock.into());
         }
-        let mut iov = [IoSlice::new(&[]); MAX_IOV];
-        let mut n = 0;
-        for (slot, chunk) in iov.iter_mut().zip(chunks) {
-            *slot = IoSlice::new(chunk);
-            n += 1;
-        }
-        let taken = self
-            .conn
-            .writer()
-            .write_vectored(iov.get(..n).unwrap_or_default())?;
-        self.flush(tcp)?;
         Ok(taken)
     }
 
