@@ -218,7 +218,7 @@ pub struct WebSocket<S> {
 impl WebSocket<TcpStream> {
     /// Connect to a `ws://` URL and complete the opening handshake (§4.1),
     /// with the default [`Config`]. A `wss://` URL needs
-    /// [`WebSocket::connect_tls`] (feature `tls`).
+    /// `WebSocket::connect_tls` (feature `tls`).
     pub fn connect(url: &str, options: &ConnectOptions) -> Result<(Self, Response), Error> {
         let (uri, addr) = resolve(url).map_err(Error::Connect)?;
         if uri.secure {

@@ -68,6 +68,11 @@
 //! ## Features
 //!
 //! - `deflate` (default): RFC 7692 permessage-deflate.
+//! - `tls`: `wss://` with rustls (aws-lc-rs provider), in the event loop
+//!   (`Server::tls`, `wss://` URLs in [`EventLoop::connect`] with
+//!   `ConnectOptions::tls`) and the blocking adapter
+//!   (`WebSocket::connect_tls`, or any rustls `StreamOwned`); see the
+//!   `tls` module.
 //! - `testing`: hooks that conformance tools and tests need and
 //!   applications must not have, such as sending a frame RFC 6455
 //!   forbids (`Connection::send_raw_frame`, `WebSocket::send_raw_frame`).
