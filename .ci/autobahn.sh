@@ -40,23 +40,31 @@ fi
 export WSTEST="$env_dir/bin/wstest"
 # Both roles at once, on two ports: each wstest is single-threaded Python
 # and sections 12-13 make a role take tens of minutes, so on two cores this
-# halves the wall time. Full logs go to target/autobahn-<role>.log; the
+# halves the wall time. Full logs go to target/autobahn-<role>[-tls].log; the
 # per-case progress lines are left out of what is printed here.
 cargo build --release
 mkdir -p target
-AUTOBAHN_PORT=${AUTOBAHN_SERVER_PORT:-9001} bash autobahn/run.sh server >target/autobahn-server.log 2>&1 &
-server_pid=$!
-AUTOBAHN_PORT=${AUTOBAHN_CLIENT_PORT:-9002} bash autobahn/run.sh client >target/autobahn-client.log 2>&1 &
-client_pid=$!
-trap 'kill "$server_pid" "$client_pid" 2>/dev/null || true' EXIT
-server_rc=0
-wait "$server_pid" || server_rc=$?
-client_rc=0
-wait "$client_pid" || client_rc=$?
-trap - EXIT
-for role in server client; do
-    echo "=== autobahn: $role role (full log: target/autobahn-$role.log)"
-    grep -vE '^(Running test case ID|case [0-9]+/[0-9]+$|Cases = )' "target/autobahn-$role.log" || true
+# ws:// first, then wss:// (AUTOBAHN_TLS=1: a certificate made for the run,
+# serve --tls-cert/--tls-key, autobahn-client --ca).
+failed=0
+for tls in 0 1; do
+    tag=""
+    [ "$tls" = 1 ] && tag="-tls"
+    AUTOBAHN_TLS=$tls AUTOBAHN_PORT=${AUTOBAHN_SERVER_PORT:-9001} bash autobahn/run.sh server >"target/autobahn-server$tag.log" 2>&1 &
+    server_pid=$!
+    AUTOBAHN_TLS=$tls AUTOBAHN_PORT=${AUTOBAHN_CLIENT_PORT:-9002} bash autobahn/run.sh client >"target/autobahn-client$tag.log" 2>&1 &
+    client_pid=$!
+    trap 'kill "$server_pid" "$client_pid" 2>/dev/null || true' EXIT
+    server_rc=0
+    wait "$server_pid" || server_rc=$?
+    client_rc=0
+    wait "$client_pid" || client_rc=$?
+    trap - EXIT
+    for role in server client; do
+        echo "=== autobahn$tag: $role role (full log: target/autobahn-$role$tag.log)"
+        grep -vE '^(Running test case ID|case [0-9]+/[0-9]+$|Cases = )' "target/autobahn-$role$tag.log" || true
+    done
+    echo "autobahn$tag: server role exit $server_rc, client role exit $client_rc"
+    if [ "$server_rc" -ne 0 ] || [ "$client_rc" -ne 0 ]; then failed=1; fi
 done
-echo "autobahn: server role exit $server_rc, client role exit $client_rc"
-[ "$server_rc" -eq 0 ] && [ "$client_rc" -eq 0 ]
+[ "$failed" -eq 0 ]

@@ -3,8 +3,10 @@
 #
 #   bash autobahn/run.sh server   # wstest -m fuzzingclient tests `ws6455 serve`
 #   bash autobahn/run.sh client   # wstest -m fuzzingserver tests `ws6455 autobahn-client`
+#   AUTOBAHN_TLS=1 bash autobahn/run.sh server|client   # the same over wss://
 #
-# Reports land in autobahn/reports/{servers,clients}/ (index.html to read,
+# Reports land in autobahn/reports/{servers,clients}/ (over TLS:
+# autobahn/reports/{servers,clients}-tls/) (index.html to read,
 # index.json for autobahn/check.py). Exit status: the checker's (0 all as
 # expected, 1 failures or differences), 2 when wstest or python3 is missing
 # or a report cannot be read, 64 on bad usage, other non-zero when the
@@ -14,14 +16,24 @@
 # the one inside a Python 2.7 virtualenv; PYTHON3 (default: python3) runs
 # the checker; AUTOBAHN_PORT (default 9001) is the port on 127.0.0.1 the run
 # uses, which must be free (the spec files say 9001; for another port the
-# run uses a copy with the port changed, so both roles can run at once).
+# run uses a copy with the port changed, so both roles can run at once);
+# AUTOBAHN_TLS=1 runs over wss://, with a certificate for 127.0.0.1 made
+# for the run by openssl (ws6455 trusts it with --ca; wstest's client does
+# not check certificates).
 set -euo pipefail
 
 here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd -- "$here/.." && pwd)
 host=127.0.0.1
 port=${AUTOBAHN_PORT:-9001}
-url="ws://$host:$port"
+tls=${AUTOBAHN_TLS:-0}
+scheme=ws
+suffix=""
+if [ "$tls" = 1 ]; then
+    scheme=wss
+    suffix=-tls
+fi
+url="$scheme://$host:$port"
 agent=ws6455
 wstest=${WSTEST:-wstest}
 python3=${PYTHON3:-python3}
@@ -84,6 +96,7 @@ cleanup() {
     fg_pid=""
     stop_bg
     [ -z "${moved:-}" ] || rm -f "$moved"
+    [ -z "${certs:-}" ] || rm -rf "$certs"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -128,18 +141,43 @@ echo "run.sh: building the release binary" >&2
 run_fg cargo build --release --manifest-path "$root/Cargo.toml"
 bin="$root/target/release/ws6455"
 
+tls_serve=()
+tls_client=()
+if [ "$tls" = 1 ]; then
+    certs=$(mktemp -d "${TMPDIR:-/tmp}/ws6455-autobahn-certs-XXXXXX")
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+        -keyout "$certs/key.pem" -out "$certs/cert.pem" -days 2 -subj /CN=127.0.0.1 \
+        -addext subjectAltName=IP:127.0.0.1,DNS:localhost 2>/dev/null
+    tls_serve=(--tls-cert "$certs/cert.pem" --tls-key "$certs/key.pem")
+    tls_client=(--ca "$certs/cert.pem")
+fi
+
 # wstest resolves the spec's outdir (./reports/...) against its cwd.
 cd "$here"
 spec=fuzzingclient.json
 if [ "$role" = client ]; then spec=fuzzingserver.json; fi
-if [ "$port" != 9001 ]; then
+if [ "$port" != 9001 ] || [ "$tls" = 1 ]; then
     moved=$(mktemp "${TMPDIR:-/tmp}/ws6455-autobahn-$role-XXXXXX")
-    sed "s/$host:9001/$host:$port/" "$spec" >"$moved"
+    "$python3" - "$spec" "$moved" "$url" "$suffix" "${certs:-}" <<'PY'
+import json, sys
+src, dst, url, suffix, certs = sys.argv[1:]
+spec = json.load(open(src))
+spec["outdir"] += suffix
+if "servers" in spec:
+    for server in spec["servers"]:
+        server["url"] = url
+else:
+    spec["url"] = url
+    if certs:
+        spec["key"] = certs + "/key.pem"
+        spec["cert"] = certs + "/cert.pem"
+json.dump(spec, open(dst, "w"), indent=4)
+PY
     spec=$moved
 fi
 status=0
 if [ "$role" = server ]; then
-    "$bin" serve --listen "$host:$port" --quiet &
+    "$bin" serve --listen "$host:$port" --quiet "${tls_serve[@]}" &
     bg_pid=$!
     wait_for_port "ws6455 serve"
     run_fg "$wstest" -m fuzzingclient -s "$spec" || status=$?
@@ -150,16 +188,17 @@ else
     "$wstest" -m fuzzingserver -s "$spec" --webport 0 &
     bg_pid=$!
     wait_for_port "wstest -m fuzzingserver"
-    run_fg "$bin" autobahn-client --url "$url" --agent "$agent" || status=$?
+    run_fg "$bin" autobahn-client --url "$url" --agent "$agent" "${tls_client[@]}" || status=$?
     stop_bg
     reports=reports/clients
 fi
+reports=$reports$suffix
 
 if [ "$status" -ne 0 ]; then
     echo "run.sh: the run failed (exit $status); checking whatever report it left" >&2
 fi
 check=0
-"$python3" "$here/check.py" --role "$role" --agent "$agent" || check=$?
+"$python3" "$here/check.py" --role "$role" --agent "$agent" --reports "$here/$reports" || check=$?
 echo "run.sh: full report: $here/$reports/index.html" >&2
 if [ "$check" -ne 0 ]; then
     exit "$check"
