@@ -4,9 +4,10 @@
 //! `WS6455_REQUIRE_INTEROP=1`.
 
 use ws6455_test_support::interop::{
-    client_scenario, command, listening, node_module_missing, peer_available, serve, serve_with,
-    Proc, CLIENT_SCENARIO_CHECKS,
+    client_scenario, command, listening, listening_as, node_module_missing, peer_available, serve,
+    serve_with, Proc, CLIENT_SCENARIO_CHECKS,
 };
+use ws6455_test_support::tls::TestCert;
 
 fn node_ready(test: &str) -> bool {
     peer_available(test, node_module_missing("ws"))
@@ -57,7 +58,7 @@ fn ws6455_client_against_node_server() {
     }
     let mut peer = ws_peer("server", "");
     let base = listening(&mut peer);
-    client_scenario(&mut peer, &base);
+    client_scenario(&mut peer, &base, None);
 }
 
 /// ws6455 fails the connection on the frame header of a 16 MiB + 1 byte
@@ -75,4 +76,19 @@ fn node_client_sees_1009_while_still_sending_16_mib() {
     let mut peer = ws_peer("oversize", &format!("ws://{}/echo", server.addr));
     let line = peer.expect(|l| l.starts_with("CLOSED"));
     assert_eq!(line, "CLOSED 1009");
+}
+
+#[test]
+fn ws6455_client_against_node_https_server() {
+    if !node_ready("ws6455_client_against_node_https_server") {
+        return;
+    }
+    let cert = TestCert::new();
+    let files = cert.files();
+    let mut cmd = command("node", &["node/ws_peer.js", "server"]);
+    cmd.env("WS6455_TLS_CERT", &files.cert)
+        .env("WS6455_TLS_KEY", &files.key);
+    let mut peer = Proc::spawn("ws_peer.js server (TLS)", cmd);
+    let base = listening_as(&mut peer, "wss");
+    client_scenario(&mut peer, &base, Some(&cert.client_config()));
 }

@@ -3,9 +3,10 @@
 //! so, when `websockets` is not installed — unless `WS6455_REQUIRE_INTEROP=1`.
 
 use ws6455_test_support::interop::{
-    client_scenario, command, listening, peer_available, probe, serve, serve_with, Proc,
-    CLIENT_SCENARIO_CHECKS,
+    client_scenario, command, listening, listening_as, peer_available, probe, serve, serve_with,
+    Proc, CLIENT_SCENARIO_CHECKS,
 };
+use ws6455_test_support::tls::TestCert;
 
 fn python_ready(test: &str) -> bool {
     peer_available(
@@ -63,7 +64,7 @@ fn ws6455_client_against_python_server() {
         command("python3", &["python_peer.py", "server"]),
     );
     let base = listening(&mut peer);
-    client_scenario(&mut peer, &base);
+    client_scenario(&mut peer, &base, None);
 }
 
 #[test]
@@ -79,4 +80,19 @@ fn python_client_sees_1009_while_still_sending_16_mib() {
     );
     peer.expect(|l| l.starts_with("CLOSED"));
     assert_eq!(peer.seen.last().map(String::as_str), Some("CLOSED 1009"));
+}
+
+#[test]
+fn ws6455_client_against_python_server_over_tls() {
+    if !python_ready("ws6455_client_against_python_server_over_tls") {
+        return;
+    }
+    let cert = TestCert::new();
+    let files = cert.files();
+    let mut cmd = command("python3", &["python_peer.py", "server"]);
+    cmd.env("WS6455_TLS_CERT", &files.cert)
+        .env("WS6455_TLS_KEY", &files.key);
+    let mut peer = Proc::spawn("python_peer.py server (TLS)", cmd);
+    let base = listening_as(&mut peer, "wss");
+    client_scenario(&mut peer, &base, Some(&cert.client_config()));
 }

@@ -7,6 +7,9 @@
     python_peer.py wait-close URL    connect, print CONNECTED, wait for the server to close
     python_peer.py server            a scripted server for ws6455's client (prints LISTENING port)
 
+Over TLS: a wss:// URL is checked against the CA in $WS6455_TLS_CA; the
+server speaks TLS with $WS6455_TLS_CERT and $WS6455_TLS_KEY when both are set.
+
 Every check prints `PASS <what>`; the first failure prints `FAIL <what>` and
 exits 1. The server prints one `CLOSED <code> <reason>` line per connection
 with the close frame it received, so the Rust side can see what arrived.
@@ -14,15 +17,37 @@ with the close frame it received, so the Rust side can see what arrived.
 
 import asyncio
 import os
+import ssl
 import sys
 
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import connect as plain_connect
 from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 
 LIMIT = 1 << 25  # above ws6455's 16 MiB so ws6455's own limit is what we test
 MIB16 = 16 << 20
 SIZES = [0, 1, 125, 126, 65535, 65536, 1 << 20, MIB16]
+
+
+def client_tls():
+    """The TLS context for wss:// URLs: trusts the test's CA only."""
+    ca = os.environ.get("WS6455_TLS_CA")
+    return ssl.create_default_context(cafile=ca) if ca else None
+
+
+def connect(url, **kwargs):
+    if url.startswith("wss://"):
+        kwargs["ssl"] = client_tls()
+    return plain_connect(url, **kwargs)
+
+
+def server_tls():
+    cert, key = os.environ.get("WS6455_TLS_CERT"), os.environ.get("WS6455_TLS_KEY")
+    if not (cert and key):
+        return None
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context
 
 
 def say(line):
@@ -163,7 +188,7 @@ def select_subprotocol(connection, offered):
 
 async def server():
     async with serve(handler, "127.0.0.1", 0, select_subprotocol=select_subprotocol,
-                     max_size=LIMIT, ping_interval=None) as srv:
+                     max_size=LIMIT, ping_interval=None, ssl=server_tls()) as srv:
         port = srv.sockets[0].getsockname()[1]
         say(f"LISTENING {port}")
         # Until the test closes our stdin (or kills us).

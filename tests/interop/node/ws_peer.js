@@ -15,13 +15,22 @@
 //   node ws_peer.js deflate-server VARIANT        `server` with compression (threshold 0)
 //   node ws_peer.js deflate-messages N            print the N messages, `T<hex>` or `B<hex>`
 //
+// Over TLS: a wss:// URL is checked against the CA in $WS6455_TLS_CA; the
+// servers speak TLS (https.createServer) with $WS6455_TLS_CERT and
+// $WS6455_TLS_KEY when both are set.
+//
 // Every check prints `PASS <what>`; the first failure prints `FAIL <what>`
 // and exits 1. The server prints one `CLOSED <code> <reason>` line per
 // connection with the close code and reason it received.
 "use strict";
 
 const crypto = require("crypto");
+const fs = require("fs");
+const https = require("https");
 const { WebSocket, WebSocketServer } = require("ws");
+
+// The CA a wss:// client trusts (the test's own certificate).
+const tlsClient = process.env.WS6455_TLS_CA ? { ca: fs.readFileSync(process.env.WS6455_TLS_CA) } : {};
 
 const MIB16 = 16 << 20;
 const SIZES = [0, 1, 125, 126, 65535, 65536, 1 << 20, MIB16];
@@ -50,7 +59,7 @@ function once(emitter, name) {
 
 // Open a connection; rejects with the handshake error if there is one.
 function open(url, protocols = []) {
-  const ws = new WebSocket(url, protocols, { maxPayload: 2 * MIB16 });
+  const ws = new WebSocket(url, protocols, { maxPayload: 2 * MIB16, ...tlsClient });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no open within ${PATIENCE} ms`)), PATIENCE);
     ws.once("open", () => { clearTimeout(timer); resolve(ws); });
@@ -214,7 +223,7 @@ function deflateOptions(variant, isServer) {
 // Echo N messages one at a time, each checked byte for byte. Prints the
 // agreed extensions header and the bytes on the wire against the payload.
 async function deflateClient(url, n, variant) {
-  const ws = new WebSocket(url, { maxPayload: 2 * MIB16, perMessageDeflate: deflateOptions(variant, false) });
+  const ws = new WebSocket(url, { maxPayload: 2 * MIB16, perMessageDeflate: deflateOptions(variant, false), ...tlsClient });
   const upgrade = once(ws, "upgrade");
   await once(ws, "open");
   const [response] = await upgrade;
@@ -239,15 +248,17 @@ async function deflateClient(url, n, variant) {
 }
 
 function server(perMessageDeflate = false) {
+  const { WS6455_TLS_CERT: cert, WS6455_TLS_KEY: key } = process.env;
+  const https_ = cert && key ? https.createServer({ cert: fs.readFileSync(cert), key: fs.readFileSync(key) }) : null;
   const wss = new WebSocketServer({
-    host: "127.0.0.1",
-    port: 0,
+    ...(https_ ? { server: https_ } : { host: "127.0.0.1", port: 0 }),
     maxPayload: 2 * MIB16,
     perMessageDeflate,
     // Accept without a subprotocol when none matches (§4.2.2).
     handleProtocols: (offered) => (offered.has("ws6455.test") ? "ws6455.test" : false),
   });
-  wss.on("listening", () => say(`LISTENING ${wss.address().port}`));
+  if (https_) https_.listen(0, "127.0.0.1", () => say(`LISTENING ${https_.address().port}`));
+  else wss.on("listening", () => say(`LISTENING ${wss.address().port}`));
   wss.on("connection", (ws) => {
     ws.on("error", () => {});
     ws.on("close", (code, reason) => say(`CLOSED ${code} ${reason.toString()}`));

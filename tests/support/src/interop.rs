@@ -16,8 +16,11 @@ use std::time::{Duration, Instant};
 
 use ws6455::proto::handshake::ClientRequest;
 use ws6455::proto::uri::WsUri;
+use ws6455::tls::rustls::ClientConfig;
 use ws6455::{CloseCode, Config};
 use ws6455::{Incoming, WebSocket};
+
+use crate::tls::ClientStream;
 
 /// Checks a foreign client's scenario against `ws6455 serve` must pass
 /// (tests/interop/node and python_peer.py run the same scenario).
@@ -336,15 +339,18 @@ pub fn command(program: &str, args: &[&str]) -> Command {
     command
 }
 
-type Ws = WebSocket<TcpStream>;
+type Ws = WebSocket<ClientStream>;
 
 /// Connect ws6455's blocking client to `url` offering `protocols`, with a
-/// read timeout so a silent peer fails the test instead of hanging it.
-pub fn connect(url: &str, protocols: &[&str]) -> (Ws, Option<String>) {
+/// read timeout so a silent peer fails the test instead of hanging it;
+/// `wss://` checks the peer's certificate against `trust`.
+pub fn connect(
+    url: &str,
+    protocols: &[&str],
+    trust: Option<&Arc<ClientConfig>>,
+) -> (Ws, Option<String>) {
     let uri = WsUri::parse(url).expect("URL");
-    let stream = TcpStream::connect((uri.host.as_str(), uri.port)).expect("TCP connect");
-    stream.set_read_timeout(Some(PATIENCE)).unwrap();
-    stream.set_nodelay(true).unwrap();
+    let stream = ClientStream::connect(url, trust, PATIENCE);
     let mut request = ClientRequest::from_uri(&uri);
     request.protocols = protocols.iter().map(|p| (*p).to_owned()).collect();
     let (ws, response) =
@@ -391,12 +397,14 @@ pub fn pattern(n: usize) -> Vec<u8> {
 /// (`python_peer.py server` or `ws_peer.js server`): subprotocols, every
 /// size of text and binary, fragmentation both ways, pings both ways, and
 /// every close direction with several codes and reasons.
-pub fn client_scenario(peer: &mut Proc, base: &str) {
+///
+/// A `wss://` base needs `trust`: the peer's certificate or its CA.
+pub fn client_scenario(peer: &mut Proc, base: &str, trust: Option<&Arc<ClientConfig>>) {
     let url = format!("{base}/interop");
 
-    let (_, protocol) = connect(&url, &["nope"]);
+    let (_, protocol) = connect(&url, &["nope"], trust);
     assert_eq!(protocol, None, "the peer accepted a subprotocol it lacks");
-    let (mut ws, protocol) = connect(&url, &["nope", "ws6455.test"]);
+    let (mut ws, protocol) = connect(&url, &["nope", "ws6455.test"], trust);
     assert_eq!(protocol.as_deref(), Some("ws6455.test"));
     ws.send_text("cmd:subprotocol").unwrap();
     assert_eq!(next_message(&mut ws), Incoming::Text("ws6455.test".into()));
@@ -466,7 +474,7 @@ pub fn client_scenario(peer: &mut Proc, base: &str) {
 
     for code in [1000u16, 1001, 3000, 4999] {
         // We close: the peer sees our code and reason and echoes the code.
-        let (mut ws, _) = connect(&url, &[]);
+        let (mut ws, _) = connect(&url, &[], trust);
         let reason = format!("ws6455 says {code}");
         ws.close(CloseCode(code), &reason).unwrap();
         match next_message(&mut ws) {
@@ -477,7 +485,7 @@ pub fn client_scenario(peer: &mut Proc, base: &str) {
         peer.expect(|l| l == format!("CLOSED {code} {reason}"));
 
         // The peer closes: we see its code and reason and answer.
-        let (mut ws, _) = connect(&url, &[]);
+        let (mut ws, _) = connect(&url, &[], trust);
         ws.send_text(&format!("cmd:close {code} peer says {code}"))
             .unwrap();
         assert_eq!(
@@ -491,9 +499,15 @@ pub fn client_scenario(peer: &mut Proc, base: &str) {
 
 /// The stdout line `LISTENING <port>` of a peer server, as a `ws://` base.
 pub fn listening(peer: &mut Proc) -> String {
+    listening_as(peer, "ws")
+}
+
+/// The stdout line `LISTENING <port>` of a peer server, as a base URL of
+/// `scheme` (`ws` or `wss`).
+pub fn listening_as(peer: &mut Proc, scheme: &str) -> String {
     let line = peer.expect(|l| l.starts_with("LISTENING "));
     let port: u16 = line["LISTENING ".len()..].trim().parse().expect("port");
-    format!("ws://127.0.0.1:{port}")
+    format!("{scheme}://127.0.0.1:{port}")
 }
 
 /// Check a plain TCP connect works (used to wait for a restarted server).

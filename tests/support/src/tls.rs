@@ -1,13 +1,24 @@
 //! Certificates made at test time (no private key is ever committed): a
 //! self-signed certificate for `localhost` and `127.0.0.1`, the server
 //! configuration that presents it, and client configurations that trust
-//! it — in memory, or as PEM files for the CLI and foreign peers.
+//! it — in memory, or as PEM files for the CLI and foreign peers — and a
+//! client stream that is TCP or TLS by the URL's scheme.
 
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
-use ws6455::tls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use ws6455::tls::rustls::{ClientConfig, RootCertStore, ServerConfig};
+use ws6455::blocking::ReadTimeout;
+use ws6455::proto::uri::WsUri;
+use ws6455::tls::rustls::pki_types::{
+    CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName,
+};
+use ws6455::tls::rustls::{
+    ClientConfig, ClientConnection, RootCertStore, ServerConfig, StreamOwned,
+};
 
 /// A self-signed certificate and its key.
 pub struct TestCert {
@@ -67,8 +78,106 @@ impl TestCert {
     }
 }
 
+/// A certificate's PEM files in a directory of their own, removed on drop.
+pub struct CertFiles {
+    dir: PathBuf,
+    /// `cert.pem`.
+    pub cert: PathBuf,
+    /// `key.pem`.
+    pub key: PathBuf,
+}
+
+impl TestCert {
+    /// Write the PEM files into a fresh directory under the system's temp
+    /// directory.
+    pub fn files(&self) -> CertFiles {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "ws6455-test-certs-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let (cert, key) = self.write_to(&dir);
+        CertFiles { dir, cert, key }
+    }
+}
+
+impl Drop for CertFiles {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 impl Default for TestCert {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// A client's byte stream for the blocking adapter: TCP for `ws://`, TLS
+/// over TCP for `wss://` — so one scenario can run both ways.
+pub enum ClientStream {
+    /// `ws://`.
+    Plain(TcpStream),
+    /// `wss://`.
+    Tls(Box<ws6455::blocking::TlsStream>),
+}
+
+impl ClientStream {
+    /// Connect to `url`'s host and port, with TLS checked against `trust`
+    /// for `wss://`; reads time out after `timeout`.
+    pub fn connect(url: &str, trust: Option<&Arc<ClientConfig>>, timeout: Duration) -> Self {
+        let uri = WsUri::parse(url).expect("URL");
+        let tcp = TcpStream::connect((uri.host.as_str(), uri.port)).expect("TCP connect");
+        tcp.set_read_timeout(Some(timeout)).expect("read timeout");
+        tcp.set_nodelay(true).expect("nodelay");
+        if !uri.secure {
+            return ClientStream::Plain(tcp);
+        }
+        let trust = trust
+            .expect("a wss:// URL needs a certificate to trust")
+            .clone();
+        let name = ServerName::try_from(uri.host.clone()).expect("server name");
+        let session = ClientConnection::new(trust, name).expect("TLS session");
+        ClientStream::Tls(Box::new(StreamOwned::new(session, tcp)))
+    }
+}
+
+impl Read for ClientStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            ClientStream::Plain(s) => s.read(buf),
+            ClientStream::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for ClientStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            ClientStream::Plain(s) => s.write(buf),
+            ClientStream::Tls(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            ClientStream::Plain(s) => s.flush(),
+            ClientStream::Tls(s) => s.flush(),
+        }
+    }
+}
+
+impl ReadTimeout for ClientStream {
+    fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        match self {
+            ClientStream::Plain(s) => s.read_timeout(),
+            ClientStream::Tls(s) => s.sock.read_timeout(),
+        }
+    }
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        match self {
+            ClientStream::Plain(s) => s.set_read_timeout(timeout),
+            ClientStream::Tls(s) => s.sock.set_read_timeout(timeout),
+        }
     }
 }
