@@ -530,12 +530,20 @@ struct Side {
 }
 
 impl Side {
-    /// The transport takes up to `n` bytes of one `pending_output()`.
-    fn drain(&mut self, n: usize) {
-        let pending = self.conn.pending_output();
-        let k = n.min(pending.len());
-        self.wire.extend_from_slice(&pending[..k]);
-        self.conn.consume_output(k);
+    /// The transport takes up to `n` bytes, across `pending_output()`
+    /// slices as one `writev` would: how the queue cuts its bytes must not
+    /// change how many go.
+    fn drain(&mut self, mut n: usize) {
+        while n > 0 {
+            let pending = self.conn.pending_output();
+            if pending.is_empty() {
+                return;
+            }
+            let k = n.min(pending.len());
+            self.wire.extend_from_slice(&pending[..k]);
+            self.conn.consume_output(k);
+            n -= k;
+        }
     }
 
     /// The transport takes exactly `n` bytes, across `pending_output()`
