@@ -147,7 +147,8 @@ if [ "$tls" = 1 ]; then
     certs=$(mktemp -d "${TMPDIR:-/tmp}/ws6455-autobahn-certs-XXXXXX")
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
         -keyout "$certs/key.pem" -out "$certs/cert.pem" -days 2 -subj /CN=127.0.0.1 \
-        -addext subjectAltName=IP:127.0.0.1,DNS:localhost 2>/dev/null
+        -addext subjectAltName=IP:127.0.0.1,DNS:localhost \
+        -addext basicConstraints=critical,CA:FALSE 2>/dev/null
     tls_serve=(--tls-cert "$certs/cert.pem" --tls-key "$certs/key.pem")
     tls_client=(--ca "$certs/cert.pem")
 fi

@@ -57,6 +57,13 @@ pub enum TlsConfigError {
     },
     /// The certificate file holds no certificate.
     NoCertificate(PathBuf),
+    /// A certificate in a CA file cannot be a trust anchor.
+    Ca {
+        /// The CA file.
+        path: PathBuf,
+        /// Why rustls refused it.
+        error: rustls::Error,
+    },
     /// rustls refused the pair: the key does not match the certificate,
     /// or is of a kind it cannot use.
     Rustls(rustls::Error),
@@ -71,6 +78,13 @@ impl fmt::Display for TlsConfigError {
             TlsConfigError::NoCertificate(path) => {
                 write!(f, "{}: no certificate in the file", path.display())
             }
+            TlsConfigError::Ca { path, error } => {
+                write!(
+                    f,
+                    "{}: not a usable CA certificate: {error}",
+                    path.display()
+                )
+            }
             TlsConfigError::Rustls(e) => write!(f, "the key and certificate do not fit: {e}"),
         }
     }
@@ -81,7 +95,7 @@ fn describe_pem_error(error: &rustls::pki_types::pem::Error) -> String {
     match error {
         Error::Io(e) => e.to_string(),
         Error::NoItemsFound => {
-            "no unencrypted key found (an encrypted or password-protected key must be decrypted first)"
+            "no unencrypted private key in the file (is it a certificate, or an encrypted key? decrypt it first)"
                 .to_string()
         }
         other => format!("not a valid PEM file ({other:?})"),
@@ -91,7 +105,7 @@ fn describe_pem_error(error: &rustls::pki_types::pem::Error) -> String {
 impl std::error::Error for TlsConfigError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            TlsConfigError::Rustls(e) => Some(e),
+            TlsConfigError::Rustls(e) | TlsConfigError::Ca { error: e, .. } => Some(e),
             TlsConfigError::Pem { .. } | TlsConfigError::NoCertificate(_) => None,
         }
     }
@@ -145,7 +159,10 @@ pub fn client_config(ca: Option<&Path>) -> Result<Arc<ClientConfig>, TlsConfigEr
     match ca {
         Some(path) => {
             for cert in certificates(path)? {
-                roots.add(cert).map_err(TlsConfigError::Rustls)?;
+                roots.add(cert).map_err(|error| TlsConfigError::Ca {
+                    path: path.to_path_buf(),
+                    error,
+                })?;
             }
         }
         None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),

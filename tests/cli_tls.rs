@@ -320,7 +320,7 @@ fn unusable_certificate_key_and_ca_files_exit_2_with_one_line() {
         (&garbage, "no certificate"),
         (&key_path, "no certificate"),
         (&bad_base64, "not a valid PEM file"),
-        (&not_der, "not a usable certificate"),
+        (&not_der, "not a usable CA certificate"),
     ] {
         fails_with_one_line(&["connect", url, "--ca", ca], needle);
     }

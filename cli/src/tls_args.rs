@@ -99,18 +99,8 @@ impl ClientTls {
         };
         ws6455::tls::client_config(Some(ca))
             .map(Some)
-            .map_err(|e| BadOptions(ca_error(&e, ca)))
-    }
-}
-
-fn ca_error(error: &TlsConfigError, ca: &Path) -> String {
-    match error {
-        // The library says the key and certificate do not fit, which is
-        // about servers; for a CA file the certificate itself is unusable.
-        TlsConfigError::Rustls(e) => {
-            format!("--ca {}: not a usable certificate: {e}", ca.display())
-        }
-        other => format!("--ca {other}"),
+            // The library's message names the file and what is wrong with it.
+            .map_err(|e| BadOptions(format!("--ca {e}")))
     }
 }
 
