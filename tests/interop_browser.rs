@@ -13,20 +13,27 @@
 //! `WS6455_REQUIRE_INTEROP=1`.
 
 use ws6455_test_support::interop::{
-    announce, command, node_module_missing, peer_available, probe, screenshot_dir, serve, Proc,
+    announce, command, node_module_missing, peer_available, probe, screenshot_dir, serve,
+    serve_with, Proc,
 };
+use ws6455_test_support::tls::TestCert;
 
 fn chromium() -> String {
     std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned())
 }
 
-#[test]
-fn chromium_uses_the_chat_and_the_game() {
+/// Whether Node's playwright-core and Chromium are here (or say why not).
+fn browser_ready(test: &str) -> bool {
     let missing = node_module_missing("playwright-core").or_else(|| {
         probe(&chromium(), &["--version"])
             .map(|_| format!("{} is not installed (apt-get install chromium)", chromium()))
     });
-    if !peer_available("chromium_uses_the_chat_and_the_game", missing) {
+    peer_available(test, missing)
+}
+
+#[test]
+fn chromium_uses_the_chat_and_the_game() {
+    if !browser_ready("chromium_uses_the_chat_and_the_game") {
         return;
     }
     let mut server = serve("127.0.0.1:0");
@@ -81,6 +88,53 @@ fn chromium_uses_the_chat_and_the_game() {
         let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         assert!(size > 1000, "{path} is missing or empty");
         announce(&format!("screenshot: {path}"));
+    }
+    drop(server);
+}
+
+/// The chat over https from `serve --tls-cert … --tls-key …` (the test's
+/// self-signed certificate accepted by the browser profile): the pages'
+/// sockets are wss://, a room message goes from one page to the other,
+/// and a page's own socket reports `wss:` and echoes.
+#[test]
+fn chromium_chats_over_https_and_wss() {
+    if !browser_ready("chromium_chats_over_https_and_wss") {
+        return;
+    }
+    let files = TestCert::new().files();
+    let server = serve_with(
+        "127.0.0.1:0",
+        &[
+            "--tls-cert",
+            files.cert.to_str().expect("path"),
+            "--tls-key",
+            files.key.to_str().expect("path"),
+        ],
+    );
+    let shots = screenshot_dir();
+    let base = format!("https://{}", server.addr);
+    let mut browser = Proc::spawn(
+        "browser.js --tls",
+        command(
+            "node",
+            &[
+                "node/browser.js",
+                "--tls",
+                &base,
+                &shots.display().to_string(),
+            ],
+        ),
+    );
+    browser.succeed();
+    let passes = browser.passes();
+    for must in [
+        "the chat page is served over https",
+        "the chat pages' sockets are wss://",
+        "bob gets alice's room message over wss",
+        "the page's own socket reports wss:",
+        "the page's wss echo",
+    ] {
+        assert!(passes.contains(&must), "missing check {must:?}: {passes:?}");
     }
     drop(server);
 }

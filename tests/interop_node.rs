@@ -92,3 +92,33 @@ fn ws6455_client_against_node_https_server() {
     let base = listening_as(&mut peer, "wss");
     client_scenario(&mut peer, &base, Some(&cert.client_config()));
 }
+
+#[test]
+fn node_client_against_ws6455_serve_over_tls() {
+    if !node_ready("node_client_against_ws6455_serve_over_tls") {
+        return;
+    }
+    let files = TestCert::new().files();
+    let tls = [
+        "--tls-cert",
+        files.cert.to_str().expect("path"),
+        "--tls-key",
+        files.key.to_str().expect("path"),
+    ];
+    let server = serve_with("127.0.0.1:0", &tls);
+    let small = serve_with(
+        "127.0.0.1:0",
+        &[&tls[..], &["--max-message", "1000"]].concat(),
+    );
+    let mut cmd = command("node", &["node/ws_peer.js", "client"]);
+    cmd.arg(format!("wss://{}/echo", server.addr))
+        .arg(format!("wss://{}/echo", small.addr))
+        .env("WS6455_TLS_CA", &files.cert);
+    let mut peer = Proc::spawn("ws_peer.js client (TLS)", cmd);
+    peer.succeed();
+    let passes = peer.passes();
+    for must in CLIENT_SCENARIO_CHECKS {
+        assert!(passes.contains(&must), "missing check {must:?}: {passes:?}");
+    }
+    assert_eq!(passes.len(), 28, "{passes:?}");
+}

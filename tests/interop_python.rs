@@ -96,3 +96,33 @@ fn ws6455_client_against_python_server_over_tls() {
     let base = listening_as(&mut peer, "wss");
     client_scenario(&mut peer, &base, Some(&cert.client_config()));
 }
+
+#[test]
+fn python_client_against_ws6455_serve_over_tls() {
+    if !python_ready("python_client_against_ws6455_serve_over_tls") {
+        return;
+    }
+    let files = TestCert::new().files();
+    let tls = [
+        "--tls-cert",
+        files.cert.to_str().expect("path"),
+        "--tls-key",
+        files.key.to_str().expect("path"),
+    ];
+    let server = serve_with("127.0.0.1:0", &tls);
+    let small = serve_with(
+        "127.0.0.1:0",
+        &[&tls[..], &["--max-message", "1000"]].concat(),
+    );
+    let url = format!("wss://{}/echo", server.addr);
+    let small_url = format!("wss://{}/echo", small.addr);
+    let mut cmd = command("python3", &["python_peer.py", "client", &url, &small_url]);
+    cmd.env("WS6455_TLS_CA", &files.cert);
+    let mut peer = Proc::spawn("python_peer.py client (TLS)", cmd);
+    peer.succeed();
+    let passes = peer.passes();
+    for must in CLIENT_SCENARIO_CHECKS {
+        assert!(passes.contains(&must), "missing check {must:?}: {passes:?}");
+    }
+    assert_eq!(passes.len(), 29, "{passes:?}");
+}

@@ -6,6 +6,13 @@
 // tests/interop_browser.rs.
 //
 //   node browser.js BASE_URL SCREENSHOT_DIR
+//   node browser.js --tls HTTPS_BASE_URL SCREENSHOT_DIR
+//
+// --tls: `ws6455 serve --tls-cert … --tls-key …` on an https:// base, with
+// the test's self-signed certificate accepted: two chat pages loaded over
+// https talk over their own sockets, which must be wss:// (a page served
+// over https may open no other kind), and a page's echo socket reports
+// `wss:`.
 //
 // Prints `PASS <what>`, `SCREENSHOT <path>`, `FAIL <what>`, and `DONE`. To test
 // reconnection it asks the Rust side to restart the server: it prints
@@ -19,7 +26,8 @@ const path = require("path");
 const readline = require("readline");
 const { chromium } = require("playwright-core");
 
-const [base, shots] = process.argv.slice(2);
+const tlsMode = process.argv[2] === "--tls";
+const [base, shots] = process.argv.slice(tlsMode ? 3 : 2);
 const PATIENCE = 30000;
 const say = (line) => process.stdout.write(line + "\n");
 
@@ -202,6 +210,46 @@ async function compressedEcho(context) {
   await page.close();
 }
 
+// The chat over https: both pages' sockets are wss://, a message goes
+// from one to the other, and a page's own socket on the echo endpoint
+// reports wss: and echoes.
+async function chatOverTls(context) {
+  const sockets = [];
+  context.on("page", (page) => page.on("websocket", (ws) => sockets.push(ws.url())));
+  const alice = await openChat(context, "alice", "tls");
+  const bob = await openChat(context, "bob", "tls");
+  if (!alice.url().startsWith("https://")) throw new Error(`the chat page is at ${alice.url()}`);
+  say("PASS the chat page is served over https");
+  if (sockets.length < 2 || !sockets.every((u) => u.startsWith("wss://"))) {
+    throw new Error(`the pages opened ${JSON.stringify(sockets)}`);
+  }
+  say("PASS the chat pages' sockets are wss://");
+  await until(alice, "alice sees bob in presence", presence, "bob");
+  await alice.fill("#text", "hello over wss");
+  await alice.press("#text", "Enter");
+  await until(bob, "bob gets alice's room message over wss", logHas, ["message", "hello over wss"]);
+  await shot(bob, "chat-tls-bob.png");
+  const echo = await bob.evaluate(async (patience) => {
+    const ws = new WebSocket(location.origin.replace(/^http/, "ws") + "/echo");
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("the echo WebSocket did not open")), patience);
+      ws.onopen = () => { clearTimeout(timer); resolve(); };
+      ws.onerror = () => { clearTimeout(timer); reject(new Error("the echo WebSocket failed")); };
+    });
+    const got = new Promise((resolve) => (ws.onmessage = (e) => resolve(e.data)));
+    ws.send("echo over wss");
+    const data = await got;
+    ws.close(1000);
+    return { protocol: new URL(ws.url).protocol, data };
+  }, PATIENCE);
+  if (echo.protocol !== "wss:") throw new Error(`the page's own socket reports ${echo.protocol}`);
+  say("PASS the page's own socket reports wss:");
+  if (echo.data !== "echo over wss") throw new Error(`the echo was ${JSON.stringify(echo.data)}`);
+  say("PASS the page's wss echo");
+  await alice.close();
+  await bob.close();
+}
+
 async function main() {
   fs.mkdirSync(shots, { recursive: true });
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), "ws6455-chromium-"));
@@ -209,15 +257,21 @@ async function main() {
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
     viewport: { width: 1100, height: 640 },
+    // The test's certificate is self-signed: trusted for this profile only.
+    ignoreHTTPSErrors: tlsMode,
     args: [
       "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
       "--disable-background-networking", "--disable-component-update", "--disable-sync",
     ],
   });
   try {
-    await chat(context);
-    await game(context);
-    await compressedEcho(context);
+    if (tlsMode) {
+      await chatOverTls(context);
+    } else {
+      await chat(context);
+      await game(context);
+      await compressedEcho(context);
+    }
   } finally {
     await context.close();
     fs.rmSync(profile, { recursive: true, force: true });

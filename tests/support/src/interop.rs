@@ -312,10 +312,15 @@ pub fn serve_with(listen: &str, extra: &[&str]) -> Serve {
     command.args(["serve", "--listen", listen]).args(extra);
     let proc = Proc::spawn("ws6455 serve", command);
     let deadline = Instant::now() + PATIENCE;
-    // serve logs "… serving on ws://ADDR …" on stderr once bound.
+    // serve logs "… serving on ws://ADDR …" (wss:// with TLS) on stderr
+    // once bound.
     let addr = loop {
         let log = proc.stderr();
-        if let Some(rest) = log.split("serving on ws://").nth(1) {
+        let rest = log
+            .split("serving on ws://")
+            .nth(1)
+            .or_else(|| log.split("serving on wss://").nth(1));
+        if let Some(rest) = rest {
             let addr: String = rest
                 .chars()
                 .take_while(|c| !c.is_whitespace() && *c != '/')
