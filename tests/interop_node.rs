@@ -5,7 +5,7 @@
 
 use ws6455_test_support::interop::{
     client_scenario, command, listening, listening_as, node_module_missing, peer_available, serve,
-    serve_with, Proc, CLIENT_SCENARIO_CHECKS,
+    serve_with, Proc, TlsServes, CLIENT_SCENARIO_CHECKS,
 };
 use ws6455_test_support::tls::TestCert;
 
@@ -98,23 +98,11 @@ fn node_client_against_ws6455_serve_over_tls() {
     if !node_ready("node_client_against_ws6455_serve_over_tls") {
         return;
     }
-    let files = TestCert::new().files();
-    let tls = [
-        "--tls-cert",
-        files.cert.to_str().expect("path"),
-        "--tls-key",
-        files.key.to_str().expect("path"),
-    ];
-    let server = serve_with("127.0.0.1:0", &tls);
-    let small = serve_with(
-        "127.0.0.1:0",
-        &[&tls[..], &["--max-message", "1000"]].concat(),
+    let serves = TlsServes::start();
+    let mut peer = Proc::spawn(
+        "ws_peer.js client (TLS)",
+        serves.client(command("node", &["node/ws_peer.js", "client"])),
     );
-    let mut cmd = command("node", &["node/ws_peer.js", "client"]);
-    cmd.arg(format!("wss://{}/echo", server.addr))
-        .arg(format!("wss://{}/echo", small.addr))
-        .env("WS6455_TLS_CA", &files.cert);
-    let mut peer = Proc::spawn("ws_peer.js client (TLS)", cmd);
     peer.succeed();
     let passes = peer.passes();
     for must in CLIENT_SCENARIO_CHECKS {

@@ -4,7 +4,7 @@
 
 use ws6455_test_support::interop::{
     client_scenario, command, listening, listening_as, peer_available, probe, serve, serve_with,
-    Proc, CLIENT_SCENARIO_CHECKS,
+    Proc, TlsServes, CLIENT_SCENARIO_CHECKS,
 };
 use ws6455_test_support::tls::TestCert;
 
@@ -102,23 +102,11 @@ fn python_client_against_ws6455_serve_over_tls() {
     if !python_ready("python_client_against_ws6455_serve_over_tls") {
         return;
     }
-    let files = TestCert::new().files();
-    let tls = [
-        "--tls-cert",
-        files.cert.to_str().expect("path"),
-        "--tls-key",
-        files.key.to_str().expect("path"),
-    ];
-    let server = serve_with("127.0.0.1:0", &tls);
-    let small = serve_with(
-        "127.0.0.1:0",
-        &[&tls[..], &["--max-message", "1000"]].concat(),
+    let serves = TlsServes::start();
+    let mut peer = Proc::spawn(
+        "python_peer.py client (TLS)",
+        serves.client(command("python3", &["python_peer.py", "client"])),
     );
-    let url = format!("wss://{}/echo", server.addr);
-    let small_url = format!("wss://{}/echo", small.addr);
-    let mut cmd = command("python3", &["python_peer.py", "client", &url, &small_url]);
-    cmd.env("WS6455_TLS_CA", &files.cert);
-    let mut peer = Proc::spawn("python_peer.py client (TLS)", cmd);
     peer.succeed();
     let passes = peer.passes();
     for must in CLIENT_SCENARIO_CHECKS {

@@ -10,30 +10,22 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ws6455::{
-    ConnId, ConnectOptions, Ctx, Handler, Incoming, Response, RunningServer, Server, UsageError,
-    WebSocket,
+    ConnId, Ctx, Handler, Incoming, Response, RunningServer, Server, UsageError, WebSocket,
 };
-use ws6455_test_support::server::{fd_count, test_config, Echo};
+use ws6455_test_support::server::{fd_count, test_config};
 use ws6455_test_support::tls::TestCert;
 use ws6455_test_support::MUST;
 
 fn tls_echo(cert: &TestCert, handshake_timeout: Duration) -> RunningServer {
     let mut config = test_config();
     config.handshake_timeout = handshake_timeout;
-    Server::new()
-        .config(config)
-        .tls(cert.server_config())
-        .bind("127.0.0.1:0")
-        .expect("bind")
-        .spawn(|| Echo)
+    cert.echo_server(config)
 }
 
 /// A wss:// echo still answers.
 fn still_serving(cert: &TestCert, addr: SocketAddr) {
-    let mut options = ConnectOptions::default();
-    options.tls = Some(cert.client_config());
     let url = format!("wss://localhost:{}/", addr.port());
-    let (mut ws, _) = WebSocket::connect_tls(&url, &options).expect("connect");
+    let (mut ws, _) = WebSocket::connect_tls(&url, &cert.client_options()).expect("connect");
     ws.get_ref()
         .sock
         .set_read_timeout(Some(MUST))
@@ -211,10 +203,8 @@ fn a_client_that_does_not_read_a_50_mb_stream_holds_the_server_to_its_bound() {
             next: 0,
             accepted: counter.clone(),
         });
-    let mut options = ConnectOptions::default();
-    options.tls = Some(cert.client_config());
     let url = format!("wss://localhost:{}/", server.local_addr().port());
-    let (mut ws, _) = WebSocket::connect_tls(&url, &options).expect("connect");
+    let (mut ws, _) = WebSocket::connect_tls(&url, &cert.client_options()).expect("connect");
     // Not reading: what the server accepted is what its output bound
     // (1 MiB and one message), the TLS session's 64 KiB and the kernel's
     // buffers hold — not the 50 MiB it wants to send.

@@ -7,29 +7,18 @@ use std::time::Duration;
 
 use ws6455::blocking::Error;
 use ws6455::{
-    CloseCode, ConnError, ConnId, ConnectOptions, Ctx, EventLoop, Handler, Incoming, Message,
-    Response, Server, WebSocket,
+    CloseCode, Config, ConnError, ConnId, ConnectOptions, Ctx, EventLoop, Handler, Incoming,
+    Message, Response, WebSocket,
 };
-use ws6455_test_support::server::Echo;
 use ws6455_test_support::tls::TestCert;
 use ws6455_test_support::MUST;
-
-fn options(cert: &TestCert) -> ConnectOptions {
-    let mut options = ConnectOptions::default();
-    options.tls = Some(cert.client_config());
-    options
-}
 
 #[test]
 fn a_blocking_client_echoes_over_wss_text_large_binary_ping_and_close() {
     let cert = TestCert::new();
-    let server = Server::new()
-        .tls(cert.server_config())
-        .bind("127.0.0.1:0")
-        .expect("bind")
-        .spawn(|| Echo);
+    let server = cert.echo_server(Config::default());
     let url = format!("wss://localhost:{}/chat", server.local_addr().port());
-    let (mut ws, response) = WebSocket::connect_tls(&url, &options(&cert)).expect("connect");
+    let (mut ws, response) = WebSocket::connect_tls(&url, &cert.client_options()).expect("connect");
     assert_eq!(response.status(), 101);
     ws.get_ref()
         .sock
@@ -65,13 +54,9 @@ fn a_blocking_client_echoes_over_wss_text_large_binary_ping_and_close() {
 fn a_client_that_does_not_trust_the_certificate_fails_with_a_clear_error() {
     let server_cert = TestCert::new();
     let other = TestCert::new();
-    let server = Server::new()
-        .tls(server_cert.server_config())
-        .bind("127.0.0.1:0")
-        .expect("bind")
-        .spawn(|| Echo);
+    let server = server_cert.echo_server(Config::default());
     let url = format!("wss://localhost:{}/", server.local_addr().port());
-    let err = match WebSocket::connect_tls(&url, &options(&other)) {
+    let err = match WebSocket::connect_tls(&url, &other.client_options()) {
         Ok(_) => panic!("a certificate nobody trusts was accepted"),
         Err(e) => e,
     };
@@ -80,7 +65,7 @@ fn a_client_that_does_not_trust_the_certificate_fails_with_a_clear_error() {
         "{err}"
     );
     // The server keeps serving.
-    let (mut ws, _) = WebSocket::connect_tls(&url, &options(&server_cert)).expect("connect");
+    let (mut ws, _) = WebSocket::connect_tls(&url, &server_cert.client_options()).expect("connect");
     ws.send_text("still here").expect("send");
     assert_eq!(
         ws.read().expect("echo"),
@@ -147,15 +132,15 @@ fn run_client(
 #[test]
 fn the_event_loop_client_speaks_wss() {
     let cert = TestCert::new();
-    let server = Server::new()
-        .tls(cert.server_config())
-        .bind("127.0.0.1:0")
-        .expect("bind")
-        .spawn(|| Echo);
+    let server = cert.echo_server(Config::default());
     let url = format!("wss://localhost:{}/", server.local_addr().port());
     let small = b"tiny".to_vec();
     let large = vec![0xA5; 3 << 20];
-    let heard = run_client(url, options(&cert), vec![small.clone(), large.clone()]);
+    let heard = run_client(
+        url,
+        cert.client_options(),
+        vec![small.clone(), large.clone()],
+    );
     assert_eq!(heard, vec![Ok(small), Ok(large)]);
     server.stop().expect("stop");
 }
@@ -163,13 +148,9 @@ fn the_event_loop_client_speaks_wss() {
 #[test]
 fn the_event_loop_client_reports_an_untrusted_certificate_as_a_tls_error() {
     let cert = TestCert::new();
-    let server = Server::new()
-        .tls(cert.server_config())
-        .bind("127.0.0.1:0")
-        .expect("bind")
-        .spawn(|| Echo);
+    let server = cert.echo_server(Config::default());
     let url = format!("wss://localhost:{}/", server.local_addr().port());
-    let heard = run_client(url, options(&TestCert::new()), vec![b"x".to_vec()]);
+    let heard = run_client(url, TestCert::new().client_options(), vec![b"x".to_vec()]);
     assert_eq!(heard.len(), 1, "{heard:?}");
     let error = heard[0].clone().expect_err("a TLS error");
     assert!(

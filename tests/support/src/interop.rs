@@ -20,7 +20,7 @@ use ws6455::tls::rustls::ClientConfig;
 use ws6455::{CloseCode, Config};
 use ws6455::{Incoming, WebSocket};
 
-use crate::tls::ClientStream;
+use crate::tls::{CertFiles, ClientStream, TestCert};
 
 /// Checks a foreign client's scenario against `ws6455 serve` must pass
 /// (tests/interop/node and python_peer.py run the same scenario).
@@ -335,6 +335,51 @@ pub fn serve_with(listen: &str, extra: &[&str]) -> Serve {
         std::thread::sleep(Duration::from_millis(20));
     };
     Serve { proc, addr }
+}
+
+/// Two `ws6455 serve` over TLS for a foreign client's scenario: the echo,
+/// and one with `--max-message 1000`; the certificate's files are kept
+/// for the peer to trust (`WS6455_TLS_CA`).
+pub struct TlsServes {
+    /// The certificate both serve, and the peer trusts.
+    pub files: CertFiles,
+    /// `serve --tls-cert … --tls-key …`.
+    pub server: Serve,
+    /// The same with `--max-message 1000`.
+    pub small: Serve,
+}
+
+impl TlsServes {
+    /// Start both with a fresh certificate.
+    pub fn start() -> Self {
+        let files = TestCert::new().files();
+        let tls = [
+            "--tls-cert",
+            files.cert.to_str().expect("path"),
+            "--tls-key",
+            files.key.to_str().expect("path"),
+        ];
+        let server = serve_with("127.0.0.1:0", &tls);
+        let small = serve_with(
+            "127.0.0.1:0",
+            &[&tls[..], &["--max-message", "1000"]].concat(),
+        );
+        TlsServes {
+            files,
+            server,
+            small,
+        }
+    }
+
+    /// `command` run with the two echo URLs as its last arguments and the
+    /// certificate to trust in `WS6455_TLS_CA`.
+    pub fn client(&self, mut command: Command) -> Command {
+        command
+            .arg(format!("wss://{}/echo", self.server.addr))
+            .arg(format!("wss://{}/echo", self.small.addr))
+            .env("WS6455_TLS_CA", &self.files.cert);
+        command
+    }
 }
 
 /// A command running `program` with `args` from `tests/interop/`.

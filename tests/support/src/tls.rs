@@ -108,6 +108,27 @@ impl Drop for CertFiles {
     }
 }
 
+impl TestCert {
+    /// Client options for the event loop and `WebSocket::connect_tls` that
+    /// trust this certificate.
+    pub fn client_options(&self) -> ws6455::ConnectOptions {
+        let mut options = ws6455::ConnectOptions::default();
+        options.tls = Some(self.client_config());
+        options
+    }
+
+    /// An in-process echo server speaking TLS with this certificate, with
+    /// `config`, on a free loopback port.
+    pub fn echo_server(&self, config: ws6455::Config) -> ws6455::RunningServer {
+        ws6455::Server::new()
+            .config(config)
+            .tls(self.server_config())
+            .bind("127.0.0.1:0")
+            .expect("bind")
+            .spawn(|| crate::server::Echo)
+    }
+}
+
 impl Default for TestCert {
     fn default() -> Self {
         Self::new()
