@@ -14,6 +14,8 @@ use ws6455::proto::deflate::DeflateConfig;
 use ws6455::{CloseCode, Config};
 use ws6455::{ConnError, ConnId, ConnectOptions, Ctx, EventLoop, Handler, Message};
 
+use crate::tls_args::ClientTls;
+
 /// How long the last case's connection gets to close before the reports
 /// are requested.
 const REPORT_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
@@ -21,7 +23,7 @@ const REPORT_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
 /// Options of `ws6455 autobahn-client`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The fuzzingserver's base URL.
+    /// The fuzzingserver's base URL (ws:// or wss://).
     #[arg(long, default_value = "ws://127.0.0.1:9001")]
     pub url: String,
     /// Agent name the reports are filed under.
@@ -30,6 +32,9 @@ pub struct Args {
     /// Run only cases FROM-TO (1-based, inclusive), for a quick look.
     #[arg(long)]
     pub cases: Option<String>,
+    /// wss://: which certificates to trust.
+    #[command(flatten)]
+    pub tls: ClientTls,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,6 +49,8 @@ enum Step {
 
 struct Runner {
     base: String,
+    /// For every connection (`--ca`, `--insecure`).
+    options: ConnectOptions,
     agent: String,
     step: Step,
     /// Cases the server has, then the range to run.
@@ -83,7 +90,7 @@ impl Runner {
             log::info!("case {n}/{}", self.last);
         }
         let url = format!("{}{}", self.base, path);
-        match ctx.connect(&url, &ConnectOptions::default()) {
+        match ctx.connect(&url, &self.options) {
             Ok(id) => self.current = Some(id),
             Err(e) => {
                 self.error = Some(format!("{url}: {e}"));
@@ -119,11 +126,15 @@ impl Handler for Runner {
         if self.current != Some(id) {
             return;
         }
-        if let (Step::Counting | Step::Settling | Step::Reporting, ConnError::Io(e)) =
-            (self.step, error)
+        // A TLS error is as fatal as an unreachable server: every case
+        // would meet the same certificate.
+        if let (
+            Step::Counting | Step::Settling | Step::Reporting,
+            ConnError::Io(_) | ConnError::Tls(_),
+        ) = (self.step, error)
         {
             self.error = Some(format!(
-                "cannot reach the fuzzingserver at {}: {e}",
+                "cannot reach the fuzzingserver at {}: {error}",
                 self.base
             ));
         }
@@ -152,6 +163,8 @@ impl Handler for Runner {
 /// Run all cases, or the range given with `--cases`.
 pub fn run(args: Args) -> io::Result<()> {
     let (first, last) = parse_range(args.cases.as_deref())?;
+    let mut options = ConnectOptions::default();
+    options.tls = args.tls.config(&args.url)?;
     let config = {
         let mut config = Config::default();
         config.ping_interval = None;
@@ -163,10 +176,11 @@ pub fn run(args: Args) -> io::Result<()> {
     let mut event_loop = EventLoop::new(config)?;
     let base = args.url.trim_end_matches('/').to_owned();
     let counting = event_loop
-        .connect(&format!("{base}/getCaseCount"), &ConnectOptions::default())
+        .connect(&format!("{base}/getCaseCount"), &options)
         .map_err(io::Error::other)?;
     let mut runner = Runner {
         base,
+        options,
         agent: args.agent,
         step: Step::Counting,
         count: 0,

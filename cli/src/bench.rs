@@ -9,6 +9,10 @@
 //! measured window after it. Two more modes: `--fanout` (one publisher,
 //! C subscribers of a broadcasting server) and `--idle` (C upgraded
 //! connections held open, for memory per idle connection).
+//!
+//! Echo and fan-out speak `wss://` too (`--ca`, `--insecure`); the idle
+//! mode writes its raw upgrade requests to plain sockets, so it is
+//! `ws://` only.
 
 mod echo;
 mod fanout;
@@ -90,6 +94,9 @@ pub struct Args {
     /// decompressor once.
     #[arg(long, requires = "idle")]
     pub warm: bool,
+    /// wss://: which certificates to trust.
+    #[command(flatten)]
+    pub tls: crate::tls_args::ClientTls,
 }
 
 /// `size` bytes of JSON-like text: objects whose keys repeat and whose
@@ -155,11 +162,14 @@ pub fn run(args: Args) -> io::Result<()> {
         return Err(io::Error::other("--connections must be at least 1"));
     }
     if args.idle {
-        idle::run(&args)
-    } else if args.fanout {
-        fanout::run(&args)
+        return idle::run(&args);
+    }
+    let mut options = ws6455::ConnectOptions::default();
+    options.tls = args.tls.config(&args.url)?;
+    if args.fanout {
+        fanout::run(&args, options)
     } else {
-        echo::run(&args)
+        echo::run(&args, options)
     }
 }
 

@@ -12,11 +12,16 @@
 //! the reader waits when the outbox is, so piping a large file in never
 //! grows memory without bound.
 //!
+//! `wss://` URLs go over TLS: the server's certificate must chain to the
+//! public roots, or to `--ca FILE`; `--insecure` skips the check. What
+//! `--trace` shows are the WebSocket frames inside TLS, after decryption.
+//!
 //! Received messages, pings, pongs and the peer's close go to stdout;
 //! connection news and `--trace` lines to the log on stderr (`-q` leaves
 //! only errors there). Exit status: 0 after a
 //! clean close, 1 after an unclean one or a protocol error, 2 if the
-//! connection could not be made.
+//! connection could not be made (a certificate that is not trusted, or a
+//! `--ca` file that cannot be used, included).
 
 use std::collections::VecDeque;
 use std::io::{self, BufRead};
@@ -33,11 +38,12 @@ use ws6455_describe::hex;
 use ws6455_describe::TraceLine;
 
 use crate::log::timestamp;
+use crate::tls_args::ClientTls;
 
 /// Options of `ws6455 connect`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The server's ws:// URL.
+    /// The server's ws:// or wss:// URL.
     pub url: String,
     /// Send each stdin line as a binary message instead of text (in text
     /// mode, bytes that are not UTF-8 are replaced by U+FFFD).
@@ -61,6 +67,9 @@ pub struct Args {
     /// Do not offer permessage-deflate (RFC 7692) compression.
     #[arg(long)]
     pub no_deflate: bool,
+    /// wss://: which certificates to trust.
+    #[command(flatten)]
+    pub tls: ClientTls,
 }
 
 const CLEAN: u8 = 0;
@@ -252,7 +261,12 @@ impl Handler for Client {
             self.failed = true;
             eprintln!("{} error: {error}", timestamp());
         } else {
-            eprintln!("{} cannot connect to {}: {error}", timestamp(), self.url);
+            eprintln!(
+                "{} cannot connect to {}: {error}{}",
+                timestamp(),
+                self.url,
+                certificate_hint(error)
+            );
         }
     }
 
@@ -297,6 +311,16 @@ impl Handler for Client {
     }
 }
 
+/// What to do about a server certificate that was not trusted.
+fn certificate_hint(error: &ConnError) -> &'static str {
+    match error {
+        ConnError::Tls(ws6455::tls::rustls::Error::InvalidCertificate(_)) => {
+            " (--ca FILE trusts a certificate or CA; --insecure skips the check)"
+        }
+        _ => "",
+    }
+}
+
 /// Up to 64 bytes of hex, then how many more.
 fn short_hex(data: &[u8]) -> String {
     match data.get(..64) {
@@ -327,6 +351,7 @@ fn options(args: &Args) -> Result<ConnectOptions, String> {
     options.protocols.clone_from(&args.subprotocols);
     options.headers = headers;
     options.origin.clone_from(&args.origin);
+    options.tls = args.tls.config(&args.url).map_err(|e| e.to_string())?;
     Ok(options)
 }
 

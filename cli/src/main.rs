@@ -8,7 +8,10 @@ mod connect;
 mod inspect;
 mod log;
 mod serve;
+mod tls_args;
 
+use std::fmt;
+use std::io;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -31,7 +34,9 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the WebSocket server: the chat demo (http://127.0.0.1:9001/),
-    /// the game demo (/game), and an echo endpoint on every other path.
+    /// the game demo (/game), and an echo endpoint on every other path;
+    /// over TLS (https://, wss://) with --tls-cert and --tls-key. Exit 2
+    /// if a certificate or key file cannot be used.
     Serve(serve::Args),
     /// Talk to a WebSocket server: stdin lines go out as messages, what
     /// arrives is printed (like wscat). Exit 0 on a clean close, 1 on an
@@ -62,7 +67,36 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ws6455: {e}");
-            ExitCode::FAILURE
+            let bad_options = e.get_ref().is_some_and(|inner| inner.is::<BadOptions>());
+            if bad_options {
+                ExitCode::from(BAD_OPTIONS)
+            } else {
+                ExitCode::FAILURE
+            }
         }
+    }
+}
+
+/// The exit status for options that cannot be used: 2, like clap's own
+/// usage errors (and `connect`'s "no connection").
+const BAD_OPTIONS: u8 = 2;
+
+/// Options that parsed but cannot be used — a certificate, key or CA file
+/// that is missing, unreadable or wrong. The message is one line naming
+/// the option and the file; the command exits with [`BAD_OPTIONS`].
+#[derive(Debug)]
+pub struct BadOptions(pub String);
+
+impl fmt::Display for BadOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadOptions {}
+
+impl From<BadOptions> for io::Error {
+    fn from(bad: BadOptions) -> Self {
+        io::Error::new(io::ErrorKind::InvalidInput, bad)
     }
 }

@@ -1,6 +1,9 @@
 //! `ws6455 serve`: the chat on `/chat` (page on `GET /`), the game on
 //! `/game` (page on `GET /game`), and an echo server on every other
 //! WebSocket path (the Autobahn testee). The demos live in `apps/`.
+//! With `--tls-cert` and `--tls-key` all of it goes over TLS: the pages
+//! on https://, the sockets on wss:// (the pages pick the scheme their
+//! own URL has).
 
 use std::io;
 use std::time::Duration;
@@ -15,6 +18,7 @@ use ws6455_describe::TraceLine;
 use log::info;
 
 use crate::apps::Routes;
+use crate::tls_args::ServerTls;
 
 /// Options of `ws6455 serve`.
 #[derive(clap::Args, Debug)]
@@ -51,6 +55,9 @@ pub struct Args {
     /// then holds only its decompressor's window (about 40 KiB).
     #[arg(long, conflicts_with_all = ["no_deflate", "deflate_no_context_takeover"])]
     pub deflate_server_no_context_takeover: bool,
+    /// TLS: serve https:// and wss:// instead of http:// and ws://.
+    #[command(flatten)]
+    pub tls: ServerTls,
 }
 
 /// Subprotocols the echo endpoint agrees to (§1.9, §4.2.2): echoing
@@ -124,17 +131,28 @@ pub fn run(args: Args) -> io::Result<()> {
         });
         config
     };
-    let server = Server::new()
+    // Before binding: a bad file is reported without touching the port.
+    let tls = args.tls.config()?;
+    let secure = tls.is_some();
+    let mut server = Server::new()
         .config(config)
         .threads(args.threads)
-        .trace_frames(args.trace)
-        .bind(args.listen.as_str())?;
+        .trace_frames(args.trace);
+    if let Some(tls) = tls {
+        server = server.tls(tls);
+    }
+    let server = server.bind(args.listen.as_str())?;
     let handle = server.handle();
     ctrlc::set_handler(move || handle.shutdown()).map_err(io::Error::other)?;
+    let (ws, http) = if secure {
+        ("wss", "https")
+    } else {
+        ("ws", "http")
+    };
     info!(
-        "ws6455 serving on ws://{} ({} thread(s))",
-        server.local_addr(),
-        args.threads
+        "ws6455 serving on {ws}://{addr} ({} thread(s)); chat page {http}://{addr}/",
+        args.threads,
+        addr = server.local_addr(),
     );
     if args.threads > 1 {
         info!(

@@ -58,6 +58,8 @@ pub fn check_agreed(args: &Args, response: Option<&Response>) -> Result<(), Stri
 /// Opens connections `ramp` at a time: one more for each that opens.
 pub struct Opener {
     pub url: String,
+    /// For every connection (`--ca`, `--insecure`).
+    pub options: ConnectOptions,
     pub total: usize,
     pub started: usize,
     pub opened: usize,
@@ -67,9 +69,10 @@ pub struct Opener {
 }
 
 impl Opener {
-    pub fn new(args: &Args, url: String) -> Self {
+    pub fn new(args: &Args, url: String, options: ConnectOptions) -> Self {
         Opener {
             url,
+            options,
             total: args.connections,
             started: 0,
             opened: 0,
@@ -84,7 +87,7 @@ impl Opener {
         let mut ids = Vec::new();
         while self.started < self.total.min(ramp.max(1)) {
             ids.push(
-                ev.connect(&self.url, &ConnectOptions::default())
+                ev.connect(&self.url, &self.options)
                     .map_err(io::Error::other)?,
             );
             self.started += 1;
@@ -99,7 +102,7 @@ impl Opener {
             return None;
         }
         self.started += 1;
-        match ctx.connect(&self.url, &ConnectOptions::default()) {
+        match ctx.connect(&self.url, &self.options) {
             Ok(id) => Some(id),
             Err(e) => {
                 self.fail(
@@ -322,7 +325,7 @@ impl Handler for Load {
     }
 }
 
-pub fn run(args: &Args) -> io::Result<()> {
+pub fn run(args: &Args, options: ConnectOptions) -> io::Result<()> {
     let mut ev = EventLoop::new(client_config(args.size, args.deflate))?;
     let pattern = b"ws6455 bench: the quick brown fox jumps over the lazy dog. ";
     let binary: Vec<u8> = if args.deflate {
@@ -336,7 +339,7 @@ pub fn run(args: &Args) -> io::Result<()> {
         sends: 0,
         text,
         binary,
-        opener: Opener::new(args, args.url.clone()),
+        opener: Opener::new(args, args.url.clone(), options),
         phase: Phase::Opening,
         ids: Vec::with_capacity(args.connections),
         sent_at: HashMap::with_capacity(args.connections),

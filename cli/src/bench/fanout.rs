@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use ws6455::proto::Response;
 use ws6455::CloseCode;
-use ws6455::{ConnError, ConnId, Ctx, EventLoop, Handler, Message};
+use ws6455::{ConnError, ConnId, ConnectOptions, Ctx, EventLoop, Handler, Message};
 
 use super::echo::{client_config, Opener};
 use super::hist::Histogram;
@@ -101,7 +101,7 @@ impl Handler for Fanout {
                 if self.opener.all_open() {
                     self.phase = Phase::Publisher;
                     let url = self.publish_url.clone();
-                    match ctx.connect(&url, &Default::default()) {
+                    match ctx.connect(&url, &self.opener.options) {
                         Ok(p) => self.publisher = Some(p),
                         Err(e) => self.opener.fail(ctx, format!("cannot connect {url}: {e}")),
                     }
@@ -207,13 +207,13 @@ impl Handler for Fanout {
     }
 }
 
-pub fn run(args: &Args) -> io::Result<()> {
+pub fn run(args: &Args, options: ConnectOptions) -> io::Result<()> {
     let base = args.url.trim_end_matches('/');
     let mut ev = EventLoop::new(client_config(args.size, false))?;
     let mut f = Fanout {
         args: args.clone(),
         publish_url: format!("{base}/publish"),
-        opener: Opener::new(args, format!("{base}/subscribe")),
+        opener: Opener::new(args, format!("{base}/subscribe"), options),
         phase: Phase::Opening,
         publisher: None,
         body: b"x".repeat(args.size.max(16)),

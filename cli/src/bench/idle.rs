@@ -155,6 +155,14 @@ fn warm_frame(deflate: bool) -> Vec<u8> {
 
 pub fn run(args: &Args) -> io::Result<()> {
     let uri = WsUri::parse(&args.url).map_err(io::Error::other)?;
+    if uri.secure {
+        // Its raw sockets carry hand-written frames, not TLS records.
+        return Err(crate::BadOptions(format!(
+            "--idle opens plain sockets: it takes a ws:// URL, not {}",
+            args.url
+        ))
+        .into());
+    }
     let addr = std::net::ToSocketAddrs::to_socket_addrs(&(uri.host.as_str(), uri.port))?
         .next()
         .ok_or_else(|| io::Error::other(format!("{}: no address", uri.host)))?;
