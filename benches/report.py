@@ -417,10 +417,6 @@ def render(results, markdown, max_load):
     if "deflate" in shown:
         path, doc = shown["deflate"]
         w(report_deflate.render(doc, shown_path(path), provenance(doc, path, doc.get("runs", []), ("idle", "echo"))))
-    if "tls" in shown:
-        path, doc = shown["tls"]
-        w(report_tls.render(doc, shown_path(path),
-                            lambda kinds, end: provenance(doc, path, doc.get("runs", []), kinds, end), current))
     notes = os.path.join(results, "notes.md")
     if current and os.path.exists(notes):
         with open(notes) as f:
@@ -431,6 +427,11 @@ def render(results, markdown, max_load):
         else:
             print(f"report.py: not rendering {shown_path(notes)}: written for "
                   f"{m.group(1) if m else 'no named commit'}, not {current}", file=sys.stderr)
+    # After the notes, which speak of the tables above at `current` only.
+    if "tls" in shown:
+        path, doc = shown["tls"]
+        w(report_tls.render(doc, shown_path(path),
+                            lambda kinds, end: provenance(doc, path, doc.get("runs", []), kinds, end), current))
     newest_skipped = {}
     for kind, path, doc, reason in sorted(skipped, key=lambda x: x[1]):
         newest_skipped[kind] = (path, doc, reason)
