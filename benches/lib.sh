@@ -95,6 +95,17 @@ server_cmd() {
         ws6455-snct) echo "$WS serve --listen 127.0.0.1:$2 --quiet --deflate-server-no-context-takeover" ;;
         node-ws-deflate) echo "node $ROOT/benches/peers/node/echo-ws.js --listen 127.0.0.1:$2 --deflate" ;;
         raw-mio) echo "$PEERS/echo-raw-mio --listen 127.0.0.1:$2" ;;
+        # wss:// (benches/tls.sh): the PEM certificate and key in $TLS_CERT
+        # and $TLS_KEY (paths without spaces).
+        ws6455-tls | tokio-tungstenite-tls | node-ws-tls)
+            if [ -z "${TLS_CERT:-}" ] || [ -z "${TLS_KEY:-}" ]; then
+                log "server $1 needs TLS_CERT and TLS_KEY"; return 1
+            fi
+            case $1 in
+                ws6455-tls) echo "$WS serve --listen 127.0.0.1:$2 --quiet --tls-cert $TLS_CERT --tls-key $TLS_KEY" ;;
+                tokio-tungstenite-tls) echo "$PEERS/echo-tokio-tungstenite-tls --listen 127.0.0.1:$2 --tls-cert $TLS_CERT --tls-key $TLS_KEY" ;;
+                node-ws-tls) echo "node $ROOT/benches/peers/node/echo-ws.js --listen 127.0.0.1:$2 --tls-cert $TLS_CERT --tls-key $TLS_KEY" ;;
+            esac ;;
         *) log "unknown server $1"; return 1 ;;
     esac
 }

@@ -7,6 +7,7 @@ BENCHMARKS.md (and benches/results/chart.svg) from the newest results.
     report.py fanout  RAW.jsonl OUT.json [...]
     report.py scale   RAW.json  OUT.json [...]
     report.py deflate RAW.jsonl OUT.json [...]
+    report.py tls     RAW.jsonl OUT.json [... --force]
     report.py render                      # BENCHMARKS.md from benches/results/
 
 Every command also takes --results DIR (default benches/results) and
@@ -22,7 +23,12 @@ What gets rendered, so that no table claims what it did not measure:
   each kind only the newest publishable file measured at that commit is
   rendered, and every table says that commit, the date and the load;
 * benches/results/notes.md is included only if its first line names the
-  same commit (`<!-- commit: abc1234 -->`).
+  same commit (`<!-- commit: abc1234 -->`);
+* the wss:// (TLS) section is a run of its own (benches/tls.sh): the
+  newest publishable tls file is shown whatever its commit, which its
+  tables name, and does not decide the current commit of the others;
+  `tls --force` (tls.sh's FORCE=1) publishes a run over the load limit,
+  and its section says so.
 
 Python standard library only.
 """
@@ -42,12 +48,16 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import chart  # noqa: E402
 import report_deflate  # noqa: E402
+import report_tls  # noqa: E402
 
 # The servers' column order; servers not listed here follow, in the order
 # the run met them.
 KNOWN_SERVERS = ["ws6455", "ws6455-base", "fastwebsockets", "tokio-tungstenite", "tungstenite",
                  "node-ws", "raw-mio"]
-KINDS = ["peers", "fanout", "scale", "deflate"]
+# The kinds whose newest file sets the page's current commit; "tls" is
+# shown on its own (see the module doc).
+MAIN_KINDS = ["peers", "fanout", "scale", "deflate"]
+KINDS = MAIN_KINDS + ["tls"]
 DEFAULT_MAX_LOAD = float(os.environ.get("MAXLOAD") or 1.5)
 
 
@@ -92,6 +102,33 @@ def peer_versions():
                 versions[name] = m.group(1)
     except OSError:
         pass
+    try:
+        with open(os.path.join(HERE, "peers", "node", "node_modules", "ws", "package.json")) as f:
+            versions["ws (npm)"] = json.load(f)["version"]
+    except (OSError, ValueError, KeyError):
+        pass
+    return versions
+
+
+def tls_versions():
+    """What the TLS run's servers were built with."""
+    versions = {}
+    for label, lock_path, names in [
+            ("ws6455", os.path.join(ROOT, "Cargo.lock"), ["rustls", "aws-lc-rs"]),
+            ("peers", os.path.join(HERE, "peers", "Cargo.lock"),
+             ["rustls", "aws-lc-rs", "tokio-rustls", "tokio-tungstenite", "tokio"])]:
+        try:
+            with open(lock_path) as f:
+                lock = f.read()
+        except OSError:
+            continue
+        for name in names:
+            m = re.search(r'name = "%s"\nversion = "([^"]+)"' % re.escape(name), lock)
+            if m:
+                versions[f"{name} ({label})"] = m.group(1)
+    openssl = run(["node", "-p", "process.versions.openssl"])
+    if openssl:
+        versions["Node's OpenSSL"] = openssl
     try:
         with open(os.path.join(HERE, "peers", "node", "node_modules", "ws", "package.json")) as f:
             versions["ws (npm)"] = json.load(f)["version"]
@@ -324,12 +361,13 @@ def render(results, markdown, max_load):
         else:
             print(f"report.py: not rendering {shown_path(path)}: not published: {reason}", file=sys.stderr)
             skipped.append((kind, path, doc, f"not published: {reason}"))
-    current = commit_of(publishable_docs[-1][3]) if publishable_docs else None
+    main_docs = [d for d in publishable_docs if d[0] in MAIN_KINDS]
+    current = commit_of(main_docs[-1][3]) if main_docs else None
     for kind, stamp, path, doc in publishable_docs:
-        if commit_of(doc) == current:
+        if commit_of(doc) == current or kind == "tls":
             shown[kind] = (path, doc)  # oldest first: the newest wins
     for kind, stamp, path, doc in publishable_docs:
-        if commit_of(doc) != current:
+        if kind != "tls" and commit_of(doc) != current:
             print(f"report.py: not rendering {shown_path(path)}: measured at {commit_of(doc)}, "
                   f"not at the current {current}", file=sys.stderr)
             skipped.append((kind, path, doc, f"measured at `{commit_of(doc)}`, not `{current}`"))
@@ -348,12 +386,18 @@ def render(results, markdown, max_load):
       "the machine's wake-up latency, so that row ranks nothing.\n")
     w(f"Rules of this page: a run whose 1-minute load average exceeded {max_load:g} when it started "
       "is kept in the results directory but not shown; of the others, only runs measured at the commit "
-      "of the newest one are shown, and each table names its commit, date and load.\n")
+      "of the newest one are shown, and each table names its commit, date and load. The wss:// (TLS) "
+      "section is a run of its own (`benches/tls.sh`): its newest publishable run is shown, at the "
+      "commit its tables name.\n")
+    tls_commit = commit_of(shown["tls"][1]) if "tls" in shown else None
     if current is None:
         w("**No current results**: no results file passes the rules above. Run the scripts below.\n")
+    elif tls_commit and tls_commit != current:
+        w(f"**Every table below was measured at commit `{current}`, except those of the wss:// (TLS) "
+          f"section, a run of its own at commit `{tls_commit}`.**\n")
     else:
         w(f"**Every table below was measured at commit `{current}`.**\n")
-    any_doc = next((d for _, d in shown.values()), None)
+    any_doc = next((d for k, (_, d) in shown.items() if k != "tls"), None) or shown.get("tls", (None, None))[1]
     if any_doc:
         m = any_doc.get("machine", {})
         w("## Machine\n")
@@ -383,6 +427,11 @@ def render(results, markdown, max_load):
         else:
             print(f"report.py: not rendering {shown_path(notes)}: written for "
                   f"{m.group(1) if m else 'no named commit'}, not {current}", file=sys.stderr)
+    # After the notes, which speak of the tables above at `current` only.
+    if "tls" in shown:
+        path, doc = shown["tls"]
+        w(report_tls.render(doc, shown_path(path),
+                            lambda kinds, end: provenance(doc, path, doc.get("runs", []), kinds, end), current))
     newest_skipped = {}
     for kind, path, doc, reason in sorted(skipped, key=lambda x: x[1]):
         newest_skipped[kind] = (path, doc, reason)
@@ -403,6 +452,7 @@ def commands(w):
     w("benches/fanout.sh      # 1 publisher → 10,000 subscribers")
     w("benches/scale.sh       # 100,000 idle connections to ws6455 serve")
     w("benches/deflate.sh     # permessage-deflate: memory per idle connection, compressed echo")
+    w("benches/tls.sh         # wss://: echo, RSS per idle TLS connection, handshakes per CPU-second")
     w("QUICK=1 benches/run-peers.sh   # a dry run of a script: results and this page go to a temp directory")
     w("```\n")
     w("Knobs (environment): `SERVERS`, `CONNS`, `SIZES`, `REPS`, `WARMUP`, `DURATION`, `IDLE`; "
@@ -672,6 +722,8 @@ def main():
     p.add_argument("--commit", help="the measured build's commit (default: HEAD now)")
     p.add_argument("--base-commit", help="commit of the ws6455-base build")
     p.add_argument("--base-path", help="path of the ws6455-base build")
+    p.add_argument("--force", action="store_true",
+                   help="tls: publish the run even if its load at the start exceeded --max-load")
     p.add_argument("--max-load", type=float, default=DEFAULT_MAX_LOAD,
                    help="publish only runs whose load at the start is at most this")
     p.add_argument("--results", default=os.path.join(HERE, "results"))
@@ -690,6 +742,15 @@ def main():
             runs = read_jsonl(args.raw)
             doc.update(report_deflate.summarize(runs))
             doc["runs"] = runs
+        elif args.kind == "tls":
+            runs = read_jsonl(args.raw)
+            doc["tls_versions"] = tls_versions()
+            doc.update(report_tls.summarize(runs))
+            doc["runs"] = runs
+            if args.force and not doc["published"]:
+                doc["published"] = True
+                doc["forced"] = True
+                doc["forced_reason"] = doc.pop("unpublished_reason")
         elif args.kind == "fanout":
             runs = read_jsonl(args.raw)
             doc["runs"] = runs

@@ -1,6 +1,7 @@
 //! Shared bits of the peer rig: the listen address from the command line
 //! and the RFC 6455 §4.2.2 accept key, for the servers that answer the
-//! upgrade by hand.
+//! upgrade by hand; [`tls`]: the TLS settings and the wss:// client steps
+//! of the TLS peer and clients.
 
 use base64::Engine;
 use sha1::{Digest, Sha1};
@@ -15,6 +16,25 @@ pub fn listen_addr() -> String {
             .cloned()
             .unwrap_or_else(|| "127.0.0.1:9001".into()),
     }
+}
+
+/// The value after `--name` on the command line, if any.
+pub fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let i = args.iter().position(|a| a == name)?;
+    Some(
+        args.get(i + 1)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} needs a value")),
+    )
+}
+
+/// The value after `--name`, or exit with a usage message.
+pub fn required_arg(name: &str, usage: &str) -> String {
+    arg(name).unwrap_or_else(|| {
+        eprintln!("missing {name}\nusage: {usage}");
+        std::process::exit(2)
+    })
 }
 
 /// base64(sha1(key + GUID)) (§4.2.2).
@@ -48,6 +68,8 @@ pub fn response_101(head: &[u8]) -> Option<Vec<u8>> {
         .into_bytes(),
     )
 }
+
+pub mod tls;
 
 #[cfg(test)]
 mod tests {
