@@ -42,6 +42,8 @@ export WSTEST="$env_dir/bin/wstest"
 # and sections 12-13 make a role take tens of minutes, so on two cores this
 # halves the wall time. Full logs go to target/autobahn-<role>[-tls].log; the
 # per-case progress lines are left out of what is printed here.
+# The wss:// runs make their certificate with openssl.
+command -v openssl >/dev/null || { apt-get update -qq && apt-get install -y -qq openssl; }
 cargo build --release
 mkdir -p target
 # ws:// first, then wss:// (AUTOBAHN_TLS=1: a certificate made for the run,
