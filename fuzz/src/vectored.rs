@@ -24,8 +24,9 @@
 //! * A and B accept and refuse the same sends with the same error, and
 //!   give the same events;
 //! * when A is a server: after every step the bytes each transport got so
-//!   far are equal, and so are `buffered_amount()` and `pending_output()`
-//!   (its length and first bytes);
+//!   far are equal, and so are `buffered_amount()` and the first bytes of
+//!   the pending output, read across the queue's pieces (how the queue
+//!   cuts them is its own business);
 //!   at the end (both drained completely) A's wire equals B's;
 //! * A's wire (and, when A is a client, B's) read back as the peer would
 //!   read it: [`crate::wire::check_output_with`] (a strict frame parser:
