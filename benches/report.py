@@ -49,6 +49,7 @@ sys.path.insert(0, HERE)
 import chart  # noqa: E402
 import report_deflate  # noqa: E402
 import report_tls  # noqa: E402
+from report_common import med, ordered, size_label  # noqa: E402
 
 # The servers' column order; servers not listed here follow, in the order
 # the run met them.
@@ -142,15 +143,9 @@ def read_jsonl(path):
         return [json.loads(line) for line in f if line.strip()]
 
 
-def med(values):
-    values = [v for v in values if v is not None]
-    return statistics.median(values) if values else None
-
-
 def server_order(names):
     """KNOWN_SERVERS first, in their order, then the others as met."""
-    names = list(dict.fromkeys(names))
-    return [s for s in KNOWN_SERVERS if s in names] + [s for s in names if s not in KNOWN_SERVERS]
+    return ordered(names, KNOWN_SERVERS)
 
 
 def summarize_peers(runs):
@@ -316,12 +311,6 @@ def human_bytes(v):
 
 def per_subscriber(growth, subscribers):
     return "–" if growth is None or not subscribers else f"{growth / subscribers:,.0f} B"
-
-
-def size_label(s):
-    if s and s >= 2**20 and s % 2**20 == 0:
-        return f"{s // 2**20} MiB"
-    return f"{s // 1024} KiB" if s and s >= 1024 and s % 1024 == 0 else f"{s} B"
 
 
 def load_range(runs, kinds=("echo",)):

@@ -3,7 +3,7 @@
 summarize(runs) turns the raw lines of one deflate.sh run into medians;
 render(doc, path, caption) writes the section from them.
 """
-import statistics
+from report_common import med
 
 IDLE_CASES = [
     ("plain", "no extension, after the handshake"),
@@ -16,9 +16,6 @@ IDLE_CASES = [
 PEER = "node-ws"
 
 
-def med(values):
-    values = [v for v in values if v is not None]
-    return statistics.median(values) if values else None
 
 
 def base(server):

@@ -4,7 +4,7 @@ summarize(runs) turns the raw lines of one tls.sh run into medians;
 render(doc, path, provenance) writes the section from them, with the
 issue's goals judged on that run alone.
 """
-import statistics
+from report_common import med, ordered, size_label
 
 OURS = "ws6455-tls"
 PEERS = ["tokio-tungstenite-tls", "node-ws-tls"]
@@ -13,14 +13,8 @@ ORDER = [OURS] + PEERS
 ECHO_GOALS = [("tokio-tungstenite-tls", 1.2), ("node-ws-tls", 2.0)]
 
 
-def med(values):
-    values = [v for v in values if v is not None]
-    return statistics.median(values) if values else None
-
-
 def order(names):
-    names = list(dict.fromkeys(names))
-    return [s for s in ORDER if s in names] + [s for s in names if s not in ORDER]
+    return ordered(names, ORDER)
 
 
 def summarize(runs):
@@ -87,10 +81,6 @@ def ratio(a, b):
     return "–" if a is None or not b else f"{a / b:.2f}×"
 
 
-def size_label(s):
-    return f"{s // 1024} KiB" if s and s >= 1024 and s % 1024 == 0 else f"{s} B"
-
-
 def render(doc, path, provenance, current=None):
     """The section. provenance(kinds, end) gives the line under each
     table's heading (commit, date, load); current: the commit of the
@@ -138,25 +128,24 @@ def render(doc, path, provenance, current=None):
         return [ratio(ours, echo.get((p, c, s), {}).get(key)) for p in peers]
 
     if cells:
-        w("### Echo over wss://: messages per server CPU-second (median)\n")
-        w(provenance(("echo",), True))
-        w("The generator is `ws6455 bench` (ws6455's own mio client, over TLS), closed loop: one message "
-          "in flight per connection. Server CPU is user+system time from `/proc/PID/stat` over the "
-          "measured window.\n")
-        w("| conns × size | " + " | ".join(servers) + " | " + " | ".join(f"{OURS} ÷ {p}" for p in peers) + " |")
-        w("|---|" + "---:|" * (len(servers) + len(peers)))
-        for c, s in cells:
-            w(f"| {c} × {size_label(s)} | " + " | ".join(cell(sv, c, s, "per_server_cpu_s") for sv in servers)
-              + " | " + " | ".join(ratios(c, s, "per_server_cpu_s")) + " |")
-        w("")
-        w("### Echo over wss://: messages per second (median)\n")
-        w(provenance(("echo",), True))
-        w("| conns × size | " + " | ".join(servers) + " | " + " | ".join(f"{OURS} ÷ {p}" for p in peers) + " |")
-        w("|---|" + "---:|" * (len(servers) + len(peers)))
-        for c, s in cells:
-            w(f"| {c} × {size_label(s)} | " + " | ".join(cell(sv, c, s, "per_second") for sv in servers)
-              + " | " + " | ".join(ratios(c, s, "per_second")) + " |")
-        w("")
+        def echo_table(title, key, note=""):
+            w(f"### Echo over wss://: {title} (median)\n")
+            w(provenance(("echo",), True))
+            if note:
+                w(note)
+            w("| conns × size | " + " | ".join(servers) + " | "
+              + " | ".join(f"{OURS} ÷ {p}" for p in peers) + " |")
+            w("|---|" + "---:|" * (len(servers) + len(peers)))
+            for c, s in cells:
+                w(f"| {c} × {size_label(s)} | " + " | ".join(cell(sv, c, s, key) for sv in servers)
+                  + " | " + " | ".join(ratios(c, s, key)) + " |")
+            w("")
+
+        echo_table("messages per server CPU-second", "per_server_cpu_s",
+                   "The generator is `ws6455 bench` (ws6455's own mio client, over TLS), closed loop: one "
+                   "message in flight per connection. Server CPU is user+system time from `/proc/PID/stat` "
+                   "over the measured window.\n")
+        echo_table("messages per second", "per_second")
         w("| server | conns × size | messages counted | p50 µs | p99 µs | server % core | generator % core | generator saturated |")
         w("|---|---|---:|---:|---:|---:|---:|---:|")
         for c, s in cells:
