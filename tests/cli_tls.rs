@@ -12,12 +12,8 @@ use std::sync::{Arc, Mutex};
 
 use ws6455::proto::handshake::Request;
 use ws6455::tls::rustls::{ClientConnection, StreamOwned};
-use ws6455::{
-    CloseCode, ConnId, ConnectOptions, Ctx, Decision, Handler, Incoming, Message, RunningServer,
-    Server, WebSocket,
-};
+use ws6455::{CloseCode, ConnId, Ctx, Decision, Handler, Incoming, Message, Server, WebSocket};
 use ws6455_test_support::program::Program;
-use ws6455_test_support::server::Echo;
 use ws6455_test_support::tls::TestCert;
 use ws6455_test_support::MUST;
 
@@ -55,20 +51,6 @@ fn cert_files(dir: &TempDir) -> (TestCert, String, String) {
         cert_path.display().to_string(),
         key_path.display().to_string(),
     )
-}
-
-fn tls_echo_server(cert: &TestCert) -> RunningServer {
-    Server::new()
-        .tls(cert.server_config())
-        .bind("127.0.0.1:0")
-        .expect("bind")
-        .spawn(|| Echo)
-}
-
-fn trusting(cert: &TestCert) -> ConnectOptions {
-    let mut options = ConnectOptions::default();
-    options.tls = Some(cert.client_config());
-    options
 }
 
 /// `ws6455 serve` with TLS on a free port; returns it and its address,
@@ -133,7 +115,7 @@ fn serve_with_a_certificate_serves_echo_chat_and_pages_over_tls() {
 
     // The echo, over wss://, with the certificate checked.
     let url = format!("wss://localhost:{port}/echo");
-    let (mut ws, response) = WebSocket::connect_tls(&url, &trusting(&cert)).expect("connect");
+    let (mut ws, response) = WebSocket::connect_tls(&url, &cert.client_options()).expect("connect");
     assert_eq!(response.status(), 101);
     ws.get_ref().sock.set_read_timeout(Some(MUST)).unwrap();
     ws.send_text("over TLS").unwrap();
@@ -143,7 +125,8 @@ fn serve_with_a_certificate_serves_echo_chat_and_pages_over_tls() {
 
     // The chat's socket: the room list arrives first.
     let url = format!("wss://localhost:{port}/chat");
-    let (mut chat, _) = WebSocket::connect_tls(&url, &trusting(&cert)).expect("connect /chat");
+    let (mut chat, _) =
+        WebSocket::connect_tls(&url, &cert.client_options()).expect("connect /chat");
     chat.get_ref().sock.set_read_timeout(Some(MUST)).unwrap();
     match chat.read().expect("the room list") {
         Incoming::Text(text) => assert!(text.contains("\"type\":\"rooms\""), "{text}"),
@@ -196,7 +179,7 @@ fn connect_echo(url: &str, args: &[&str]) -> (Option<i32>, Vec<String>) {
 fn connect_with_ca_echoes_and_traces_the_frames_inside_tls() {
     let dir = TempDir::new("connect-ca");
     let (cert, cert_path, _) = cert_files(&dir);
-    let server = tls_echo_server(&cert);
+    let server = cert.echo_server(Default::default());
     let url = format!("wss://localhost:{}/", server.local_addr().port());
     let (code, stderr) = connect_echo(&url, &["--ca", &cert_path, "--trace"]);
     assert_eq!(code, Some(0), "{stderr:#?}");
@@ -221,7 +204,7 @@ fn connect_without_trust_fails_with_a_certificate_error_and_exit_2() {
     let (cert, _, _) = cert_files(&dir);
     let other = TestCert::new();
     let other_path = dir.file("other.pem", &other.cert_pem);
-    let server = tls_echo_server(&cert);
+    let server = cert.echo_server(Default::default());
     let url = format!("wss://localhost:{}/", server.local_addr().port());
     // Mozilla's roots do not know a self-signed certificate; nor does a
     // --ca holding some other certificate.
@@ -240,7 +223,7 @@ fn connect_without_trust_fails_with_a_certificate_error_and_exit_2() {
 #[test]
 fn insecure_accepts_any_certificate_and_warns_once() {
     let cert = TestCert::new();
-    let server = tls_echo_server(&cert);
+    let server = cert.echo_server(Default::default());
     // By address: no trust and no name check, only the handshake.
     let url = format!("wss://127.0.0.1:{}/", server.local_addr().port());
     let (code, stderr) = connect_echo(&url, &["--insecure"]);
@@ -343,7 +326,7 @@ fn serve_takes_both_tls_files_or_neither() {
 fn bench_speaks_wss_with_ca_and_fails_without() {
     let dir = TempDir::new("bench");
     let (cert, cert_path, _) = cert_files(&dir);
-    let server = tls_echo_server(&cert);
+    let server = cert.echo_server(Default::default());
     let url = format!("wss://localhost:{}/", server.local_addr().port());
     let args = ["bench", "--url", &url, "-c", "2", "-w", "0.1", "-d", "0.3"];
 
