@@ -31,7 +31,7 @@ use crate::conn_id::ConnId;
 use crate::ctx::Ctx;
 use crate::diag::{self, AcceptErrors};
 use crate::handler::Handler;
-use crate::loop_core::{LargeRelease, LoopCore, FIRST_CONN};
+use crate::loop_core::{LoopCore, PoolTrim, FIRST_CONN};
 use crate::proto::close::CloseCode;
 use crate::proto::config::Config;
 use crate::proto::connection::{BufferPool, Connection};
@@ -47,7 +47,7 @@ const POOLED_BUFFERS: usize = 32;
 /// Buffers that grew past this (a large message) are freed, not pooled…
 const POOLED_CAPACITY: usize = 256 << 10;
 /// … except up to this many bytes of them, while large messages keep
-/// coming (freed within two seconds of the last: `LoopCore::release_idle_large`).
+/// coming (freed within two seconds of the last: `LoopCore::trim_idle_pool`).
 const POOLED_LARGE_BYTES: usize = 64 << 20;
 
 /// Reads one connection may do per readiness event before others get a
@@ -109,7 +109,7 @@ impl EventLoop {
                 trace: false,
                 pool: BufferPool::new(POOLED_BUFFERS, POOLED_CAPACITY)
                     .with_large_budget(POOLED_LARGE_BYTES),
-                large_check: LargeRelease::new(now),
+                pool_trim: PoolTrim::new(now),
                 #[cfg(feature = "tls")]
                 tls_server: None,
             },
@@ -214,7 +214,7 @@ impl EventLoop {
             self.fire_deadlines(handler);
             self.fire_timers(handler);
             flush_dirty(&mut self.core, handler);
-            self.core.release_idle_large();
+            self.core.trim_idle_pool();
             if self.shutdown.flag.swap(false, Ordering::SeqCst) {
                 self.core.shutdown_requested = true;
             }

@@ -86,66 +86,115 @@ pub(crate) struct LoopCore {
     /// Buffers lent to connections while bytes move and taken back when they
     /// go idle: an idle connection holds none, a busy one allocates none.
     pub(crate) pool: BufferPool,
-    /// When to give the pool's grown buffers back.
-    pub(crate) large_check: LargeRelease,
+    /// When to give the pool's memory back.
+    pub(crate) pool_trim: PoolTrim,
     /// Accepted connections speak TLS with this configuration (`wss://`).
     #[cfg(feature = "tls")]
     pub(crate) tls_server: Option<Arc<rustls::ServerConfig>>,
 }
 
-/// The rule for freeing the buffer pool's grown buffers: at checks
-/// [`LARGE_IDLE`] apart, free them if none was lent out since the last
-/// check. A steady stream of large messages keeps reusing them (no
-/// allocation per message); within two checks of its end, they are gone.
+/// The rule for giving the buffer pool's memory back, checked at intervals
+/// of [`POOL_IDLE`]:
+/// - grown buffers (large messages) are freed when none was lent out
+///   since the last check: a steady stream of large messages keeps
+///   reusing them (no allocation per message), and within two checks of
+///   its end they are gone;
+/// - the whole pool is trimmed to what an idle loop needs when no part at
+///   all was lent since the last check: the spares a burst of busy
+///   connections left behind go back too.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct LargeRelease {
+pub(crate) struct PoolTrim {
     checked: Timestamp,
-    seen: u64,
+    large_seen: u64,
+    lends_seen: u64,
 }
 
-impl LargeRelease {
+/// What a check of [`PoolTrim`] found to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TrimDue {
+    Nothing,
+    /// Free the grown buffers.
+    Large,
+    /// Trim the pool to its idle size.
+    All,
+}
+
+impl PoolTrim {
     pub(crate) fn new(now: Timestamp) -> Self {
-        LargeRelease {
+        PoolTrim {
             checked: now,
-            seen: 0,
+            large_seen: 0,
+            lends_seen: 0,
         }
     }
 
-    /// Whether to free now, given the pool's reuse count and the bytes
-    /// of grown buffers it holds.
-    fn due(&mut self, now: Timestamp, reuses: u64, held: usize) -> bool {
-        if now.saturating_duration_since(self.checked) < LARGE_IDLE {
-            return false;
+    /// What to free now, given what the pool says of itself.
+    fn due(&mut self, now: Timestamp, pool: PoolCounts) -> TrimDue {
+        if now.saturating_duration_since(self.checked) < POOL_IDLE {
+            return TrimDue::Nothing;
         }
-        let idle = reuses == self.seen;
+        let large_idle = pool.large_reuses == self.large_seen;
+        let idle = pool.lends == self.lends_seen;
         self.checked = now;
-        self.seen = reuses;
-        idle && held > 0
+        self.large_seen = pool.large_reuses;
+        self.lends_seen = pool.lends;
+        if idle && !pool.trimmed {
+            TrimDue::All
+        } else if large_idle && pool.large_held > 0 {
+            TrimDue::Large
+        } else {
+            TrimDue::Nothing
+        }
     }
 
     /// The next check, while there is something to free.
-    fn next(&self, held: usize) -> Option<Timestamp> {
-        (held > 0)
-            .then(|| self.checked.checked_add(LARGE_IDLE))
+    fn next(&self, pool: PoolCounts) -> Option<Timestamp> {
+        (!pool.trimmed || pool.large_held > 0)
+            .then(|| self.checked.checked_add(POOL_IDLE))
             .flatten()
     }
 }
 
-/// Grown buffers (large messages) stay pooled while large messages keep
-/// coming, and are freed once a check this long finds them unused.
-pub(crate) const LARGE_IDLE: Duration = Duration::from_secs(1);
+/// What [`PoolTrim`] reads of a [`BufferPool`].
+#[derive(Clone, Copy, Debug)]
+struct PoolCounts {
+    lends: u64,
+    large_reuses: u64,
+    large_held: usize,
+    trimmed: bool,
+}
+
+impl PoolCounts {
+    fn of(pool: &BufferPool) -> Self {
+        PoolCounts {
+            lends: pool.lends(),
+            large_reuses: pool.large_reuses(),
+            large_held: pool.large_held(),
+            trimmed: pool.is_trimmed(),
+        }
+    }
+}
+
+/// How long the pool must go unused before [`PoolTrim`] frees memory.
+pub(crate) const POOL_IDLE: Duration = Duration::from_secs(1);
+/// Spare buffer sets an idle loop keeps: enough for the next few messages
+/// to allocate nothing.
+pub(crate) const IDLE_SPARES: usize = 4;
+/// The most each buffer of an idle loop's spares keeps (a default read's
+/// worth: `Config::read_buffer_size`).
+pub(crate) const IDLE_KEEP: usize = 16 << 10;
 
 impl LoopCore {
     pub(crate) fn now(&self) -> Timestamp {
         self.now
     }
 
-    /// Free the pool's grown buffers once large messages stopped coming
-    /// (see [`LargeRelease`]).
-    pub(crate) fn release_idle_large(&mut self) {
-        let (reuses, held) = (self.pool.large_reuses(), self.pool.large_held());
-        if self.large_check.due(self.now, reuses, held) {
-            self.pool.release_large();
+    /// Give the pool's memory back once it goes unused (see [`PoolTrim`]).
+    pub(crate) fn trim_idle_pool(&mut self) {
+        match self.pool_trim.due(self.now, PoolCounts::of(&self.pool)) {
+            TrimDue::All => self.pool.trim(IDLE_SPARES, IDLE_KEEP),
+            TrimDue::Large => self.pool.release_large(),
+            TrimDue::Nothing => {}
         }
     }
 
@@ -300,8 +349,8 @@ impl LoopCore {
     pub(crate) fn earliest(&self) -> Option<Timestamp> {
         let conn = self.deadlines.peek().map(|Reverse((t, _, _))| *t);
         let timer = self.timers.peek().map(|Reverse((t, _, _))| *t);
-        let large = self.large_check.next(self.pool.large_held());
-        [conn, timer, self.shutdown_deadline, large]
+        let trim = self.pool_trim.next(PoolCounts::of(&self.pool));
+        [conn, timer, self.shutdown_deadline, trim]
             .into_iter()
             .flatten()
             .min()
@@ -316,19 +365,48 @@ mod tests {
         Timestamp::from_duration(Duration::from_millis(ms))
     }
 
+    fn pool(lends: u64, large_reuses: u64, large_held: usize, trimmed: bool) -> PoolCounts {
+        PoolCounts {
+            lends,
+            large_reuses,
+            large_held,
+            trimmed,
+        }
+    }
+
     #[test]
     fn grown_buffers_go_once_a_whole_interval_passes_without_reuse() {
-        let mut rule = LargeRelease::new(at(0));
-        assert_eq!(rule.next(0), None, "nothing held: no wake-up");
-        assert_eq!(rule.next(10), Some(at(1000)));
-        // Reused during the first interval: kept.
-        assert!(!rule.due(at(500), 3, 10), "checks are an interval apart");
-        assert!(!rule.due(at(1000), 3, 10));
-        // Still reused: kept.
-        assert!(!rule.due(at(2100), 7, 10));
-        // A whole interval without reuse: freed.
-        assert!(rule.due(at(3200), 7, 10));
-        // Nothing held: nothing to do.
-        assert!(!rule.due(at(4300), 7, 0));
+        let mut rule = PoolTrim::new(at(0));
+        assert_eq!(
+            rule.next(pool(0, 0, 0, true)),
+            None,
+            "nothing held: no wake-up"
+        );
+        assert_eq!(rule.next(pool(0, 0, 10, true)), Some(at(1000)));
+        // Small messages keep flowing (lends move); grown buffers reused
+        // during the first interval: kept.
+        assert_eq!(
+            rule.due(at(500), pool(5, 3, 10, false)),
+            TrimDue::Nothing,
+            "checks are an interval apart"
+        );
+        assert_eq!(rule.due(at(1000), pool(9, 3, 10, false)), TrimDue::Nothing);
+        assert_eq!(rule.due(at(2100), pool(20, 7, 10, false)), TrimDue::Nothing);
+        // A whole interval without reuse of grown buffers, small ones
+        // still lent: only the grown ones go.
+        assert_eq!(rule.due(at(3200), pool(30, 7, 10, false)), TrimDue::Large);
+        assert_eq!(rule.due(at(4300), pool(40, 7, 0, false)), TrimDue::Nothing);
+    }
+
+    #[test]
+    fn the_whole_pool_is_trimmed_once_an_interval_passes_without_lends() {
+        let mut rule = PoolTrim::new(at(0));
+        assert_eq!(rule.next(pool(0, 0, 0, false)), Some(at(1000)));
+        assert_eq!(rule.due(at(1000), pool(8, 0, 0, false)), TrimDue::Nothing);
+        // No lend in a whole interval: everything beyond the idle size goes.
+        assert_eq!(rule.due(at(2000), pool(8, 2, 500, false)), TrimDue::All);
+        // Trimmed and nothing came back: no more wake-ups.
+        assert_eq!(rule.next(pool(8, 2, 0, true)), None);
+        assert_eq!(rule.due(at(3000), pool(8, 2, 0, true)), TrimDue::Nothing);
     }
 }

@@ -30,6 +30,20 @@ impl Active {
             && self.out.buffered() == 0
     }
 
+    /// Bytes these parts hold: the box and every buffer's capacity.
+    fn held_bytes(&self) -> usize {
+        let [data, ctrl, scratch] = self.out.capacities();
+        [
+            self.rx.capacity(),
+            self.assembler.capacity(),
+            data,
+            ctrl,
+            scratch,
+        ]
+        .into_iter()
+        .fold(core::mem::size_of::<Self>(), usize::saturating_add)
+    }
+
     /// Bytes held by the buffers that grew past `keep` (a large message).
     fn large_bytes(&self, keep: usize) -> usize {
         let [data, ctrl, scratch] = self.out.capacities();
@@ -66,8 +80,12 @@ impl Active {
 /// bytes, so that a stream of large messages does not allocate (and fault
 /// in) its buffers anew for every message; the driver hands them back to
 /// the allocator with [`BufferPool::release_large`] once they stop being
-/// reused (see [`BufferPool::large_reuses`]), so memory returns after a
-/// burst.
+/// reused (see [`BufferPool::large_reuses`]), and trims the whole pool
+/// with [`BufferPool::trim`] once nothing was lent for a while (see
+/// [`BufferPool::lends`]), so memory returns after a burst.
+///
+/// What the pool holds is bounded: at most [`BufferPool::max_held_bytes`]
+/// at any time, and after a trim at most what the trim keeps.
 #[derive(Debug)]
 pub struct BufferPool {
     // Boxed on purpose: a connection holds `Option<Box<Active>>`, and lending
@@ -82,6 +100,10 @@ pub struct BufferPool {
     large_held: usize,
     /// Spare parts with grown buffers taken so far.
     large_reuses: u64,
+    /// Parts lent out so far (spare or new).
+    lends: u64,
+    /// Nothing was given back since the last [`BufferPool::trim`].
+    trimmed: bool,
     /// History-free permessage-deflate codecs (RFC 7692 "no context
     /// takeover" sides), shared the same way.
     #[cfg(feature = "deflate")]
@@ -104,6 +126,8 @@ impl BufferPool {
             large_budget: 0,
             large_held: 0,
             large_reuses: 0,
+            lends: 0,
+            trimmed: true,
             #[cfg(feature = "deflate")]
             codecs: crate::deflate::CodecPool::new(POOLED_CODECS),
         }
@@ -151,7 +175,57 @@ impl BufferPool {
         self.large_held = 0;
     }
 
+    /// How many times parts were lent to a connection: while this moves,
+    /// bytes are flowing somewhere on the loop.
+    pub fn lends(&self) -> u64 {
+        self.lends
+    }
+
+    /// Bytes the spare parts hold now: their boxes and buffers (the spare
+    /// deflate codecs not included: [`CodecPool`](crate::deflate::CodecPool)
+    /// bounds those).
+    pub fn held_bytes(&self) -> usize {
+        self.free
+            .iter()
+            .map(|active| active.held_bytes())
+            .fold(0, usize::saturating_add)
+    }
+
+    /// The most bytes the spare parts can ever hold: `limit` parts of five
+    /// buffers, each kept only up to `keep` bytes unless it fits the
+    /// budget of grown buffers.
+    pub fn max_held_bytes(&self) -> usize {
+        let part = self
+            .keep
+            .saturating_mul(5)
+            .saturating_add(core::mem::size_of::<Active>());
+        self.limit
+            .saturating_mul(part)
+            .saturating_add(self.large_budget)
+    }
+
+    /// True when nothing was given back since the last
+    /// [`BufferPool::trim`]: trimming again would free nothing.
+    pub fn is_trimmed(&self) -> bool {
+        self.trimmed
+    }
+
+    /// Shrink the pool to what an idle event loop needs: at most `spares`
+    /// spare parts, each with buffers of at most `keep` bytes; the rest
+    /// goes back to the allocator. Meant for when no part was lent for a
+    /// while (see [`BufferPool::lends`]): the next busy moment allocates
+    /// again what it needs, once.
+    pub fn trim(&mut self, spares: usize, keep: usize) {
+        self.free.truncate(spares);
+        for active in &mut self.free {
+            active.recycle(keep.min(self.keep));
+        }
+        self.large_held = 0;
+        self.trimmed = true;
+    }
+
     pub(super) fn take(&mut self) -> Box<Active> {
+        self.lends = self.lends.wrapping_add(1);
         let Some(active) = self.free.pop() else {
             return Box::default();
         };
@@ -167,6 +241,7 @@ impl BufferPool {
         if self.free.len() >= self.limit {
             return;
         }
+        self.trimmed = false;
         let large = active.large_bytes(self.keep);
         let fits = self
             .large_held
@@ -212,6 +287,54 @@ mod tests {
         pool.release_large();
         assert_eq!(pool.large_held(), 0);
         assert_eq!(pool.take().large_bytes(1000), 0);
+    }
+
+    /// Parts whose output queue and compression scratch both grew.
+    fn grown_twice(bytes: usize) -> Box<Active> {
+        let mut active = grown(bytes);
+        active.out.scratch.reserve_exact(bytes / 2);
+        active
+    }
+
+    #[test]
+    fn what_the_pool_holds_never_exceeds_its_bound() {
+        let mut pool = BufferPool::new(4, 1000).with_large_budget(5000);
+        let bound = pool.max_held_bytes();
+        for bytes in [10, 900, 3000, 1200, 6000, 999, 40_000, 2500, 700] {
+            pool.give(grown_twice(bytes));
+            assert!(pool.len() <= 4);
+            assert!(
+                pool.held_bytes() <= bound,
+                "{} held, bound {bound}",
+                pool.held_bytes()
+            );
+        }
+        assert!(pool.held_bytes() > 0);
+    }
+
+    #[test]
+    fn a_trim_keeps_only_what_an_idle_loop_needs() {
+        let mut pool = BufferPool::new(8, 100_000).with_large_budget(1 << 20);
+        assert!(pool.is_trimmed(), "a new pool holds nothing to trim");
+        for bytes in [50_000, 90_000, 300_000, 20_000, 60_000] {
+            pool.give(grown_twice(bytes));
+        }
+        assert!(!pool.is_trimmed());
+        assert!(pool.held_bytes() > 400_000);
+
+        pool.trim(2, 1000);
+        assert!(pool.is_trimmed());
+        assert_eq!((pool.len(), pool.large_held()), (2, 0));
+        let part = core::mem::size_of::<Active>() + 5 * 1000;
+        assert!(pool.held_bytes() <= 2 * part, "{}", pool.held_bytes());
+
+        let lends = pool.lends();
+        let active = pool.take();
+        pool.take(); // the other spare
+        pool.take(); // none left: a new one
+        assert_eq!(pool.lends(), lends + 3);
+        pool.give(active);
+        assert!(!pool.is_trimmed(), "a part came back: something to trim");
     }
 
     #[test]
