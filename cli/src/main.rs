@@ -1,6 +1,7 @@
 //! `ws6455`: the command-line face of the stack (floor 3). Every command is
 //! a thin app on the library's public API.
 
+mod alloc;
 mod apps;
 mod autobahn_client;
 mod bench;
