@@ -50,7 +50,8 @@ fn rss_returns_near_its_baseline_after_a_burst_of_compressed_connections() {
     // them; it is from the second on that its heap keeps what was freed.
     for _ in 0..2 {
         let status = Command::new(ws6455_bin())
-            .args(["bench", "--quiet", "--idle", "--warm", "--deflate", "--hold", "1"])
+            .args(["bench", "--quiet", "--idle", "--warm", "--deflate"])
+            .args(["--hold", "1"])
             .args(["--connections", CONNECTIONS, "--url", &url])
             .stdout(Stdio::null())
             .status()
