@@ -214,3 +214,45 @@ fn output_memory_is_bounded_when_never_fully_drained() {
         s.buffered_amount()
     );
 }
+
+/// A message sent in 1-byte fragments must not make the output queue hold
+/// much more than the bytes it has to write (`Vec` doubling allows twice).
+///
+/// It once held ten times as much: `push_message_rsv`
+/// (proto/src/encode.rs) reserved the 14-byte worst-case header per frame,
+/// 15 bytes per payload byte where an unmasked 1-byte frame takes 3, so a
+/// 37,471-byte text message (112,413 bytes on the wire) reserved 562,065;
+/// sent again while 1,558 bytes of the first were still queued, the queue
+/// doubled that to 1,124,130 with 113,971 buffered. `connection_server`
+/// found it (the input is fuzz/corpus/connection_server/heap-bound-fragment-1:
+/// a server with `fragment_size` 1 sending generated text of those sizes
+/// to a reader that writes out a few kilobytes at a time). A message now
+/// reserves exactly its wire size.
+#[test]
+fn one_byte_fragments_do_not_inflate_the_output_queue() {
+    let config = {
+        let mut config = Config::default();
+        config.fragment_size = 1;
+        config
+    };
+    let mut s = open_server(config);
+    let text = "a".repeat(37_471);
+    let before = heap::live();
+    s.send_text(&text).unwrap();
+    assert_eq!(s.buffered_amount(), 3 * text.len());
+    // The slow reader leaves the end of the first message queued.
+    let mut left = s.buffered_amount();
+    while left > 1558 {
+        let n = s.pending_output().len().min(left - 1558);
+        s.consume_output(n);
+        left = s.buffered_amount();
+    }
+    s.send_text(&text).unwrap();
+    let buffered = s.buffered_amount();
+    assert_eq!(buffered, 1558 + 3 * text.len());
+    let held = heap::live() - before;
+    assert!(
+        held <= (2 * buffered + 16 * 1024) as isize,
+        "connection holds {held} heap bytes with {buffered} buffered"
+    );
+}

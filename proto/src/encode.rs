@@ -100,20 +100,57 @@ pub(crate) fn push_message_rsv(
     mut next_mask: impl FnMut() -> Option<[u8; 4]>,
 ) {
     let fragment_size = fragment_size.max(1);
-    let frames = payload.len().div_ceil(fragment_size).max(1);
-    out.reserve(payload.len().saturating_add(frames.saturating_mul(14)));
+    // One key per frame, in frame order; the first tells whether frames
+    // are masked, which the exact size depends on.
+    let mut key = next_mask();
+    out.reserve(message_wire_len(
+        payload.len(),
+        fragment_size,
+        key.is_some(),
+    ));
     let mut chunks = payload.chunks(fragment_size).peekable();
     if chunks.peek().is_none() {
-        push_frame_rsv(out, true, rsv, opcode, &[], next_mask());
+        push_frame_rsv(out, true, rsv, opcode, &[], key);
         return;
     }
     let (mut op, mut bits) = (opcode, rsv);
     while let Some(chunk) = chunks.next() {
         let fin = chunks.peek().is_none();
-        push_frame_rsv(out, fin, bits, op, chunk, next_mask());
+        push_frame_rsv(out, fin, bits, op, chunk, key);
+        if fin {
+            return;
+        }
+        key = next_mask();
         op = OpCode::Continuation;
         bits = 0;
     }
+}
+
+/// The bytes [`push_message_rsv`] appends for `len` payload bytes in frames
+/// of at most `fragment_size` (at least 1) payload bytes, each with a
+/// masking key when `masked`: exactly, so that the output queue reserves
+/// what a message takes and no more. Reserving the 14-byte worst-case
+/// header per frame instead made a queue with 1-byte fragments hold five
+/// times the bytes it had to send.
+fn message_wire_len(len: usize, fragment_size: usize, masked: bool) -> usize {
+    let frame = |payload: usize| {
+        let header = FrameHeader {
+            fin: true,
+            rsv: 0,
+            opcode: OpCode::Binary,
+            mask: masked.then_some([0; 4]),
+            payload_len: payload as u64,
+        };
+        header.encoded_len().saturating_add(payload)
+    };
+    let full = len.checked_div(fragment_size).unwrap_or(0);
+    let rest = len.checked_rem(fragment_size).unwrap_or(0);
+    let mut total = full.saturating_mul(frame(fragment_size));
+    // The short last frame, or the one empty frame of an empty message.
+    if rest > 0 || len == 0 {
+        total = total.saturating_add(frame(rest));
+    }
+    total
 }
 
 /// The total length (header + payload) of the frame at the start of
@@ -178,6 +215,52 @@ mod tests {
         out.clear();
         push_message_rsv(&mut out, OpCode::Binary, 0b100, b"", 3, || None);
         assert_eq!(out, [0xc2, 0x00]);
+    }
+
+    /// Found by `connection_server` with `fragment_size` 1: a message
+    /// reserved room for a 14-byte header per frame, 15 bytes per payload
+    /// byte where a server's frames take 3, so the output queue held five
+    /// times the bytes it had to send (562,065 for a 112,413-byte message;
+    /// over a megabyte once `Vec` doubled that for the next message).
+    #[test]
+    fn a_message_reserves_no_more_than_its_wire_size() {
+        let key = Some([1, 2, 3, 4]);
+        for fragment in [1, 2, 125, 126, 1000, 70_000] {
+            for mask in [None, key] {
+                for len in [0, 1, 125, 126, 3000, 65_536, 70_001] {
+                    let mut out = Vec::new();
+                    push_message(&mut out, OpCode::Binary, &vec![7; len], fragment, || mask);
+                    assert_eq!(message_wire_len(len, fragment, mask.is_some()), out.len());
+                    // Empty vectors grow to at least 8 bytes.
+                    assert!(
+                        out.capacity() <= out.len().max(8),
+                        "{len} bytes in frames of {fragment}, mask {mask:?}: \
+                         {} reserved for {} written",
+                        out.capacity(),
+                        out.len()
+                    );
+                }
+            }
+        }
+    }
+
+    /// One fresh key per frame (§5.3), taken in frame order.
+    #[test]
+    fn each_frame_takes_the_next_key() {
+        let mut calls = 0u8;
+        let mut out = Vec::new();
+        push_message(&mut out, OpCode::Text, b"Hello", 2, || {
+            calls += 1;
+            Some([calls; 4])
+        });
+        assert_eq!(calls, 3);
+        let mut rest = &out[..];
+        for n in 1..=3 {
+            let (h, len) = decode_header(rest).unwrap().unwrap();
+            assert_eq!(h.mask, Some([n; 4]));
+            rest = &rest[len + h.payload_len as usize..];
+        }
+        assert!(rest.is_empty());
     }
 
     #[test]
