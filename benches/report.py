@@ -8,6 +8,7 @@ BENCHMARKS.md (and benches/results/chart.svg) from the newest results.
     report.py scale   RAW.json  OUT.json [...]
     report.py deflate RAW.jsonl OUT.json [...]
     report.py tls     RAW.jsonl OUT.json [... --force]
+    report.py churn   RAW.jsonl OUT.json [...]
     report.py render                      # BENCHMARKS.md from benches/results/
 
 Every command also takes --results DIR (default benches/results) and
@@ -24,8 +25,9 @@ What gets rendered, so that no table claims what it did not measure:
   rendered, and every table says that commit, the date and the load;
 * benches/results/notes.md is included only if its first line names the
   same commit (`<!-- commit: abc1234 -->`);
-* the wss:// (TLS) section is a run of its own (benches/tls.sh): the
-  newest publishable tls file is shown whatever its commit, which its
+* the wss:// (TLS) section (benches/tls.sh) and the memory-after-bursts
+  section (benches/churn.sh) are runs of their own: the newest
+  publishable file of each is shown whatever its commit, which its
   tables name, and does not decide the current commit of the others;
   `tls --force` (tls.sh's FORCE=1) publishes a run over the load limit,
   and its section says so.
@@ -47,6 +49,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import chart  # noqa: E402
+import report_churn  # noqa: E402
 import report_deflate  # noqa: E402
 import report_tls  # noqa: E402
 from report_common import med, ordered, size_label  # noqa: E402
@@ -55,10 +58,11 @@ from report_common import med, ordered, size_label  # noqa: E402
 # the run met them.
 KNOWN_SERVERS = ["ws6455", "ws6455-base", "fastwebsockets", "tokio-tungstenite", "tungstenite",
                  "node-ws", "raw-mio"]
-# The kinds whose newest file sets the page's current commit; "tls" is
-# shown on its own (see the module doc).
+# The kinds whose newest file sets the page's current commit; the others
+# are shown on their own (see the module doc).
 MAIN_KINDS = ["peers", "fanout", "scale", "deflate"]
-KINDS = MAIN_KINDS + ["tls"]
+STANDALONE_KINDS = ["tls", "churn"]
+KINDS = MAIN_KINDS + STANDALONE_KINDS
 DEFAULT_MAX_LOAD = float(os.environ.get("MAXLOAD") or 1.5)
 
 
@@ -353,10 +357,10 @@ def render(results, markdown, max_load):
     main_docs = [d for d in publishable_docs if d[0] in MAIN_KINDS]
     current = commit_of(main_docs[-1][3]) if main_docs else None
     for kind, stamp, path, doc in publishable_docs:
-        if commit_of(doc) == current or kind == "tls":
+        if commit_of(doc) == current or kind in STANDALONE_KINDS:
             shown[kind] = (path, doc)  # oldest first: the newest wins
     for kind, stamp, path, doc in publishable_docs:
-        if kind != "tls" and commit_of(doc) != current:
+        if kind not in STANDALONE_KINDS and commit_of(doc) != current:
             print(f"report.py: not rendering {shown_path(path)}: measured at {commit_of(doc)}, "
                   f"not at the current {current}", file=sys.stderr)
             skipped.append((kind, path, doc, f"measured at `{commit_of(doc)}`, not `{current}`"))
@@ -376,17 +380,20 @@ def render(results, markdown, max_load):
     w(f"Rules of this page: a run whose 1-minute load average exceeded {max_load:g} when it started "
       "is kept in the results directory but not shown; of the others, only runs measured at the commit "
       "of the newest one are shown, and each table names its commit, date and load. The wss:// (TLS) "
-      "section is a run of its own (`benches/tls.sh`): its newest publishable run is shown, at the "
-      "commit its tables name.\n")
-    tls_commit = commit_of(shown["tls"][1]) if "tls" in shown else None
+      "section (`benches/tls.sh`) and the memory-after-bursts section (`benches/churn.sh`) are runs "
+      "of their own: the newest publishable run of each is shown, at the commit its tables name.\n")
+    titles = {"tls": "wss:// (TLS)", "churn": "memory-after-bursts"}
+    apart = [f"the {titles[k]} section, a run of its own at commit `{commit_of(shown[k][1])}`"
+             for k in STANDALONE_KINDS if k in shown and commit_of(shown[k][1]) != current]
     if current is None:
         w("**No current results**: no results file passes the rules above. Run the scripts below.\n")
-    elif tls_commit and tls_commit != current:
-        w(f"**Every table below was measured at commit `{current}`, except those of the wss:// (TLS) "
-          f"section, a run of its own at commit `{tls_commit}`.**\n")
+    elif apart:
+        w(f"**Every table below was measured at commit `{current}`, except those of "
+          f"{' and '.join(apart)}.**\n")
     else:
         w(f"**Every table below was measured at commit `{current}`.**\n")
-    any_doc = next((d for k, (_, d) in shown.items() if k != "tls"), None) or shown.get("tls", (None, None))[1]
+    any_doc = (next((d for k, (_, d) in shown.items() if k not in STANDALONE_KINDS), None)
+               or next((d for k, (_, d) in shown.items()), None))
     if any_doc:
         m = any_doc.get("machine", {})
         w("## Machine\n")
@@ -421,6 +428,9 @@ def render(results, markdown, max_load):
         path, doc = shown["tls"]
         w(report_tls.render(doc, shown_path(path),
                             lambda kinds, end: provenance(doc, path, doc.get("runs", []), kinds, end), current))
+    if "churn" in shown:
+        path, doc = shown["churn"]
+        w(report_churn.render(doc, shown_path(path), provenance(doc, path)))
     newest_skipped = {}
     for kind, path, doc, reason in sorted(skipped, key=lambda x: x[1]):
         newest_skipped[kind] = (path, doc, reason)
@@ -442,6 +452,7 @@ def commands(w):
     w("benches/scale.sh       # 100,000 idle connections to ws6455 serve")
     w("benches/deflate.sh     # permessage-deflate: memory per idle connection, compressed echo")
     w("benches/tls.sh         # wss://: echo, RSS per idle TLS connection, handshakes per CPU-second")
+    w("benches/churn.sh       # memory after bursts: RSS after rounds of connections that all end")
     w("QUICK=1 benches/run-peers.sh   # a dry run of a script: results and this page go to a temp directory")
     w("```\n")
     w("Knobs (environment): `SERVERS`, `CONNS`, `SIZES`, `REPS`, `WARMUP`, `DURATION`, `IDLE`; "
@@ -740,6 +751,10 @@ def main():
                 doc["published"] = True
                 doc["forced"] = True
                 doc["forced_reason"] = doc.pop("unpublished_reason")
+        elif args.kind == "churn":
+            runs = read_jsonl(args.raw)
+            doc.update(report_churn.summarize(runs))
+            doc["runs"] = runs
         elif args.kind == "fanout":
             runs = read_jsonl(args.raw)
             doc["runs"] = runs
