@@ -12,11 +12,15 @@
 #   every message compressed both ways (`bench --deflate`); payload MB per
 #   server CPU-second = what one core inflates and deflates.
 #
+# With WS_BASE=path/to/another/ws6455, that build echoes too (as
+# ws6455-base), alternating with the current one: before/after in one run.
+#
 # $REPS repetitions, servers alternating, medians reported. Writes
 # benches/results/deflate-<date>.json and regenerates BENCHMARKS.md.
 #
 #   benches/deflate.sh
 #   IDLE=10000 CONNS=10 SIZES="1k 16k 128k" REPS=3 benches/deflate.sh
+#   WS_BASE=/tmp/ws6455-before benches/deflate.sh
 #   QUICK=1 benches/deflate.sh      # a dry run into a temp directory
 set -euo pipefail
 # shellcheck source=lib.sh source-path=SCRIPTDIR
@@ -42,6 +46,12 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
     fi
 fi
 COMMIT=$(commit_of "$ROOT")
+ECHO_SERVERS="ws6455-deflate node-ws-deflate"
+base_args=()
+if [ -n "${WS_BASE:-}" ]; then
+    ECHO_SERVERS="ws6455-deflate ws6455-base node-ws-deflate"
+    base_args=(--base-commit "$(commit_of "$WS_BASE")" --base-path "$WS_BASE")
+fi
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 LOAD_START=$(wait_for_calm)
 load_gate "$LOAD_START"
@@ -83,7 +93,7 @@ ws6455-nct warm-nct --deflate --warm
 ws6455-snct warm-snct --deflate --warm
 CASES
     for size in $SIZES; do
-        for server in ws6455-deflate node-ws-deflate; do
+        for server in $ECHO_SERVERS; do
             port=$((port + 1))
             start_server "$server" "$port"
             log "echo rep $rep: $server $size"
@@ -93,7 +103,7 @@ CASES
         done
     done
 done
-report deflate "$RAW" "$OUT" --commit "$COMMIT" \
+report deflate "$RAW" "$OUT" --commit "$COMMIT" "${base_args[@]}" \
     --load-start "$LOAD_START" --load-end "$(load1)" \
     --settings "IDLE=$IDLE CONNS=$CONNS SIZES='$SIZES' WARMUP=$WARMUP DURATION=$DURATION REPS=$REPS"
 rm -f "$RAW"

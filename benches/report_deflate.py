@@ -3,7 +3,7 @@
 summarize(runs) turns the raw lines of one deflate.sh run into medians;
 render(doc, path, caption) writes the section from them.
 """
-from report_common import med
+from report_common import med, size_label
 
 IDLE_CASES = [
     ("plain", "no extension, after the handshake"),
@@ -14,12 +14,14 @@ IDLE_CASES = [
     ("warm-nct", "permessage-deflate without context takeover either way (`--deflate-no-context-takeover`), after one message each way"),
 ]
 PEER = "node-ws"
-
-
+BASE = "ws6455-base"
 
 
 def base(server):
-    """ws6455-deflate and ws6455-nct are ws6455; node-ws-deflate is node-ws."""
+    """ws6455-deflate and ws6455-nct are ws6455; node-ws-deflate is node-ws;
+    ws6455-base (another build, deflate.sh's WS_BASE) stays apart."""
+    if server == BASE:
+        return BASE
     return "ws6455" if server.startswith("ws6455") else PEER
 
 
@@ -92,9 +94,18 @@ def render(doc, path, caption=""):
     w("|---|---:|---:|---:|---:|---:|---:|")
     for s in sizes:
         a, b = echo.get(("ws6455", s), {}), echo.get((PEER, s), {})
-        label = f"{s // 1024} KiB" if s >= 1024 else f"{s} B"
-        w(f"| {label} | {fmt(a.get('mb_per_server_cpu_s'))} | {fmt(b.get('mb_per_server_cpu_s'))} | "
+        w(f"| {size_label(s)} | {fmt(a.get('mb_per_server_cpu_s'))} | {fmt(b.get('mb_per_server_cpu_s'))} | "
           f"{ratio(a.get('mb_per_server_cpu_s'), b.get('mb_per_server_cpu_s'))} | {fmt(a.get('per_second'))} | "
           f"{fmt(b.get('per_second'))} | {ratio(a.get('per_second'), b.get('per_second'))} |")
     w("")
+    if any(k[0] == BASE for k in echo):
+        w(f"Before and after, alternating in the same run ({BASE}: commit "
+          f"`{doc.get('base', {}).get('commit', 'unknown')}`):\n")
+        w(f"| message size | ws6455 MB/CPU-s | {BASE} MB/CPU-s | ws6455 ÷ {BASE} |")
+        w("|---|---:|---:|---:|")
+        for s in sizes:
+            a, b = echo.get(("ws6455", s), {}), echo.get((BASE, s), {})
+            w(f"| {size_label(s)} | {fmt(a.get('mb_per_server_cpu_s'))} | {fmt(b.get('mb_per_server_cpu_s'))} | "
+              f"{ratio(a.get('mb_per_server_cpu_s'), b.get('mb_per_server_cpu_s'))} |")
+        w("")
     return "\n".join(out)

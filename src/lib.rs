@@ -65,6 +65,41 @@
 //! misbehaviour. It prints nothing unless the application installs a
 //! logger.
 //!
+//! ## Memory
+//!
+//! What a long-running program can expect, and what it should configure:
+//!
+//! - **An idle connection holds no buffer.** Its core state is about 150
+//!   bytes; the receive buffer, frame reader, assembler and output queues
+//!   are lent from the event loop's pool while bytes move and go back when
+//!   the connection goes quiet ([`proto::BufferPool`]).
+//! - **The pool is bounded and shrinks when idle.** It keeps at most 32
+//!   spare buffer sets of up to 256 KiB each, plus up to 64 MiB of grown
+//!   buffers while large messages keep coming. Grown buffers are freed
+//!   within two seconds of the last large message. After a second in which
+//!   nothing was lent, the pool keeps only 4 spare sets of at most 16 KiB
+//!   per buffer, so a burst of busy connections leaves nothing behind.
+//! - **Compression history lives as long as its connection.** With
+//!   permessage-deflate and context takeover (RFC 7692 §7.1.1, the
+//!   default), each side keeps its window: about 340 KB per connection
+//!   after the first compressed message each way, freed when the
+//!   connection closes. `DeflateConfig::server_no_context_takeover` brings
+//!   that to about 20 KB, both `no_context_takeover` settings to about
+//!   300 B (history-free codecs are lent per loop, like buffers).
+//! - **What the library frees, the allocator may keep.** glibc's `malloc`
+//!   serves compressor-sized blocks from its heap once the first is freed
+//!   and rarely gives that heap back: after 2,000 compressed connections
+//!   had closed, a server under glibc kept 700 MB of RSS with under 1 MB
+//!   in use. The library does not choose an allocator for you. A server
+//!   that sees bursts should use one that returns freed pages: jemalloc
+//!   with a background thread and short decay (the `ws6455` binary uses
+//!   `tikv-jemallocator` with
+//!   `background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0`, and
+//!   comes back to within 4 MB of its baseline after such a burst),
+//!   mimalloc with `MIMALLOC_PURGE_DELAY=0`, or glibc's `malloc_trim(0)`
+//!   called from a [`Handler::on_timer`] after a burst. BENCHMARKS.md
+//!   ("Memory after bursts", `benches/churn.sh`) has the figures.
+//!
 //! ## Features
 //!
 //! - `deflate` (default): RFC 7692 permessage-deflate.
