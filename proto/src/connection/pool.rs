@@ -30,8 +30,8 @@ impl Active {
             && self.out.buffered() == 0
     }
 
-    /// Bytes these parts hold: the box and every buffer's capacity.
-    fn held_bytes(&self) -> usize {
+    /// The capacity of every buffer these parts own.
+    fn capacities(&self) -> [usize; 5] {
         let [data, ctrl, scratch] = self.out.capacities();
         [
             self.rx.capacity(),
@@ -40,23 +40,21 @@ impl Active {
             ctrl,
             scratch,
         ]
-        .into_iter()
-        .fold(core::mem::size_of::<Self>(), usize::saturating_add)
+    }
+
+    /// Bytes these parts hold: the box and every buffer's capacity.
+    fn held_bytes(&self) -> usize {
+        self.capacities()
+            .into_iter()
+            .fold(core::mem::size_of::<Self>(), usize::saturating_add)
     }
 
     /// Bytes held by the buffers that grew past `keep` (a large message).
     fn large_bytes(&self, keep: usize) -> usize {
-        let [data, ctrl, scratch] = self.out.capacities();
-        [
-            self.rx.capacity(),
-            self.assembler.capacity(),
-            data,
-            ctrl,
-            scratch,
-        ]
-        .into_iter()
-        .filter(|&c| c > keep)
-        .fold(0usize, usize::saturating_add)
+        self.capacities()
+            .into_iter()
+            .filter(|&c| c > keep)
+            .fold(0usize, usize::saturating_add)
     }
 
     /// Drop contents, keeping every allocation.
