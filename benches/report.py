@@ -430,7 +430,9 @@ def render(results, markdown, max_load):
                             lambda kinds, end: provenance(doc, path, doc.get("runs", []), kinds, end), current))
     if "churn" in shown:
         path, doc = shown["churn"]
-        w(report_churn.render(doc, shown_path(path), provenance(doc, path)))
+        # Its servers run one after another, not alternately: the section
+        # names the base build itself.
+        w(report_churn.render(doc, shown_path(path), provenance(dict(doc, base=None), path)))
     newest_skipped = {}
     for kind, path, doc, reason in sorted(skipped, key=lambda x: x[1]):
         newest_skipped[kind] = (path, doc, reason)
