@@ -389,7 +389,7 @@ def render(results, markdown, max_load):
         w("**No current results**: no results file passes the rules above. Run the scripts below.\n")
     elif apart:
         w(f"**Every table below was measured at commit `{current}`, except those of "
-          f"{' and '.join(apart)}.**\n")
+          f"{', and those of '.join(apart)}.**\n")
     else:
         w(f"**Every table below was measured at commit `{current}`.**\n")
     any_doc = (next((d for k, (_, d) in shown.items() if k not in STANDALONE_KINDS), None)
