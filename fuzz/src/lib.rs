@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 
 mod canned;
 pub mod conn;
+mod payload;
 pub mod script;
 pub mod vectored;
 pub mod wire;
