@@ -135,6 +135,7 @@ mod diag;
 mod event_loop;
 mod handler;
 mod loop_core;
+pub mod origin;
 mod remote;
 mod server;
 mod socket;
@@ -148,6 +149,7 @@ pub use conn_id::ConnId;
 pub use ctx::Ctx;
 pub use event_loop::{EventLoop, ShutdownHandle};
 pub use handler::{ConnError, Decision, Handler, HttpResponse, Message};
+pub use origin::OriginPolicy;
 pub use remote::{LoopGone, Remote};
 pub use server::{BoundServer, RunningServer, Server, ServerHandle};
 
