@@ -234,6 +234,21 @@ pub(crate) fn dispatch<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: us
                 plain_http = slot.plain_http;
             }
         }
+        // The server's own policies come before the handler, which never
+        // hears of a connection they refuse (§10.2: 403 for an Origin).
+        if let Event::Request(request) = &event {
+            let secure = core.secure();
+            if let Some(refusal) = core.admission.screen(id, request, secure, now) {
+                if let Some(slot) = core.slots.get_mut(idx) {
+                    slot.closed_reported = true;
+                }
+                let _ = conn.reject(now, refusal.status, refusal.reason);
+                continue;
+            }
+        }
+        if core.slots.get(idx).is_some_and(|s| s.closed_reported) {
+            continue;
+        }
         let mut ctx = Ctx::new(core, Some((id, sender)));
         match event {
             Event::Request(request) => {

@@ -12,6 +12,7 @@ use crate::proto::close::CloseCode;
 use crate::proto::connection::{Sender, Transmit};
 use crate::proto::error::UsageError;
 use crate::proto::prepared::PreparedMessage;
+use crate::refusals::Refusals;
 use crate::transmit;
 
 /// The handle a [`crate::Handler`] callback gets to act on the loop: send
@@ -195,6 +196,13 @@ impl<'a> Ctx<'a> {
     /// The loop's clock, read once per turn.
     pub fn now(&self) -> Instant {
         crate::clock::instant(self.core.now())
+    }
+
+    /// How many connections the server's own policies refused so far (all
+    /// of its event loops; see [`crate::Server::origins`]). The handler
+    /// hears of them only here.
+    pub fn refusals(&self) -> Refusals {
+        self.core.admission.refusals()
     }
 
     /// Ids of every open connection, in no particular order.

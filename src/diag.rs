@@ -1,6 +1,7 @@
 //! What the event loop tells the `log` facade: what a caller cannot see
-//! through its [`crate::Handler`] — failed accepts, and why a connection
-//! was dropped (the core only reports "1006, unclean").
+//! through its [`crate::Handler`] — failed accepts, why a connection was
+//! dropped (the core only reports "1006, unclean"), and, through
+//! [`Coalesce`], storms of either kept to a line a second.
 //!
 //! Silent until the application installs a logger. Nothing here logs per
 //! message; the per-read timer check below costs one atomic load when
@@ -22,34 +23,47 @@ use crate::proto::Timestamp;
 /// time than the failure itself).
 const ACCEPT_WARN_INTERVAL: Duration = Duration::from_secs(1);
 
+/// Lets one log line through per interval and counts the ones it holds
+/// back, so a storm (failing accepts, a flood of refused origins) is one
+/// line a second saying how many more there were.
+#[derive(Debug, Default)]
+pub(crate) struct Coalesce {
+    last: Option<Timestamp>,
+    suppressed: u64,
+}
+
+impl Coalesce {
+    /// Something worth a line happened at `now`: `Some(n)` if the line may
+    /// go out (`n` lines were held back since the last one), `None` if it
+    /// is held back and counted.
+    pub(crate) fn admit(&mut self, now: Timestamp, interval: Duration) -> Option<u64> {
+        let recent = self
+            .last
+            .is_some_and(|t| now.saturating_duration_since(t) < interval);
+        if recent {
+            self.suppressed = self.suppressed.saturating_add(1);
+            return None;
+        }
+        self.last = Some(now);
+        Some(std::mem::take(&mut self.suppressed))
+    }
+}
+
 /// Coalesces accept failures into one warning per interval.
 #[derive(Debug, Default)]
 pub(crate) struct AcceptErrors {
-    last_warned: Option<Timestamp>,
-    suppressed: u64,
+    lines: Coalesce,
 }
 
 impl AcceptErrors {
     /// An accept (or the registration of an accepted socket) failed with
     /// `error` at `now`.
     pub(crate) fn report(&mut self, now: Timestamp, what: &str, error: &io::Error) {
-        let recent = self
-            .last_warned
-            .is_some_and(|t| now.saturating_duration_since(t) < ACCEPT_WARN_INTERVAL);
-        if recent {
-            self.suppressed = self.suppressed.saturating_add(1);
-            return;
+        match self.lines.admit(now, ACCEPT_WARN_INTERVAL) {
+            None => {}
+            Some(0) => warn!("{what}: {error}"),
+            Some(more) => warn!("{what}: {error} ({more} more since the last report)"),
         }
-        if self.suppressed > 0 {
-            warn!(
-                "{what}: {error} ({} more since the last report)",
-                self.suppressed
-            );
-        } else {
-            warn!("{what}: {error}");
-        }
-        self.last_warned = Some(now);
-        self.suppressed = 0;
     }
 }
 

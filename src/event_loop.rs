@@ -25,6 +25,7 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
+use crate::admission::Admission;
 use crate::client::{ConnectError, ConnectOptions};
 use crate::clock;
 use crate::conn_id::ConnId;
@@ -32,9 +33,11 @@ use crate::ctx::Ctx;
 use crate::diag::{self, AcceptErrors};
 use crate::handler::Handler;
 use crate::loop_core::{LoopCore, PoolTrim, FIRST_CONN};
+use crate::origin::OriginPolicy;
 use crate::proto::close::CloseCode;
 use crate::proto::config::Config;
 use crate::proto::connection::{BufferPool, Connection};
+use crate::refusals::{Counters, Refusals};
 use crate::remote::{Mailbox, Remote};
 use crate::socket::{Finish, Socket};
 
@@ -112,6 +115,7 @@ impl EventLoop {
                 pool_trim: PoolTrim::new(now),
                 #[cfg(feature = "tls")]
                 tls_server: None,
+                admission: Admission::default(),
             },
             listener: None,
             shutdown: ShutdownHandle {
@@ -141,6 +145,24 @@ impl EventLoop {
     #[cfg(feature = "tls")]
     pub fn tls(&mut self, config: Arc<rustls::ServerConfig>) {
         self.core.tls_server = Some(config);
+    }
+
+    /// Refuse upgrade requests whose `Origin` `policy` does not allow, with
+    /// 403 and before [`Handler::on_request`] (RFC 6455 §10.2; see
+    /// [`OriginPolicy`]). The default, [`OriginPolicy::any`], refuses none.
+    pub fn origins(&mut self, policy: OriginPolicy) {
+        self.core.admission.set_origins(policy);
+    }
+
+    /// How many connections this loop's policies refused (with
+    /// [`crate::Server`], every loop of the server).
+    pub fn refusals(&self) -> Refusals {
+        self.core.admission.refusals()
+    }
+
+    /// Count refusals into `counters`, shared by every loop of a server.
+    pub(crate) fn share_refusals(&mut self, counters: Arc<Counters>) {
+        self.core.admission.share_counters(counters);
     }
 
     /// Open a client connection to a `ws://` URL (or, with the `tls`

@@ -155,7 +155,9 @@ impl std::error::Error for ConnError {
 /// Order per connection: `on_request` (server) → `on_open` → messages,
 /// pings, pongs, `on_close` (peer's close frame), `on_error` → `on_closed`,
 /// always last and exactly once for every connection that reached
-/// `on_request`/`on_connect` (servers) or was created by `connect`.
+/// `on_request`/`on_connect` (servers) or was created by `connect`. A
+/// connection the server's own policies refuse (see
+/// [`Server::origins`](crate::Server::origins)) reaches no callback at all.
 ///
 /// # Example: a chat room
 ///
@@ -229,7 +231,9 @@ impl std::error::Error for ConnError {
 /// ```
 pub trait Handler {
     /// Server: a WebSocket upgrade request arrived (§4.2.1). Inspect path,
-    /// headers, Origin and offered subprotocols; accept or reject.
+    /// headers, Origin and offered subprotocols; accept or reject. A request
+    /// the server's [`OriginPolicy`](crate::OriginPolicy) refused never gets
+    /// here (nor to `on_closed`): it was answered 403 already.
     fn on_request(&mut self, ctx: &mut Ctx<'_>, id: ConnId, request: &Request) -> Decision {
         let _ = (ctx, id, request);
         Decision::accept()

@@ -42,6 +42,20 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
+//! ## Who may connect
+//!
+//! A browser lets any web page open a WebSocket to any server, carrying
+//! the user's cookies; only the `Origin` header says whose page it is
+//! (RFC 6455 §10.2). [`Server::origins`] (or [`EventLoop::origins`]) takes
+//! an [`OriginPolicy`]: an upgrade request whose `Origin` it refuses is
+//! answered 403 before [`Handler::on_request`], the handler never hears
+//! of it, and it is logged and counted in [`Refusals`]
+//! ([`Ctx::refusals`], [`ServerHandle::refusals`]). The default allows
+//! every origin; [`OriginPolicy::same_host`] allows only pages the server
+//! served itself, plus any origins listed with [`OriginPolicy::allow`].
+//! Requests without an `Origin` (programs, not browsers) are always let
+//! through.
+//!
 //! ## A blocking client
 //!
 //! ```no_run
@@ -125,6 +139,7 @@
 
 pub use ws6455_proto as proto;
 
+mod admission;
 pub mod blocking;
 mod client;
 pub mod clock;
@@ -135,6 +150,8 @@ mod diag;
 mod event_loop;
 mod handler;
 mod loop_core;
+pub mod origin;
+mod refusals;
 mod remote;
 mod server;
 mod socket;
@@ -148,6 +165,8 @@ pub use conn_id::ConnId;
 pub use ctx::Ctx;
 pub use event_loop::{EventLoop, ShutdownHandle};
 pub use handler::{ConnError, Decision, Handler, HttpResponse, Message};
+pub use origin::OriginPolicy;
+pub use refusals::Refusals;
 pub use remote::{LoopGone, Remote};
 pub use server::{BoundServer, RunningServer, Server, ServerHandle};
 

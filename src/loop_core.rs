@@ -17,6 +17,7 @@ use std::time::Duration;
 use mio::{Interest, Registry, Token};
 use slab::Slab;
 
+use crate::admission::Admission;
 use crate::client::{self, ConnectError, ConnectOptions};
 use crate::conn_id::ConnId;
 use crate::proto::config::Config;
@@ -55,9 +56,10 @@ pub(crate) struct Slot {
     pub(crate) deadline: Option<Timestamp>,
     /// Queued in `LoopCore::dirty` for a flush at the end of the turn.
     pub(crate) dirty: bool,
-    /// `on_closed` ran: the handler hears nothing more of this connection
-    /// (a reset arriving while a client waits for the server's TCP close
-    /// is not news to it).
+    /// `on_closed` ran, or the loop's own policies refused the connection
+    /// before `on_request`: the handler hears nothing (more) of this
+    /// connection (a reset arriving while a client waits for the server's
+    /// TCP close is not news to it).
     pub(crate) closed_reported: bool,
     /// The connection is over and our side of TCP is shut: the peer's last
     /// bytes are read and dropped until its FIN or the close timeout, so
@@ -91,6 +93,9 @@ pub(crate) struct LoopCore {
     /// Accepted connections speak TLS with this configuration (`wss://`).
     #[cfg(feature = "tls")]
     pub(crate) tls_server: Option<Arc<rustls::ServerConfig>>,
+    /// The server's policies for upgrade requests (Origin), and the
+    /// counts of what they refused.
+    pub(crate) admission: Admission,
 }
 
 /// The rule for giving the buffer pool's memory back, checked at intervals
@@ -187,6 +192,15 @@ pub(crate) const IDLE_KEEP: usize = 16 << 10;
 impl LoopCore {
     pub(crate) fn now(&self) -> Timestamp {
         self.now
+    }
+
+    /// Accepted connections speak TLS: pages that open them are `https:`.
+    pub(crate) fn secure(&self) -> bool {
+        #[cfg(feature = "tls")]
+        if self.tls_server.is_some() {
+            return true;
+        }
+        false
     }
 
     /// Give the pool's memory back once it goes unused (see [`PoolTrim`]).

@@ -4,6 +4,7 @@
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use mio::net::TcpListener;
@@ -11,7 +12,9 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::event_loop::{EventLoop, ShutdownHandle};
 use crate::handler::Handler;
+use crate::origin::OriginPolicy;
 use crate::proto::config::Config;
+use crate::refusals::{Counters, Refusals};
 
 /// Builds a WebSocket server: `Server::new().config(c).threads(n).bind(addr)`.
 ///
@@ -61,6 +64,7 @@ pub struct Server {
     config: Config,
     threads: usize,
     trace: bool,
+    origins: OriginPolicy,
     #[cfg(feature = "tls")]
     tls: Option<std::sync::Arc<rustls::ServerConfig>>,
 }
@@ -80,6 +84,26 @@ impl Server {
     #[cfg(feature = "tls")]
     pub fn tls(mut self, config: std::sync::Arc<rustls::ServerConfig>) -> Self {
         self.tls = Some(config);
+        self
+    }
+
+    /// Which web pages may open a WebSocket (RFC 6455 §10.2): an upgrade
+    /// request whose `Origin` `policy` refuses is answered 403 before
+    /// [`crate::Handler::on_request`], which never hears of it (nor
+    /// `on_closed`); it is counted in [`ServerHandle::refusals`] and
+    /// logged. The default, [`OriginPolicy::any`], refuses none.
+    ///
+    /// ```
+    /// use ws6455::{OriginPolicy, Server};
+    ///
+    /// // Pages this server serves itself, and the company's sites.
+    /// let policy = OriginPolicy::same_host().allow("https://*.example.com")?;
+    /// let server = Server::new().origins(policy);
+    /// # let _ = server;
+    /// # Ok::<(), ws6455::origin::OriginPatternError>(())
+    /// ```
+    pub fn origins(mut self, policy: OriginPolicy) -> Self {
+        self.origins = policy;
         self
     }
 
@@ -112,13 +136,15 @@ impl Server {
         let threads = self.threads.max(1);
         let first = listener(addr, threads > 1)?;
         let local = first.local_addr()?;
+        let refusals = Arc::new(Counters::default());
         let mut loops = Vec::with_capacity(threads);
-        loops.push(self.event_loop(first)?);
+        loops.push(self.event_loop(first, &refusals)?);
         for _ in 1..threads {
-            loops.push(self.event_loop(listener(local, true)?)?);
+            loops.push(self.event_loop(listener(local, true)?, &refusals)?);
         }
         let handle = ServerHandle {
             loops: loops.iter().map(EventLoop::shutdown_handle).collect(),
+            refusals,
         };
         Ok(BoundServer {
             loops,
@@ -129,10 +155,13 @@ impl Server {
 }
 
 impl Server {
-    /// One event loop serving `listener` with this builder's settings.
-    fn event_loop(&self, listener: TcpListener) -> io::Result<EventLoop> {
+    /// One event loop serving `listener` with this builder's settings,
+    /// counting refusals into the server's `refusals`.
+    fn event_loop(&self, listener: TcpListener, refusals: &Arc<Counters>) -> io::Result<EventLoop> {
         let mut event_loop = EventLoop::new(self.config.clone())?;
         event_loop.trace_frames(self.trace);
+        event_loop.origins(self.origins.clone());
+        event_loop.share_refusals(refusals.clone());
         #[cfg(feature = "tls")]
         if let Some(config) = self.tls.as_ref() {
             event_loop.tls(config.clone());
@@ -155,10 +184,12 @@ fn listener(addr: SocketAddr, reuse_port: bool) -> io::Result<TcpListener> {
     Ok(TcpListener::from_std(socket.into()))
 }
 
-/// Shuts every event loop of a server down gracefully.
+/// Shuts every event loop of a server down gracefully, and reads what the
+/// server's policies refused.
 #[derive(Clone, Debug)]
 pub struct ServerHandle {
     loops: Vec<ShutdownHandle>,
+    refusals: Arc<Counters>,
 }
 
 impl ServerHandle {
@@ -168,6 +199,12 @@ impl ServerHandle {
         for handle in &self.loops {
             handle.shutdown();
         }
+    }
+
+    /// How many connections the server's policies refused so far, over
+    /// every event loop (see [`Server::origins`]).
+    pub fn refusals(&self) -> Refusals {
+        self.refusals.snapshot()
     }
 }
 

@@ -6,11 +6,16 @@
 //! WebSocket on the echo endpoint: Chromium offers permessage-deflate (RFC
 //! 7692), which `ws6455 serve` takes, so `ws.extensions` must name it; 200
 //! repetitive JSON texts, up to about 80 KiB, are echoed and compared in
-//! the page.
+//! the page. And the Origin policy (RFC 6455 §10.2): a page from another
+//! origin cannot open the chat's socket (Chromium reports the 403), the
+//! chat page on serve's own origin can, and `--allow-origin` lets exactly
+//! the named origin in.
 //!
 //! Needs Node, `playwright-core` (tests/interop/node) and Debian's
 //! `chromium`; skips, saying so, when one is missing — unless
 //! `WS6455_REQUIRE_INTEROP=1`.
+
+use std::net::TcpListener;
 
 use ws6455_test_support::interop::{
     announce, command, node_module_missing, peer_available, probe, screenshot_dir, serve,
@@ -137,4 +142,79 @@ fn chromium_chats_over_https_and_wss() {
         assert!(passes.contains(&must), "missing check {must:?}: {passes:?}");
     }
     drop(server);
+}
+
+/// A loopback port free now (the Node script listens on it next).
+fn free_port() -> u16 {
+    let probe = TcpListener::bind("127.0.0.1:0").expect("bind a probe listener");
+    probe.local_addr().expect("probe address").port()
+}
+
+/// A page served from another origin (the Node script's own HTTP server)
+/// tries `new WebSocket("ws://SERVE/chat")`: `serve`'s default policy
+/// answers 403, which Chromium reports, and serve logs the origin and
+/// counts it; the chat page served by `serve` itself connects and joins;
+/// `serve --allow-origin http://127.0.0.1:OTHER` lets that page in, and not
+/// the same page under another name (`localhost`).
+#[test]
+fn chromium_cannot_open_a_socket_from_another_origin_unless_allowed() {
+    if !browser_ready("chromium_cannot_open_a_socket_from_another_origin_unless_allowed") {
+        return;
+    }
+    let foreign = free_port();
+    let mut server = serve("127.0.0.1:0");
+    let mut allowing = serve_with(
+        "127.0.0.1:0",
+        &["--allow-origin", &format!("http://127.0.0.1:{foreign}")],
+    );
+    let mut browser = Proc::spawn(
+        "browser_origins.js",
+        command(
+            "node",
+            &[
+                "node/browser_origins.js",
+                &format!("http://{}", server.addr),
+                &format!("http://{}", allowing.addr),
+                &foreign.to_string(),
+            ],
+        ),
+    );
+    browser.succeed();
+    let passes = browser.passes();
+    for must in [
+        "a page from another origin cannot open the chat socket",
+        "the chat page on its own origin connects",
+        "the chat page on its own origin joins a room",
+        "--allow-origin lets the named origin open the chat socket",
+        "--allow-origin lets no other origin in",
+    ] {
+        assert!(passes.contains(&must), "missing check {must:?}: {passes:?}");
+    }
+    for refusal in [
+        "a page from another origin cannot open the chat socket: 403",
+        "--allow-origin lets no other origin in: 403",
+    ] {
+        let seen = passes.iter().find(|p| p.starts_with(refusal));
+        let Some(seen) = seen else {
+            panic!("Chromium did not report the 403 ({refusal:?}): {passes:?}");
+        };
+        announce(&format!("observed: {seen}"));
+    }
+
+    // Each server's log names the origin it refused, at serve's default
+    // level, and its count on shutdown is exactly the one refusal.
+    for (serve, origin) in [
+        (&mut server, format!("http://127.0.0.1:{foreign}")),
+        (&mut allowing, format!("http://localhost:{foreign}")),
+    ] {
+        serve.proc.terminate();
+        assert!(
+            serve.proc.wait_exit().success(),
+            "serve did not stop cleanly"
+        );
+        let log = serve.proc.stderr();
+        let line = format!("refused 403: origin \"{origin}\" is not allowed");
+        assert!(log.contains(&line), "no {line:?} in serve's log:\n{log}");
+        assert!(log.contains("refused origins: 1\n"), "{log}");
+    }
 }

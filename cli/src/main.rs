@@ -8,6 +8,7 @@ mod bench;
 mod connect;
 mod inspect;
 mod log;
+mod policy_args;
 mod serve;
 mod tls_args;
 
@@ -36,8 +37,10 @@ struct Cli {
 enum Command {
     /// Run the WebSocket server: the chat demo (http://127.0.0.1:9001/),
     /// the game demo (/game), and an echo endpoint on every other path;
-    /// over TLS (https://, wss://) with --tls-cert and --tls-key. Exit 2
-    /// if a certificate or key file cannot be used.
+    /// over TLS (https://, wss://) with --tls-cert and --tls-key. Only
+    /// pages it serves itself, and origins named with --allow-origin, may
+    /// open WebSockets. Exit 2 if a certificate or key file cannot be used
+    /// or an --allow-origin is not an origin.
     Serve(serve::Args),
     /// Talk to a WebSocket server: stdin lines go out as messages, what
     /// arrives is printed (like wscat). Exit 0 on a clean close, 1 on an
@@ -83,7 +86,8 @@ fn main() -> ExitCode {
 const BAD_OPTIONS: u8 = 2;
 
 /// Options that parsed but cannot be used — a certificate, key or CA file
-/// that is missing, unreadable or wrong. The message is one line naming
+/// that is missing, unreadable or wrong, an `--allow-origin` that is not
+/// an origin. The message is one line naming
 /// the option and the file; the command exits with [`BAD_OPTIONS`].
 #[derive(Debug)]
 pub struct BadOptions(pub String);

@@ -3,7 +3,9 @@
 //! WebSocket path (the Autobahn testee). The demos live in `apps/`.
 //! With `--tls-cert` and `--tls-key` all of it goes over TLS: the pages
 //! on https://, the sockets on wss:// (the pages pick the scheme their
-//! own URL has).
+//! own URL has). Only pages `serve` served itself, and origins named with
+//! `--allow-origin`, may open WebSockets (RFC 6455 §10.2; see
+//! `policy_args.rs`); the number refused is printed on shutdown.
 
 use std::io;
 use std::time::Duration;
@@ -18,6 +20,7 @@ use ws6455_describe::TraceLine;
 use log::info;
 
 use crate::apps::Routes;
+use crate::policy_args::Policy;
 use crate::tls_args::ServerTls;
 
 /// Options of `ws6455 serve`.
@@ -58,6 +61,9 @@ pub struct Args {
     /// TLS: serve https:// and wss:// instead of http:// and ws://.
     #[command(flatten)]
     pub tls: ServerTls,
+    /// Who may connect: `--allow-origin`.
+    #[command(flatten)]
+    pub policy: Policy,
 }
 
 /// Subprotocols the echo endpoint agrees to (§1.9, §4.2.2): echoing
@@ -131,26 +137,31 @@ pub fn run(args: Args) -> io::Result<()> {
         });
         config
     };
-    // Before binding: a bad file is reported without touching the port.
+    // Before binding: a bad file or origin is reported without touching
+    // the port.
     let tls = args.tls.config()?;
+    let origins = args.policy.origins()?;
+    let allowed = origins.to_string();
     let secure = tls.is_some();
     let mut server = Server::new()
         .config(config)
         .threads(args.threads)
-        .trace_frames(args.trace);
+        .trace_frames(args.trace)
+        .origins(origins);
     if let Some(tls) = tls {
         server = server.tls(tls);
     }
     let server = server.bind(args.listen.as_str())?;
     let handle = server.handle();
-    ctrlc::set_handler(move || handle.shutdown()).map_err(io::Error::other)?;
+    let stopper = handle.clone();
+    ctrlc::set_handler(move || stopper.shutdown()).map_err(io::Error::other)?;
     let (ws, http) = if secure {
         ("wss", "https")
     } else {
         ("ws", "http")
     };
     info!(
-        "ws6455 serving on {ws}://{addr} ({} thread(s)); chat page {http}://{addr}/",
+        "ws6455 serving on {ws}://{addr} ({} thread(s)); chat page {http}://{addr}/; origins: {allowed}",
         args.threads,
         addr = server.local_addr(),
     );
@@ -162,6 +173,7 @@ pub fn run(args: Args) -> io::Result<()> {
     }
     let (trace, demos) = (args.trace, args.threads <= 1);
     server.run(move || Routes::new(Echo { trace }, demos))?;
+    info!("refused origins: {}", handle.refusals().origin);
     info!("ws6455 stopped");
     Ok(())
 }

@@ -1,0 +1,73 @@
+//! `serve`'s options for who may connect, and the library policy they
+//! make: `--allow-origin` (RFC 6455 §10.2).
+//!
+//! serve's default is stricter than the library's: pages it serves itself
+//! (the chat and the game, which connect to `location.host`) and the
+//! origins named with `--allow-origin`; `--allow-origin '*'` allows any.
+//! Requests without an `Origin` (programs, not browsers: Autobahn's
+//! wstest, `ws6455 connect`, `bench`) are always allowed.
+
+use ws6455::OriginPolicy;
+
+use crate::BadOptions;
+
+/// `serve`'s admission options.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct Policy {
+    /// Also let web pages from this origin open WebSockets (repeatable):
+    /// `https://example.com`, `http://127.0.0.1:8080`, `https://*.example.com`
+    /// (any subdomain), `null`, or `*` (any origin). Without it only pages
+    /// served by this server itself may (same origin as the Host header);
+    /// others are answered 403.
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    pub allow_origin: Vec<String>,
+}
+
+impl Policy {
+    /// The Origin policy: same origin as Host, plus every `--allow-origin`.
+    pub fn origins(&self) -> Result<OriginPolicy, BadOptions> {
+        self.allow_origin
+            .iter()
+            .try_fold(OriginPolicy::same_host(), |policy, pattern| {
+                policy
+                    .allow(pattern)
+                    .map_err(|e| BadOptions(format!("--allow-origin {e}")))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(patterns: &[&str]) -> Result<OriginPolicy, BadOptions> {
+        Policy {
+            allow_origin: patterns.iter().map(|p| (*p).to_owned()).collect(),
+        }
+        .origins()
+    }
+
+    #[test]
+    fn same_host_unless_told_otherwise() {
+        let p = policy(&[]).unwrap();
+        assert_eq!(p.to_string(), "same origin as Host");
+        let host = Some("127.0.0.1:9001");
+        assert!(p.allows(Some("http://127.0.0.1:9001"), host, false));
+        assert!(!p.allows(Some("http://127.0.0.1:8080"), host, false));
+        let p = policy(&["http://127.0.0.1:8080"]).unwrap();
+        assert!(p.allows(Some("http://127.0.0.1:8080"), host, false));
+        assert!(policy(&["*"]).unwrap().allows_any());
+    }
+
+    #[test]
+    fn a_bad_pattern_names_the_option() {
+        let error = policy(&["https://ok.example", "https://example.com/"]).unwrap_err();
+        assert!(
+            error
+                .0
+                .starts_with("--allow-origin \"https://example.com/\""),
+            "{}",
+            error.0
+        );
+    }
+}

@@ -1,0 +1,92 @@
+//! The server's own policies, applied by the event loop to an upgrade
+//! request before the handler sees it: today the [`OriginPolicy`] (RFC
+//! 6455 §10.2). A refused request is answered, counted in [`Refusals`]
+//! and logged here; the handler never hears of it.
+//!
+//! The loop looks at the [`Request`] the core has already parsed: nothing
+//! here reads a socket or a frame.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use log::{debug, info};
+
+use crate::conn_id::ConnId;
+use crate::diag::Coalesce;
+use crate::origin::OriginPolicy;
+use crate::proto::handshake::Request;
+use crate::proto::Timestamp;
+use crate::refusals::{Counters, Refusals};
+
+/// At most one info line per this interval about refused origins; the
+/// others go to debug, so each refusal is at most one line at any level
+/// and a flood of them is one line a second at the default level.
+const INFO_INTERVAL: Duration = Duration::from_secs(1);
+
+/// 403's plain-text body: what was refused, without echoing the request.
+const FORBIDDEN: &str = "origin not allowed (RFC 6455 §10.2)";
+
+/// One loop's share of the server's admission policies.
+#[derive(Debug)]
+pub(crate) struct Admission {
+    origins: Arc<OriginPolicy>,
+    counters: Arc<Counters>,
+    /// Per loop: each loop rate-limits its own lines.
+    lines: Coalesce,
+}
+
+/// How a refused request is answered: status and one-line body.
+pub(crate) struct Refusal {
+    pub(crate) status: u16,
+    pub(crate) reason: &'static str,
+}
+
+impl Default for Admission {
+    fn default() -> Self {
+        Admission {
+            origins: Arc::new(OriginPolicy::any()),
+            counters: Arc::default(),
+            lines: Coalesce::default(),
+        }
+    }
+}
+
+impl Admission {
+    pub(crate) fn set_origins(&mut self, policy: OriginPolicy) {
+        self.origins = Arc::new(policy);
+    }
+
+    /// Count into `counters` (a whole server's) instead of this loop's own.
+    pub(crate) fn share_counters(&mut self, counters: Arc<Counters>) {
+        self.counters = counters;
+    }
+
+    pub(crate) fn refusals(&self) -> Refusals {
+        self.counters.snapshot()
+    }
+
+    /// Check an upgrade request of connection `id` (`secure`: it came over
+    /// TLS) before the handler sees it: `Some` is the answer that refuses
+    /// it, already counted and logged.
+    pub(crate) fn screen(
+        &mut self,
+        id: ConnId,
+        request: &Request,
+        secure: bool,
+        now: Timestamp,
+    ) -> Option<Refusal> {
+        let refused = self.origins.check(request, secure).err()?;
+        self.counters.count_origin();
+        match self.lines.admit(now, INFO_INTERVAL) {
+            Some(0) => info!("{id} refused 403: {refused}"),
+            Some(more) => {
+                info!("{id} refused 403: {refused} ({more} more refused since the last report)")
+            }
+            None => debug!("{id} refused 403: {refused}"),
+        }
+        Some(Refusal {
+            status: 403,
+            reason: FORBIDDEN,
+        })
+    }
+}

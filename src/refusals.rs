@@ -1,0 +1,74 @@
+//! [`Refusals`]: how many connections a server's own policies turned away
+//! before any [`Handler`](crate::Handler) callback, counted across every
+//! event loop of the server.
+//!
+//! A refused connection never reaches the handler (neither `on_request`
+//! nor `on_closed`), so these counters are the one place it shows besides
+//! the log. Read them with [`Ctx::refusals`](crate::Ctx::refusals),
+//! [`ServerHandle::refusals`](crate::ServerHandle::refusals) or
+//! [`EventLoop::refusals`](crate::EventLoop::refusals).
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A snapshot of a server's refusal counters, since it started.
+/// `#[non_exhaustive]`: policies still to come add fields.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Refusals {
+    /// Upgrade requests answered 403 because their `Origin` was not allowed
+    /// (RFC 6455 §10.2; [`OriginPolicy`](crate::OriginPolicy)).
+    pub origin: u64,
+}
+
+impl Refusals {
+    /// Every refusal, whatever the reason.
+    pub fn total(&self) -> u64 {
+        self.origin
+    }
+}
+
+impl fmt::Display for Refusals {
+    /// `origin 3`: each reason and its count.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "origin {}", self.origin)
+    }
+}
+
+/// The live counters behind [`Refusals`], shared (in an `Arc`) by every
+/// loop of a server. Relaxed: each is a tally read now and then, ordered
+/// with nothing else.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    origin: AtomicU64,
+}
+
+impl Counters {
+    /// One more request refused for its `Origin`.
+    pub(crate) fn count_origin(&self) {
+        self.origin.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self) -> Refusals {
+        Refusals {
+            origin: self.origin.load(Ordering::Relaxed),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_add_up_in_the_snapshot() {
+        let counters = Counters::default();
+        assert_eq!(counters.snapshot(), Refusals::default());
+        counters.count_origin();
+        counters.count_origin();
+        let seen = counters.snapshot();
+        assert_eq!(seen.origin, 2);
+        assert_eq!(seen.total(), 2);
+        assert_eq!(seen.to_string(), "origin 2");
+    }
+}
