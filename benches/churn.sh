@@ -44,9 +44,7 @@ OUT=$RESULTS/churn-$STAMP.json
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
     (cd "$ROOT" && cargo build --release --bin ws6455)
-    if [ ! -d "$ROOT/benches/peers/node/node_modules/ws" ]; then
-        (cd "$ROOT/benches/peers/node" && npm install --no-audit --no-fund)
-    fi
+    install_node_peer
 fi
 COMMIT=$(commit_of "$ROOT")
 BASE_COMMIT=

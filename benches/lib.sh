@@ -166,11 +166,16 @@ report() {
         --results "$RESULTS" --markdown "$MARKDOWN" --max-load "$MAXLOAD" "$@"
 }
 
+# Node `ws` for the node-ws servers, installed once.
+install_node_peer() {
+    if [ ! -d "$ROOT/benches/peers/node/node_modules/ws" ]; then
+        (cd "$ROOT/benches/peers/node" && npm install --no-audit --no-fund)
+    fi
+}
+
 build_all() {
     log "building ws6455 (release) and the peers"
     (cd "$ROOT" && cargo build --release --bin ws6455 --example fanout_server)
     (cd "$ROOT/benches/peers" && cargo build --release)
-    if [ ! -d "$ROOT/benches/peers/node/node_modules/ws" ]; then
-        (cd "$ROOT/benches/peers/node" && npm install --no-audit --no-fund)
-    fi
+    install_node_peer
 }

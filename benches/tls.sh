@@ -85,9 +85,7 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
     log "building ws6455 (release) and the peers"
     (cd "$ROOT" && cargo build --release --bin ws6455)
     (cd "$ROOT/benches/peers" && cargo build --release)
-    if [ ! -d "$ROOT/benches/peers/node/node_modules/ws" ]; then
-        (cd "$ROOT/benches/peers/node" && npm install --no-audit --no-fund)
-    fi
+    install_node_peer
 fi
 COMMIT=$(commit_of "$ROOT")
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
