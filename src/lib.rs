@@ -140,6 +140,7 @@
 pub use ws6455_proto as proto;
 
 mod admission;
+pub mod auth;
 pub mod blocking;
 mod client;
 pub mod clock;
@@ -164,7 +165,7 @@ pub use client::{ConnectError, ConnectOptions};
 pub use conn_id::ConnId;
 pub use ctx::Ctx;
 pub use event_loop::{EventLoop, ShutdownHandle};
-pub use handler::{ConnError, Decision, Handler, HttpResponse, Message};
+pub use handler::{ConnError, Decision, Handler, HttpResponse, Message, AUTH_REALM};
 pub use origin::OriginPolicy;
 pub use refusals::Refusals;
 pub use remote::{LoopGone, Remote};
