@@ -17,6 +17,7 @@
 
 pub mod chat;
 pub mod game;
+pub mod tokens;
 
 #[cfg(test)]
 mod tests;
@@ -90,6 +91,8 @@ pub struct Routes<H> {
     /// status, not as a WebSocket that closed without a close frame.
     http: HashSet<ConnId>,
     demos: bool,
+    /// `--chat-token-file`: `/chat` then needs one of these tokens.
+    chat_tokens: Option<tokens::ChatTokens>,
 }
 
 impl<H: Handler> Routes<H> {
@@ -103,7 +106,16 @@ impl<H: Handler> Routes<H> {
             routes: HashMap::new(),
             http: HashSet::new(),
             demos,
+            chat_tokens: None,
         }
+    }
+
+    /// Require a token from `tokens` on `/chat`: the token's name is the
+    /// user's nickname. Without one, or with an unknown one, the upgrade is
+    /// answered 401 (which the library counts and logs).
+    pub fn with_chat_tokens(mut self, tokens: Option<tokens::ChatTokens>) -> Self {
+        self.chat_tokens = tokens;
+        self
     }
 
     fn page(&mut self, ctx: &mut Ctx<'_>, id: ConnId, request: &Request) -> HttpResponse {
@@ -148,8 +160,29 @@ impl<H: Handler> Handler for Routes<H> {
                 reason: NOT_ON_THREADS.into(),
             };
         }
+        let protocol = request
+            .choose_subprotocol(&[chat::PROTOCOL])
+            .filter(|_| app == App::Chat)
+            .map(String::from);
+        if app == App::Chat {
+            if let Some(tokens) = &self.chat_tokens {
+                let name = match tokens.identify(request) {
+                    Ok(name) => name,
+                    Err(why) => return Decision::unauthorized(format!("chat: {why}")),
+                };
+                // A page that sent its token as a subprotocol must also
+                // offer one to accept: never answer with the token's.
+                if !request.protocols().is_empty() && protocol.is_none() {
+                    return Decision::Reject {
+                        status: 400,
+                        reason: format!("chat: offer the subprotocol {}", chat::PROTOCOL),
+                    };
+                }
+                self.chat.bind_nick(id, name);
+            }
+        }
         self.routes.insert(id, app);
-        Decision::accept()
+        Decision::Accept { protocol }
     }
 
     fn on_http(&mut self, ctx: &mut Ctx<'_>, id: ConnId, request: &Request) -> HttpResponse {
