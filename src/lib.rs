@@ -56,6 +56,15 @@
 //! Requests without an `Origin` (programs, not browsers) are always let
 //! through.
 //!
+//! Authentication is the handler's: [`auth`] reads a token from
+//! `Authorization: Bearer`, a query parameter or `Sec-WebSocket-Protocol`
+//! (the one channel a browser page has), and
+//! [`Decision::unauthorized`] refuses with 401 and `WWW-Authenticate`
+//! (RFC 7235 §3.1) before the upgrade; the library counts such refusals in
+//! [`Refusals::auth_failed`] and logs them. The identity of an accepted
+//! connection lives in the handler's own map keyed by [`ConnId`] (see
+//! [`Handler`], "Per-connection state", and `examples/token_auth.rs`).
+//!
 //! ## A blocking client
 //!
 //! ```no_run

@@ -7,12 +7,16 @@
 //! with the token's name as the nickname, whatever the page asks for. The
 //! echo endpoint (Autobahn's) needs no token. `ws6455 connect --header`
 //! gets in with a good token and exits 2 naming the 401 with a bad one.
+//! In process: the library counts a handler's 401 and 403 (not its 404)
+//! in `Refusals::auth_failed`, and the handler still gets `on_closed`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use ws6455::blocking::{Incoming, WebSocket};
-use ws6455::ConnectOptions;
+use ws6455::{auth, CloseCode, ConnId, ConnectOptions, Ctx, Decision, Handler, Request, Server};
 use ws6455_test_support::handshake::{request_with, SAMPLE_KEY};
 use ws6455_test_support::interop::{serve_with, Serve};
 use ws6455_test_support::peer::{assert_serves, RawPeer};
@@ -89,7 +93,7 @@ fn join_as(url: &str, options: &ConnectOptions) -> (String, Option<String>) {
         }
     };
     assert!(!joined.contains("mallory"), "{joined}");
-    let _ = ws.close(ws6455::CloseCode::NORMAL, "");
+    let _ = ws.close(CloseCode::NORMAL, "");
     (format!("{identity} {joined}"), protocol)
 }
 
@@ -211,4 +215,67 @@ fn a_bad_token_file_is_refused_before_binding() {
     assert_eq!(serve.wait().code(), Some(2));
     let line = serve.stderr_line("--chat-token-file");
     assert!(line.contains("line 2"), "{line}");
+}
+
+/// In process: a handler that lets in `Bearer good`, answers 403 to
+/// `Bearer banned`, 401 to anything else, and 404 to `/missing`; it counts
+/// its `on_closed` calls.
+#[derive(Clone, Default)]
+struct Gate(Arc<AtomicUsize>);
+
+impl Handler for Gate {
+    fn on_request(&mut self, _: &mut Ctx<'_>, _: ConnId, request: &Request) -> Decision {
+        if request.path() == "/missing" {
+            return Decision::Reject {
+                status: 404,
+                reason: "no such thing".into(),
+            };
+        }
+        match auth::bearer(request) {
+            Some("good") => Decision::accept(),
+            Some("banned") => Decision::forbidden("banned"),
+            _ => Decision::unauthorized("no good token"),
+        }
+    }
+
+    fn on_closed(&mut self, _: &mut Ctx<'_>, _: ConnId, _: CloseCode, _: bool) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[test]
+fn the_library_counts_the_handlers_401_and_403_and_still_calls_on_closed() {
+    let gate = Gate::default();
+    let closed = gate.0.clone();
+    let server = Server::new()
+        .bind("127.0.0.1:0")
+        .unwrap()
+        .spawn(move || gate.clone());
+    let addr = server.local_addr();
+    let url = format!("ws://{addr}/");
+    let with = |token: &str| {
+        let mut options = ConnectOptions::default();
+        options.headers = vec![("Authorization".into(), format!("Bearer {token}"))];
+        options
+    };
+    let error = WebSocket::connect(&url, &with("bad")).err().expect("401");
+    assert!(error.to_string().contains("401"), "{error}");
+    let error = WebSocket::connect(&url, &with("banned"))
+        .err()
+        .expect("403");
+    assert!(error.to_string().contains("403"), "{error}");
+    // Not an authentication failure: not counted.
+    let mut client = RawPeer::tcp(addr);
+    client.send(upgrade(addr, "/missing", &[]).as_bytes());
+    client.expect_refusal("HTTP/1.1 404 Not Found");
+    let (mut ws, _) = WebSocket::connect(&url, &with("good")).unwrap();
+    ws.close(CloseCode::NORMAL, "").unwrap();
+    wait_until(MUST, "on_closed for all four", || {
+        closed.load(Ordering::Relaxed) == 4
+    });
+    let refusals = server.handle().refusals();
+    assert_eq!(refusals.auth_failed, 2, "{refusals}");
+    assert_eq!(refusals.origin, 0);
+    assert_eq!(refusals.total(), 2);
+    server.stop().unwrap();
 }
