@@ -127,6 +127,14 @@ fn missing_or_wrong_tokens_get_401_the_echo_stays_open_and_the_count_is_printed(
             .stderr()
             .contains("refused 401 by the handler: chat: no token")
     });
+    // The chat page opened with its token: the request line is logged
+    // without the query, so the token is not.
+    let mut page = RawPeer::tcp(addr);
+    page.send(format!("GET /?token=ann-s3cr3t HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes());
+    assert_eq!(page.read_response().status_line, "HTTP/1.1 200 OK");
+    wait_until(MUST, "the page request in serve's log", || {
+        serve.proc.stderr().contains("http GET /?… 200")
+    });
     // The echo endpoint (the Autobahn testee) needs no token.
     assert_serves(addr);
     let mut echo = RawPeer::tcp(addr);
