@@ -51,6 +51,7 @@ pub enum Decision {
     /// Refuse with a complete response, for answers that need headers: a
     /// 401 must carry `WWW-Authenticate` (RFC 7235 §3.1), a 503 may carry
     /// `Retry-After`. `Content-Length` and `Connection: close` are added.
+    /// The status should be a 4xx or 5xx: the connection closes after it.
     Refuse(HttpResponse),
 }
 

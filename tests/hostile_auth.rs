@@ -127,6 +127,17 @@ fn missing_or_wrong_tokens_get_401_the_echo_stays_open_and_the_count_is_printed(
             .stderr()
             .contains("refused 401 by the handler: chat: no token")
     });
+    // A flood is a line a second at the default level, not one each.
+    let started = std::time::Instant::now();
+    for _ in 0..30 {
+        unauthorized(
+            addr,
+            "/chat",
+            &["Authorization: Bearer flood"],
+            "unknown token",
+        );
+    }
+    let seconds = started.elapsed().as_secs();
     // The chat page opened with its token: the request line is logged
     // without the query, so the token is not.
     let mut page = RawPeer::tcp(addr);
@@ -144,9 +155,18 @@ fn missing_or_wrong_tokens_get_401_the_echo_stays_open_and_the_count_is_printed(
     serve.proc.terminate();
     assert!(serve.proc.wait_exit().success(), "serve stopped cleanly");
     let log = serve.proc.stderr();
-    assert!(log.contains("auth failed: 5\n"), "{log}");
+    assert!(log.contains("auth failed: 35\n"), "{log}");
+    let lines = log.lines().filter(|l| l.contains("refused 401")).count();
+    assert!(
+        (1..=3 + seconds as usize).contains(&lines),
+        "{lines} lines for 35 refusals in {seconds} s:\n{log}"
+    );
     assert!(log.contains("refused origins: 0\n"), "{log}");
     assert!(!log.contains("s3cr3t") && !log.contains("nope"), "{log}");
+    // A refusal is the library's one line, nothing more: the only
+    // connections with a "closed" line are the two echoes.
+    let closed = log.lines().filter(|l| l.contains(" closed ")).count();
+    assert_eq!(closed, 2, "{log}");
 }
 
 #[test]

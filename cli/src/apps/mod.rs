@@ -87,8 +87,10 @@ pub struct Routes<H> {
     game: game::Game,
     fallback: H,
     routes: HashMap<ConnId, App>,
-    /// Connections that asked plain HTTP: logged as a request with its
-    /// status, not as a WebSocket that closed without a close frame.
+    /// Connections that asked plain HTTP, or whose upgrade the chat refused
+    /// for want of a token: logged as a request with its status (or by the
+    /// library's refusal line), not as a WebSocket that closed without a
+    /// close frame.
     http: HashSet<ConnId>,
     demos: bool,
     /// `--chat-token-file`: `/chat` then needs one of these tokens.
@@ -168,7 +170,13 @@ impl<H: Handler> Handler for Routes<H> {
             if let Some(tokens) = &self.chat_tokens {
                 let name = match tokens.identify(request) {
                     Ok(name) => name,
-                    Err(why) => return Decision::unauthorized(format!("chat: {why}")),
+                    Err(why) => {
+                        // Logged (rate-limited) and counted by the library;
+                        // no "closed" line of its own for each, or a flood
+                        // of bad tokens would be a flood of lines.
+                        self.http.insert(id);
+                        return Decision::unauthorized(format!("chat: {why}"));
+                    }
                 };
                 // A page that sent its token as a subprotocol must also
                 // offer one to accept: never answer with the token's.
