@@ -1,7 +1,9 @@
 //! The server's own policies, applied by the event loop to an upgrade
 //! request before the handler sees it: today the [`OriginPolicy`] (RFC
 //! 6455 §10.2). A refused request is answered, counted in [`Refusals`]
-//! and logged here; the handler never hears of it.
+//! and logged here; the handler never hears of it. The handler's own
+//! refusals (401/403 from `on_request`: authentication) are counted and
+//! logged here too, in the same way.
 //!
 //! The loop looks at the [`Request`] the core has already parsed: nothing
 //! here reads a socket or a frame.
@@ -33,6 +35,8 @@ pub(crate) struct Admission {
     counters: Arc<Counters>,
     /// Per loop: each loop rate-limits its own lines.
     lines: Coalesce,
+    /// The same for the handler's 401 and 403 answers.
+    auth_lines: Coalesce,
 }
 
 /// How a refused request is answered: status and one-line body.
@@ -47,6 +51,7 @@ impl Default for Admission {
             origins: Arc::new(OriginPolicy::any()),
             counters: Arc::default(),
             lines: Coalesce::default(),
+            auth_lines: Coalesce::default(),
         }
     }
 }
@@ -88,5 +93,33 @@ impl Admission {
             status: 403,
             reason: FORBIDDEN,
         })
+    }
+
+    /// The handler's `on_request` refused connection `id` with `status`:
+    /// a 401 or 403 is an authentication failure, counted in
+    /// [`Refusals::auth_failed`] and logged at info (one line a second at
+    /// most, the rest at debug, as for origins). Other statuses (404, 503
+    /// …) are the handler's business and only go to debug.
+    pub(crate) fn handler_refused(
+        &mut self,
+        id: ConnId,
+        status: u16,
+        reason: &str,
+        now: Timestamp,
+    ) {
+        // The reason is the handler's own text; one line of it at most.
+        let reason = reason.lines().next().unwrap_or("");
+        if !matches!(status, 401 | 403) {
+            debug!("{id} refused {status} by the handler: {reason}");
+            return;
+        }
+        self.counters.count_auth_failed();
+        match self.auth_lines.admit(now, INFO_INTERVAL) {
+            Some(0) => info!("{id} refused {status} by the handler: {reason}"),
+            Some(more) => info!(
+                "{id} refused {status} by the handler: {reason} ({more} more refused since the last report)"
+            ),
+            None => debug!("{id} refused {status} by the handler: {reason}"),
+        }
     }
 }

@@ -339,6 +339,21 @@ impl<S: Read + Write + ReadTimeout> WebSocket<S> {
                 ws.flush()?;
                 return Err(Error::NotUpgraded);
             }
+            Decision::Refuse(response) => {
+                let headers: Vec<(&str, &str)> = response
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                ws.conn.respond(
+                    crate::clock::now(),
+                    response.status,
+                    &headers,
+                    &response.body,
+                )?;
+                ws.flush()?;
+                return Err(Error::NotUpgraded);
+            }
         }
         ws.flush()?;
         Ok((ws, request))

@@ -6,9 +6,11 @@ use std::io;
 use crate::conn_id::ConnId;
 use crate::ctx::Ctx;
 use crate::diag;
-use crate::handler::{ConnError, Decision, Handler, Message};
+use crate::handler::{ConnError, Decision, Handler, HttpResponse, Message};
 use crate::loop_core::LoopCore;
+use crate::proto::connection::Connection;
 use crate::proto::event::Event;
+use crate::proto::Timestamp;
 use crate::transmit;
 
 /// What one round of reading did.
@@ -198,6 +200,16 @@ fn report_io_error<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: usize,
     handler.on_error(&mut ctx, id, &error);
 }
 
+/// Answer a request (plain, or an upgrade being refused) with `response`.
+fn respond_with(conn: &mut Connection, now: Timestamp, response: &HttpResponse) {
+    let headers: Vec<(&str, &str)> = response
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let _ = conn.respond(now, response.status, &headers, &response.body);
+}
+
 /// Hand every event the core has to the handler. The connection is taken
 /// out of its slot meanwhile, so the handler can send to it (through the
 /// event's sender, straight from the receive buffer) and to any other
@@ -276,18 +288,20 @@ pub(crate) fn dispatch<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: us
                         }
                     }
                     Decision::Reject { status, reason } => {
+                        core.admission.handler_refused(id, status, &reason, now);
                         let _ = conn.reject(now, status, &reason);
+                    }
+                    Decision::Refuse(response) => {
+                        let reason = response.reason();
+                        core.admission
+                            .handler_refused(id, response.status, reason, now);
+                        respond_with(&mut conn, now, &response);
                     }
                 }
             }
             Event::HttpRequest(request) => {
                 let response = handler.on_http(&mut ctx, id, &request);
-                let headers: Vec<(&str, &str)> = response
-                    .headers
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str()))
-                    .collect();
-                let _ = conn.respond(now, response.status, &headers, &response.body);
+                respond_with(&mut conn, now, &response);
             }
             Event::Connected(response) => handler.on_open(&mut ctx, id, Some(&response)),
             Event::Text(text) => handler.on_message(&mut ctx, id, Message::Text(text)),

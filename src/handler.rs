@@ -48,12 +48,42 @@ pub enum Decision {
         /// Plain-text body.
         reason: String,
     },
+    /// Refuse with a complete response, for answers that need headers: a
+    /// 401 must carry `WWW-Authenticate` (RFC 7235 §3.1), a 503 may carry
+    /// `Retry-After`. `Content-Length` and `Connection: close` are added.
+    /// The status should be a 4xx or 5xx: the connection closes after it.
+    Refuse(HttpResponse),
 }
+
+/// The realm named in [`Decision::unauthorized`]'s challenge.
+pub const AUTH_REALM: &str = "ws6455";
 
 impl Decision {
     /// Accept without a subprotocol.
     pub fn accept() -> Self {
         Decision::Accept { protocol: None }
+    }
+
+    /// 401 Unauthorized with `WWW-Authenticate: Bearer realm="ws6455"`
+    /// (RFC 7235 §3.1 requires a challenge; RFC 6750 §3 defines Bearer's):
+    /// no credential, or one that is not valid. `reason` is the plain-text
+    /// body and what the server log shows; say what was wrong, never echo
+    /// the token. Counted in [`Refusals::auth_failed`](crate::Refusals).
+    pub fn unauthorized(reason: impl Into<String>) -> Self {
+        Decision::Refuse(HttpResponse::text(
+            401,
+            vec![(
+                "WWW-Authenticate".into(),
+                format!("Bearer realm=\"{AUTH_REALM}\""),
+            )],
+            reason.into(),
+        ))
+    }
+
+    /// 403 Forbidden (RFC 7231 §6.5.3): the client is known but may not
+    /// have this. Counted in [`Refusals::auth_failed`](crate::Refusals).
+    pub fn forbidden(reason: impl Into<String>) -> Self {
+        Decision::Refuse(HttpResponse::text(403, Vec::new(), reason.into()))
     }
 }
 
@@ -89,6 +119,26 @@ impl HttpResponse {
             headers: vec![("Content-Type".into(), content_type.into())],
             body: body.into(),
         }
+    }
+
+    /// `status` with `headers` and a plain-text, one-line body (`reason`
+    /// and a newline).
+    pub fn text(status: u16, mut headers: Vec<(String, String)>, reason: String) -> Self {
+        headers.push(("Content-Type".into(), "text/plain; charset=utf-8".into()));
+        let mut body = reason.into_bytes();
+        body.push(b'\n');
+        HttpResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// The body as text, up to its first line: what the log shows of a
+    /// refusal.
+    pub(crate) fn reason(&self) -> &str {
+        let text = std::str::from_utf8(&self.body).unwrap_or("");
+        text.lines().next().unwrap_or("")
     }
 
     /// 404 Not Found.
@@ -158,6 +208,53 @@ impl std::error::Error for ConnError {
 /// `on_request`/`on_connect` (servers) or was created by `connect`. A
 /// connection the server's own policies refuse (see
 /// [`Server::origins`](crate::Server::origins)) reaches no callback at all.
+///
+/// # Per-connection state
+///
+/// The library stores nothing per connection for the handler: a handler
+/// keeps what it knows about a connection in its own map keyed by
+/// [`ConnId`] (never reused). Insert in `on_request` when accepting (the
+/// identity a token proved, say), read it in `on_open` and `on_message`,
+/// remove it in `on_closed`, which comes exactly once for every
+/// connection that reached `on_request`, so the map never leaks. A request
+/// refused in `on_request` still gets its `on_closed`.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use ws6455::proto::handshake::Request;
+/// use ws6455::{auth, CloseCode, ConnId, Ctx, Decision, Handler, Message};
+///
+/// struct Authed {
+///     tokens: HashMap<String, String>, // token → user name
+///     users: HashMap<ConnId, String>,  // connection → user name
+/// }
+///
+/// impl Handler for Authed {
+///     fn on_request(&mut self, _: &mut Ctx<'_>, id: ConnId, request: &Request) -> Decision {
+///         let Some(token) = auth::bearer(request) else {
+///             return Decision::unauthorized("no bearer token");
+///         };
+///         let Some(name) = self.tokens.get(token) else {
+///             return Decision::unauthorized("unknown token");
+///         };
+///         self.users.insert(id, name.clone());
+///         Decision::accept()
+///     }
+///
+///     fn on_message(&mut self, ctx: &mut Ctx<'_>, id: ConnId, message: Message<'_>) {
+///         if let (Some(name), Message::Text(text)) = (self.users.get(&id), message) {
+///             let _ = ctx.send_text(id, &format!("{name}: {text}"));
+///         }
+///     }
+///
+///     fn on_closed(&mut self, _: &mut Ctx<'_>, id: ConnId, _: CloseCode, _: bool) {
+///         self.users.remove(&id);
+///     }
+/// }
+/// ```
+///
+/// `examples/token_auth.rs` is the whole program, with the token also
+/// read from the query or `Sec-WebSocket-Protocol` (see [`crate::auth`]).
 ///
 /// # Example: a chat room
 ///
@@ -234,6 +331,12 @@ pub trait Handler {
     /// headers, Origin and offered subprotocols; accept or reject. A request
     /// the server's [`OriginPolicy`](crate::OriginPolicy) refused never gets
     /// here (nor to `on_closed`): it was answered 403 already.
+    ///
+    /// To authenticate, read a token with [`crate::auth`] and refuse with
+    /// [`Decision::unauthorized`] (401) or [`Decision::forbidden`] (403):
+    /// the library counts those in
+    /// [`Refusals::auth_failed`](crate::Refusals::auth_failed) and logs the
+    /// reason (at info, at most one line a second).
     fn on_request(&mut self, ctx: &mut Ctx<'_>, id: ConnId, request: &Request) -> Decision {
         let _ = (ctx, id, request);
         Decision::accept()

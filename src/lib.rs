@@ -56,6 +56,15 @@
 //! Requests without an `Origin` (programs, not browsers) are always let
 //! through.
 //!
+//! Authentication is the handler's: [`auth`] reads a token from
+//! `Authorization: Bearer`, a query parameter or `Sec-WebSocket-Protocol`
+//! (the one channel a browser page has), and
+//! [`Decision::unauthorized`] refuses with 401 and `WWW-Authenticate`
+//! (RFC 7235 §3.1) before the upgrade; the library counts such refusals in
+//! [`Refusals::auth_failed`] and logs them. The identity of an accepted
+//! connection lives in the handler's own map keyed by [`ConnId`] (see
+//! [`Handler`], "Per-connection state", and `examples/token_auth.rs`).
+//!
 //! ## A blocking client
 //!
 //! ```no_run
@@ -140,6 +149,7 @@
 pub use ws6455_proto as proto;
 
 mod admission;
+pub mod auth;
 pub mod blocking;
 mod client;
 pub mod clock;
@@ -164,7 +174,7 @@ pub use client::{ConnectError, ConnectOptions};
 pub use conn_id::ConnId;
 pub use ctx::Ctx;
 pub use event_loop::{EventLoop, ShutdownHandle};
-pub use handler::{ConnError, Decision, Handler, HttpResponse, Message};
+pub use handler::{ConnError, Decision, Handler, HttpResponse, Message, AUTH_REALM};
 pub use origin::OriginPolicy;
 pub use refusals::Refusals;
 pub use remote::{LoopGone, Remote};

@@ -1,10 +1,11 @@
-//! [`Refusals`]: how many connections a server's own policies turned away
-//! before any [`Handler`](crate::Handler) callback, counted across every
-//! event loop of the server.
+//! [`Refusals`]: how many connections a server turned away before the
+//! upgrade, counted across every event loop of the server: by its own
+//! policies (before any [`Handler`](crate::Handler) callback) and by the
+//! handler's `on_request` refusing with 401 or 403 (authentication).
 //!
-//! A refused connection never reaches the handler (neither `on_request`
-//! nor `on_closed`), so these counters are the one place it shows besides
-//! the log. Read them with [`Ctx::refusals`](crate::Ctx::refusals),
+//! A connection a policy refused never reaches the handler (neither
+//! `on_request` nor `on_closed`), so these counters are the one place it
+//! shows besides the log. Read them with [`Ctx::refusals`](crate::Ctx::refusals),
 //! [`ServerHandle::refusals`](crate::ServerHandle::refusals) or
 //! [`EventLoop::refusals`](crate::EventLoop::refusals).
 
@@ -19,19 +20,29 @@ pub struct Refusals {
     /// Upgrade requests answered 403 because their `Origin` was not allowed
     /// (RFC 6455 §10.2; [`OriginPolicy`](crate::OriginPolicy)).
     pub origin: u64,
+    /// Upgrade requests the handler's `on_request` refused with 401 or 403
+    /// ([`Decision::unauthorized`](crate::Decision::unauthorized),
+    /// [`Decision::forbidden`](crate::Decision::forbidden), or a `Reject` or
+    /// `Refuse` with either status): counted by the library as it answers,
+    /// so handlers need not.
+    pub auth_failed: u64,
 }
 
 impl Refusals {
     /// Every refusal, whatever the reason.
     pub fn total(&self) -> u64 {
-        self.origin
+        self.origin.saturating_add(self.auth_failed)
     }
 }
 
 impl fmt::Display for Refusals {
-    /// `origin 3`: each reason and its count.
+    /// `origin 3, auth failed 2`: each reason and its count.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "origin {}", self.origin)
+        write!(
+            f,
+            "origin {}, auth failed {}",
+            self.origin, self.auth_failed
+        )
     }
 }
 
@@ -41,6 +52,7 @@ impl fmt::Display for Refusals {
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     origin: AtomicU64,
+    auth_failed: AtomicU64,
 }
 
 impl Counters {
@@ -49,9 +61,15 @@ impl Counters {
         self.origin.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// One more request the handler refused with 401 or 403.
+    pub(crate) fn count_auth_failed(&self) {
+        self.auth_failed.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub(crate) fn snapshot(&self) -> Refusals {
         Refusals {
             origin: self.origin.load(Ordering::Relaxed),
+            auth_failed: self.auth_failed.load(Ordering::Relaxed),
         }
     }
 }
@@ -66,9 +84,11 @@ mod tests {
         assert_eq!(counters.snapshot(), Refusals::default());
         counters.count_origin();
         counters.count_origin();
+        counters.count_auth_failed();
         let seen = counters.snapshot();
         assert_eq!(seen.origin, 2);
-        assert_eq!(seen.total(), 2);
-        assert_eq!(seen.to_string(), "origin 2");
+        assert_eq!(seen.auth_failed, 1);
+        assert_eq!(seen.total(), 3);
+        assert_eq!(seen.to_string(), "origin 2, auth failed 1");
     }
 }

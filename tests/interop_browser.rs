@@ -218,3 +218,66 @@ fn chromium_cannot_open_a_socket_from_another_origin_unless_allowed() {
         assert!(log.contains("refused origins: 1\n"), "{log}");
     }
 }
+
+/// `serve --chat-token-file`: the chat page opened as `/?token=TOKEN`
+/// sends the token as the subprotocol `ws6455.token.TOKEN` (a page cannot
+/// set `Authorization`), is answered with `ws6455.chat`, and joins under
+/// the token's name; the page without a token is refused with 401, which
+/// serve logs and counts.
+#[test]
+fn chromium_joins_the_chat_with_a_token_as_subprotocol_and_is_refused_without() {
+    if !browser_ready("chromium_joins_the_chat_with_a_token_as_subprotocol_and_is_refused_without")
+    {
+        return;
+    }
+    let file =
+        std::env::temp_dir().join(format!("ws6455-browser-auth-{}.tokens", std::process::id()));
+    std::fs::write(&file, "# token name\nZGFuYS1zM2NyM3Q dana\n").expect("write the token file");
+    let mut server = serve_with(
+        "127.0.0.1:0",
+        &["--chat-token-file", file.to_str().expect("a UTF-8 path")],
+    );
+    let mut browser = Proc::spawn(
+        "browser_auth.js",
+        command(
+            "node",
+            &[
+                "node/browser_auth.js",
+                &format!("http://{}", server.addr),
+                "ZGFuYS1zM2NyM3Q",
+                "dana",
+            ],
+        ),
+    );
+    browser.succeed();
+    let passes = browser.passes();
+    for must in [
+        "the chat page with a token connects",
+        "the token's name fills the nickname",
+        "the chat page with a token joins under the token's name",
+        "the server answered with ws6455.chat, not the token",
+    ] {
+        assert!(passes.contains(&must), "missing check {must:?}: {passes:?}");
+    }
+    let refused = "the chat page without a token is refused: 401";
+    let Some(seen) = passes.iter().find(|p| p.starts_with(refused)) else {
+        panic!("Chromium did not report the 401: {passes:?}");
+    };
+    announce(&format!("observed: {seen}"));
+    server.proc.terminate();
+    assert!(
+        server.proc.wait_exit().success(),
+        "serve did not stop cleanly"
+    );
+    let log = server.proc.stderr();
+    assert!(
+        log.contains("refused 401 by the handler: chat: no token"),
+        "{log}"
+    );
+    assert!(!log.contains("auth failed: 0\n"), "{log}");
+    assert!(
+        !log.contains("ZGFuYS1zM2NyM3Q"),
+        "the token is never logged:\n{log}"
+    );
+    let _ = std::fs::remove_file(file);
+}

@@ -1,5 +1,6 @@
 //! `serve`'s options for who may connect, and the library policy they
-//! make: `--allow-origin` (RFC 6455 §10.2).
+//! make: `--allow-origin` (RFC 6455 §10.2); `--chat-token-file`, the
+//! chat's tokens (checked by the chat's route, see `apps/tokens.rs`).
 //!
 //! serve's default is stricter than the library's: pages it serves itself
 //! (the chat and the game, which connect to `location.host`) and the
@@ -8,6 +9,8 @@
 //! wstest, `ws6455 connect`, `bench`) are always allowed.
 
 use ws6455::OriginPolicy;
+
+use crate::apps::tokens::ChatTokens;
 
 use crate::BadOptions;
 
@@ -21,9 +24,23 @@ pub struct Policy {
     /// others are answered 403.
     #[arg(long = "allow-origin", value_name = "ORIGIN")]
     pub allow_origin: Vec<String>,
+    /// Require a token to join the chat (`/chat` only; the echo endpoint
+    /// stays open): FILE has one `TOKEN NAME` a line (blank lines and `#`
+    /// comments ignored), and the NAME is that user's nickname. A missing
+    /// or unknown token is answered 401 before the upgrade.
+    #[arg(long = "chat-token-file", value_name = "FILE")]
+    pub chat_token_file: Option<std::path::PathBuf>,
 }
 
 impl Policy {
+    /// The chat's tokens, if `--chat-token-file` was given.
+    pub fn chat_tokens(&self) -> Result<Option<ChatTokens>, BadOptions> {
+        self.chat_token_file
+            .as_deref()
+            .map(|path| ChatTokens::load(path).map_err(BadOptions))
+            .transpose()
+    }
+
     /// The Origin policy: same origin as Host, plus every `--allow-origin`.
     pub fn origins(&self) -> Result<OriginPolicy, BadOptions> {
         self.allow_origin
@@ -43,6 +60,7 @@ mod tests {
     fn policy(patterns: &[&str]) -> Result<OriginPolicy, BadOptions> {
         Policy {
             allow_origin: patterns.iter().map(|p| (*p).to_owned()).collect(),
+            ..Policy::default()
         }
         .origins()
     }

@@ -141,6 +141,11 @@ pub fn run(args: Args) -> io::Result<()> {
     // the port.
     let tls = args.tls.config()?;
     let origins = args.policy.origins()?;
+    let chat_tokens = args.policy.chat_tokens()?;
+    let chat_auth = match &chat_tokens {
+        Some(tokens) => format!("; chat needs a token ({} known)", tokens.count()),
+        None => String::new(),
+    };
     let allowed = origins.to_string();
     let secure = tls.is_some();
     let mut server = Server::new()
@@ -161,7 +166,7 @@ pub fn run(args: Args) -> io::Result<()> {
         ("ws", "http")
     };
     info!(
-        "ws6455 serving on {ws}://{addr} ({} thread(s)); chat page {http}://{addr}/; origins: {allowed}",
+        "ws6455 serving on {ws}://{addr} ({} thread(s)); chat page {http}://{addr}/; origins: {allowed}{chat_auth}",
         args.threads,
         addr = server.local_addr(),
     );
@@ -172,8 +177,10 @@ pub fn run(args: Args) -> io::Result<()> {
         );
     }
     let (trace, demos) = (args.trace, args.threads <= 1);
-    server.run(move || Routes::new(Echo { trace }, demos))?;
-    info!("refused origins: {}", handle.refusals().origin);
+    server.run(move || Routes::new(Echo { trace }, demos).with_chat_tokens(chat_tokens.clone()))?;
+    let refusals = handle.refusals();
+    info!("refused origins: {}", refusals.origin);
+    info!("auth failed: {}", refusals.auth_failed);
     info!("ws6455 stopped");
     Ok(())
 }

@@ -24,6 +24,11 @@ use super::{encode, FRAGMENT_SIZE};
 /// The page served on `GET /`.
 pub const PAGE: &str = include_str!("chat.html");
 
+/// The chat's subprotocol: the server accepts with it when offered. A page
+/// that sends its token as the subprotocol `ws6455.token.<TOKEN>` offers
+/// this one beside it, so the 101 names this one, never the token.
+pub const PROTOCOL: &str = "ws6455.chat";
+
 /// Longest nickname, in characters.
 const MAX_NICK: usize = 24;
 /// Longest room name, in characters.
@@ -38,6 +43,11 @@ const MAX_MESSAGE: usize = 8 << 10;
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 enum ToPage<'a> {
+    /// With `--chat-token-file`: the nickname the token is bound to, sent
+    /// on open; every join uses it, whatever nickname the page asks for.
+    Identity {
+        nick: &'a str,
+    },
     Error {
         reason: &'a str,
     },
@@ -82,6 +92,8 @@ struct RoomSize<'a> {
 struct User {
     nick: Option<String>,
     room: Option<String>,
+    /// The nickname a token bound this connection to (`--chat-token-file`).
+    bound: Option<String>,
 }
 
 /// The chat's state: who is connected, with which nickname, in which room.
@@ -90,6 +102,9 @@ pub struct Chat {
     /// Room name → members in the order they joined. A room exists while
     /// someone is in it.
     rooms: BTreeMap<String, Vec<ConnId>>,
+    /// Nicknames bound by a token in `on_request`, until `on_open` moves
+    /// them into `users`.
+    bound: HashMap<ConnId, String>,
 }
 
 impl Chat {
@@ -98,7 +113,15 @@ impl Chat {
         Chat {
             users: HashMap::new(),
             rooms: BTreeMap::new(),
+            bound: HashMap::new(),
         }
+    }
+
+    /// Connection `id` proved a token bound to `nick` (`--chat-token-file`):
+    /// it joins as `nick` and as nobody else.
+    pub fn bind_nick(&mut self, id: ConnId, nick: &str) {
+        info!("{id} chat authenticated as {nick}");
+        self.bound.insert(id, nick.to_owned());
     }
 
     fn error(ctx: &mut Ctx<'_>, id: ConnId, reason: &str) {
@@ -197,6 +220,8 @@ impl Chat {
     }
 
     fn join(&mut self, ctx: &mut Ctx<'_>, id: ConnId, room: &str, nick: &str) {
+        let bound = self.users.get(&id).and_then(|u| u.bound.clone());
+        let nick = bound.as_deref().unwrap_or(nick);
         let (room, nick) = match (valid_name(room, MAX_ROOM), valid_name(nick, MAX_NICK)) {
             (Ok(room), Ok(nick)) => (room, nick),
             (Err(why), _) => return Self::error(ctx, id, &format!("room name {why}")),
@@ -278,7 +303,17 @@ impl Default for Chat {
 
 impl Handler for Chat {
     fn on_open(&mut self, ctx: &mut Ctx<'_>, id: ConnId, _: Option<&ws6455::proto::Response>) {
-        self.users.insert(id, User::default());
+        let bound = self.bound.remove(&id);
+        if let Some(nick) = &bound {
+            let _ = ctx.send_text(id, &encode(&ToPage::Identity { nick }));
+        }
+        self.users.insert(
+            id,
+            User {
+                bound,
+                ..User::default()
+            },
+        );
         self.send_rooms(ctx, Some(id));
     }
 
@@ -322,6 +357,7 @@ impl Handler for Chat {
         };
         self.leave(ctx, id, reason);
         self.users.remove(&id);
+        self.bound.remove(&id);
     }
 }
 

@@ -17,6 +17,7 @@
 
 pub mod chat;
 pub mod game;
+pub mod tokens;
 
 #[cfg(test)]
 mod tests;
@@ -86,10 +87,14 @@ pub struct Routes<H> {
     game: game::Game,
     fallback: H,
     routes: HashMap<ConnId, App>,
-    /// Connections that asked plain HTTP: logged as a request with its
-    /// status, not as a WebSocket that closed without a close frame.
+    /// Connections that asked plain HTTP, or whose upgrade the chat refused
+    /// for want of a token: logged as a request with its status (or by the
+    /// library's refusal line), not as a WebSocket that closed without a
+    /// close frame.
     http: HashSet<ConnId>,
     demos: bool,
+    /// `--chat-token-file`: `/chat` then needs one of these tokens.
+    chat_tokens: Option<tokens::ChatTokens>,
 }
 
 impl<H: Handler> Routes<H> {
@@ -103,7 +108,16 @@ impl<H: Handler> Routes<H> {
             routes: HashMap::new(),
             http: HashSet::new(),
             demos,
+            chat_tokens: None,
         }
+    }
+
+    /// Require a token from `tokens` on `/chat`: the token's name is the
+    /// user's nickname. Without one, or with an unknown one, the upgrade is
+    /// answered 401 (which the library counts and logs).
+    pub fn with_chat_tokens(mut self, tokens: Option<tokens::ChatTokens>) -> Self {
+        self.chat_tokens = tokens;
+        self
     }
 
     fn page(&mut self, ctx: &mut Ctx<'_>, id: ConnId, request: &Request) -> HttpResponse {
@@ -148,16 +162,50 @@ impl<H: Handler> Handler for Routes<H> {
                 reason: NOT_ON_THREADS.into(),
             };
         }
+        let protocol = request
+            .choose_subprotocol(&[chat::PROTOCOL])
+            .filter(|_| app == App::Chat)
+            .map(String::from);
+        if app == App::Chat {
+            if let Some(tokens) = &self.chat_tokens {
+                let name = match tokens.identify(request) {
+                    Ok(name) => name,
+                    Err(why) => {
+                        // Logged (rate-limited) and counted by the library;
+                        // no "closed" line of its own for each, or a flood
+                        // of bad tokens would be a flood of lines.
+                        self.http.insert(id);
+                        return Decision::unauthorized(format!("chat: {why}"));
+                    }
+                };
+                // A page that sent its token as a subprotocol must also
+                // offer one to accept: never answer with the token's.
+                if !request.protocols().is_empty() && protocol.is_none() {
+                    return Decision::Reject {
+                        status: 400,
+                        reason: format!("chat: offer the subprotocol {}", chat::PROTOCOL),
+                    };
+                }
+                self.chat.bind_nick(id, name);
+            }
+        }
         self.routes.insert(id, app);
-        Decision::accept()
+        Decision::Accept { protocol }
     }
 
     fn on_http(&mut self, ctx: &mut Ctx<'_>, id: ConnId, request: &Request) -> HttpResponse {
         let response = self.page(ctx, id, request);
+        // The path only: a query may carry a token (`/?token=…` opens the
+        // chat page with one), and tokens never go to the log.
+        let query = if request.query().is_some() {
+            "?…"
+        } else {
+            ""
+        };
         info!(
-            "{id} http {} {} {}",
+            "{id} http {} {}{query} {}",
             request.method(),
-            request.target(),
+            request.path(),
             response.status
         );
         self.http.insert(id);
