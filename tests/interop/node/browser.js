@@ -21,15 +21,13 @@
 "use strict";
 
 const fs = require("fs");
-const os = require("os");
 const path = require("path");
 const readline = require("readline");
-const { chromium } = require("playwright-core");
+const { say, withChromium, run } = require("./chromium");
 
 const tlsMode = process.argv[2] === "--tls";
 const [base, shots] = process.argv.slice(tlsMode ? 3 : 2);
 const PATIENCE = 30000;
-const say = (line) => process.stdout.write(line + "\n");
 
 const stdinLines = readline.createInterface({ input: process.stdin });
 const waiting = [];
@@ -252,19 +250,11 @@ async function chatOverTls(context) {
 
 async function main() {
   fs.mkdirSync(shots, { recursive: true });
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "ws6455-chromium-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    headless: true,
+  await withChromium({
     viewport: { width: 1100, height: 640 },
     // The test's certificate is self-signed: trusted for this profile only.
     ignoreHTTPSErrors: tlsMode,
-    args: [
-      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    ],
-  });
-  try {
+  }, async (context) => {
     if (tlsMode) {
       await chatOverTls(context);
     } else {
@@ -272,13 +262,7 @@ async function main() {
       await game(context);
       await compressedEcho(context);
     }
-  } finally {
-    await context.close();
-    fs.rmSync(profile, { recursive: true, force: true });
-  }
+  });
 }
 
-main().then(
-  () => { say("DONE"); process.exit(0); },
-  (e) => { say(`FAIL ${e.message.split("\n")[0]}`); process.exit(1); },
-);
+run(main);

@@ -17,14 +17,10 @@
 // Prints `PASS <what>`, `FAIL <what>`, and `DONE`.
 "use strict";
 
-const fs = require("fs");
-const os = require("os");
-const path = require("path");
-const { chromium } = require("playwright-core");
+const { say, withChromium, run } = require("./chromium");
 
 const [base, token, name] = process.argv.slice(2);
 const PATIENCE = 30000;
-const say = (line) => process.stdout.write(line + "\n");
 
 // A page whose console lines, WebSocket handshake statuses and chosen
 // subprotocols (as DevTools sees them) are collected.
@@ -93,25 +89,10 @@ async function withoutToken(context) {
 }
 
 async function main() {
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "ws6455-chromium-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    headless: true,
-    args: [
-      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    ],
-  });
-  try {
+  await withChromium({}, async (context) => {
     await withToken(context);
     await withoutToken(context);
-  } finally {
-    await context.close();
-    fs.rmSync(profile, { recursive: true, force: true });
-  }
+  });
 }
 
-main().then(
-  () => { say("DONE"); process.exit(0); },
-  (e) => { say(`FAIL ${e.message.split("\n")[0]}`); process.exit(1); },
-);
+run(main);

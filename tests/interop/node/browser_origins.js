@@ -20,15 +20,11 @@
 // Prints `PASS <what>`, `FAIL <what>`, and `DONE`.
 "use strict";
 
-const fs = require("fs");
 const http = require("http");
-const os = require("os");
-const path = require("path");
-const { chromium } = require("playwright-core");
+const { say, withChromium, run } = require("./chromium");
 
 const [base, allowingBase, foreignPort] = process.argv.slice(2);
 const PATIENCE = 30000;
-const say = (line) => process.stdout.write(line + "\n");
 const wsUrl = (httpBase, route) => httpBase.replace(/^http/, "ws") + route;
 
 // In the page: open a WebSocket to `url` and report whether it opened and
@@ -141,32 +137,20 @@ async function main() {
     site.once("error", reject);
     site.listen(Number(foreignPort), "127.0.0.1", resolve);
   });
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "ws6455-chromium-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    headless: true,
-    args: [
-      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    ],
-  });
   try {
-    await refused(context, foreign, wsUrl(base, "/chat"),
-      "a page from another origin cannot open the chat socket");
-    await ownChat(context);
-    await opens(context, foreign, wsUrl(allowingBase, "/chat"),
-      "--allow-origin lets the named origin open the chat socket");
-    // The same page under another name is another origin.
-    await refused(context, `http://localhost:${foreignPort}`, wsUrl(allowingBase, "/chat"),
-      "--allow-origin lets no other origin in");
+    await withChromium({}, async (context) => {
+      await refused(context, foreign, wsUrl(base, "/chat"),
+        "a page from another origin cannot open the chat socket");
+      await ownChat(context);
+      await opens(context, foreign, wsUrl(allowingBase, "/chat"),
+        "--allow-origin lets the named origin open the chat socket");
+      // The same page under another name is another origin.
+      await refused(context, `http://localhost:${foreignPort}`, wsUrl(allowingBase, "/chat"),
+        "--allow-origin lets no other origin in");
+    });
   } finally {
-    await context.close();
     site.close();
-    fs.rmSync(profile, { recursive: true, force: true });
   }
 }
 
-main().then(
-  () => { say("DONE"); process.exit(0); },
-  (e) => { say(`FAIL ${e.message.split("\n")[0]}`); process.exit(1); },
-);
+run(main);
