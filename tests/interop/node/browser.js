@@ -23,11 +23,10 @@
 const fs = require("fs");
 const path = require("path");
 const readline = require("readline");
-const { say, withChromium, run } = require("./chromium");
+const { PATIENCE, say, until, withChromium, run } = require("./chromium");
 
 const tlsMode = process.argv[2] === "--tls";
 const [base, shots] = process.argv.slice(tlsMode ? 3 : 2);
-const PATIENCE = 30000;
 
 const stdinLines = readline.createInterface({ input: process.stdin });
 const waiting = [];
@@ -49,15 +48,6 @@ async function shot(page, name) {
   say(`SCREENSHOT ${file}`);
 }
 
-// Wait until `fn(arg)` is truthy in the page; `what` names the check.
-async function until(page, what, fn, arg) {
-  try {
-    await page.waitForFunction(fn, arg, { timeout: PATIENCE, polling: 50 });
-  } catch (e) {
-    throw new Error(`${what}: ${e.message.split("\n")[0]}`);
-  }
-  say(`PASS ${what}`);
-}
 
 const presence = (nick) => document.querySelector(`#presence li[data-nick="${CSS.escape(nick)}"]`) !== null;
 const logHas = ([kind, text]) =>

@@ -17,10 +17,9 @@
 // Prints `PASS <what>`, `FAIL <what>`, and `DONE`.
 "use strict";
 
-const { say, withChromium, run } = require("./chromium");
+const { PATIENCE, say, until, withChromium, run } = require("./chromium");
 
 const [base, token, name] = process.argv.slice(2);
-const PATIENCE = 30000;
 
 // A page whose console lines, WebSocket handshake statuses and chosen
 // subprotocols (as DevTools sees them) are collected.
@@ -37,14 +36,6 @@ async function watchedPage(context, url) {
   return { page, seen };
 }
 
-async function until(page, what, fn, arg) {
-  try {
-    await page.waitForFunction(fn, arg, { timeout: PATIENCE, polling: 50 });
-  } catch (e) {
-    throw new Error(`${what}: ${e.message.split("\n")[0]}`);
-  }
-  say(`PASS ${what}`);
-}
 
 async function withToken(context) {
   const { page, seen } = await watchedPage(context, `${base}/?token=${encodeURIComponent(token)}`);

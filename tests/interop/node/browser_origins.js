@@ -21,10 +21,9 @@
 "use strict";
 
 const http = require("http");
-const { say, withChromium, run } = require("./chromium");
+const { PATIENCE, say, until, withChromium, run } = require("./chromium");
 
 const [base, allowingBase, foreignPort] = process.argv.slice(2);
-const PATIENCE = 30000;
 const wsUrl = (httpBase, route) => httpBase.replace(/^http/, "ws") + route;
 
 // In the page: open a WebSocket to `url` and report whether it opened and
@@ -109,20 +108,12 @@ async function ownChat(context) {
   const page = await context.newPage();
   page.on("pageerror", (e) => say(`FAIL page error in the chat: ${e.message}`));
   await page.goto(base + "/");
-  const until = async (what, fn, arg) => {
-    try {
-      await page.waitForFunction(fn, arg, { timeout: PATIENCE, polling: 50 });
-    } catch (e) {
-      throw new Error(`${what}: ${e.message.split("\n")[0]}`);
-    }
-    say(`PASS ${what}`);
-  };
-  await until("the chat page on its own origin connects",
+  await until(page, "the chat page on its own origin connects",
     () => document.getElementById("state").dataset.state === "open");
   await page.fill("#nick", "carol");
   await page.fill("#room", "origins");
   await page.click("#join button");
-  await until("the chat page on its own origin joins a room",
+  await until(page, "the chat page on its own origin joins a room",
     (nick) => document.querySelector(`#presence li[data-nick="${CSS.escape(nick)}"]`) !== null, "carol");
   await page.close();
 }

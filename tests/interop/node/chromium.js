@@ -11,6 +11,20 @@ const { chromium } = require("playwright-core");
 
 const say = (line) => process.stdout.write(line + "\n");
 
+// How long a page may take to do what a check waits for, in ms.
+const PATIENCE = 30000;
+
+// Wait until `fn(arg)` is truthy in `page`; `what` names the check, said
+// as PASS, or thrown with the reason.
+async function until(page, what, fn, arg) {
+  try {
+    await page.waitForFunction(fn, arg, { timeout: PATIENCE, polling: 50 });
+  } catch (e) {
+    throw new Error(`${what}: ${e.message.split("\n")[0]}`);
+  }
+  say(`PASS ${what}`);
+}
+
 // Runs `body(context)` in Debian's Chromium (or $CHROMIUM) with a profile
 // of its own, made for this run and removed after it; `options` adds
 // launch options (viewport, ignoreHTTPSErrors …).
@@ -41,4 +55,4 @@ function run(main) {
   );
 }
 
-module.exports = { say, withChromium, run };
+module.exports = { PATIENCE, say, until, withChromium, run };
