@@ -42,10 +42,7 @@ STAMP=$(date -u +%Y-%m-%dT%H%M%SZ)
 RAW=$RESULTS/.churn-$STAMP.jsonl
 OUT=$RESULTS/churn-$STAMP.json
 
-if [ "${SKIP_BUILD:-0}" != 1 ]; then
-    (cd "$ROOT" && cargo build --release --bin ws6455)
-    install_node_peer
-fi
+build_ws6455_and_node
 COMMIT=$(commit_of "$ROOT")
 BASE_COMMIT=
 [ -n "${WS_BASE:-}" ] && BASE_COMMIT=$(commit_of "$WS_BASE")

@@ -39,10 +39,7 @@ STAMP=$(date -u +%Y-%m-%dT%H%M%SZ)
 RAW=$RESULTS/.deflate-$STAMP.jsonl
 OUT=$RESULTS/deflate-$STAMP.json
 
-if [ "${SKIP_BUILD:-0}" != 1 ]; then
-    (cd "$ROOT" && cargo build --release --bin ws6455)
-    install_node_peer
-fi
+build_ws6455_and_node
 COMMIT=$(commit_of "$ROOT")
 ECHO_SERVERS="ws6455-deflate node-ws-deflate"
 base_args=()

@@ -173,6 +173,14 @@ install_node_peer() {
     fi
 }
 
+# Unless SKIP_BUILD=1: ws6455 (release) and Node `ws`, what the scripts
+# that measure only those two need.
+build_ws6455_and_node() {
+    [ "${SKIP_BUILD:-0}" = 1 ] && return 0
+    (cd "$ROOT" && cargo build --release --bin ws6455)
+    install_node_peer
+}
+
 build_all() {
     log "building ws6455 (release) and the peers"
     (cd "$ROOT" && cargo build --release --bin ws6455 --example fanout_server)
