@@ -250,11 +250,17 @@ pub(crate) fn dispatch<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: us
         // hears of a connection they refuse (§10.2: 403 for an Origin).
         if let Event::Request(request) = &event {
             let secure = core.secure();
-            if let Some(refusal) = core.admission.screen(id, request, secure, now) {
-                if let Some(slot) = core.slots.get_mut(idx) {
-                    slot.closed_reported = true;
-                }
-                let _ = conn.reject(now, refusal.status, refusal.reason);
+            let LoopCore {
+                admission, slots, ..
+            } = &mut *core;
+            let Some(slot) = slots.get_mut(idx) else {
+                break;
+            };
+            if let Some(refusal) = admission.screen(id, request, secure, &mut slot.held, now) {
+                slot.closed_reported = true;
+                let mut body = String::from(refusal.reason);
+                body.push('\n');
+                let _ = conn.respond(now, refusal.status, refusal.headers(), body.as_bytes());
                 continue;
             }
         }

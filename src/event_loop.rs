@@ -32,6 +32,7 @@ use crate::conn_id::ConnId;
 use crate::ctx::Ctx;
 use crate::diag::{self, AcceptErrors};
 use crate::handler::Handler;
+use crate::limits::{ConnectionLimits, Limiter};
 use crate::loop_core::{LoopCore, PoolTrim, FIRST_CONN};
 use crate::origin::OriginPolicy;
 use crate::proto::close::CloseCode;
@@ -152,6 +153,23 @@ impl EventLoop {
     /// [`OriginPolicy`]). The default, [`OriginPolicy::any`], refuses none.
     pub fn origins(&mut self, policy: OriginPolicy) {
         self.core.admission.set_origins(policy);
+    }
+
+    /// Limit how many connections this loop holds (in all, per client
+    /// address, handshakes in progress per client address; see
+    /// [`ConnectionLimits`]). Over a limit, an upgrade request is answered
+    /// 503 before [`Handler::on_request`], and a socket beyond the
+    /// handshake limits is closed at accept; both are counted in
+    /// [`Refusals::over_limit`]. The default is no limit. With
+    /// [`crate::Server::limits`], the counts are the whole server's.
+    pub fn limits(&mut self, limits: ConnectionLimits) {
+        self.share_limits(Arc::new(Limiter::new(limits)));
+    }
+
+    /// Count connections against `limiter`, shared by every loop of a
+    /// server.
+    pub(crate) fn share_limits(&mut self, limiter: Arc<Limiter>) {
+        self.core.admission.set_limits(limiter);
     }
 
     /// How many connections this loop's policies refused (with
@@ -410,23 +428,31 @@ fn accept_all(core: &mut LoopCore, listener: &TcpListener, errors: &mut AcceptEr
     loop {
         match listener.accept() {
             Ok((stream, addr)) => {
+                // Over a limit: dropping the stream closes it unread.
+                let Some(held) = core.admission.accept(addr, core.now) else {
+                    continue;
+                };
                 // Small messages must not wait for Nagle's algorithm.
                 let _ = stream.set_nodelay(true);
                 let socket = match accepted_socket(core, stream) {
                     Ok(socket) => socket,
                     Err(e) => {
+                        core.admission.release(held);
                         errors.report(core.now, "cannot start a TLS session", &e);
                         continue;
                     }
                 };
                 let conn = Connection::server(core.config.clone(), core.now);
-                match core.insert(socket, conn, false) {
+                match core.insert(socket, conn, false, held) {
                     Ok(idx) => {
                         if let Some(id) = core.id(idx) {
                             log::trace!("{id} accepted from {addr}");
                         }
                     }
-                    Err(e) => errors.report(core.now, "cannot register an accepted socket", &e),
+                    Err(e) => {
+                        core.admission.release(held);
+                        errors.report(core.now, "cannot register an accepted socket", &e);
+                    }
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -589,6 +615,7 @@ fn remove_slot(core: &mut LoopCore, idx: usize) {
     if core.slots.contains(idx) {
         let mut slot = core.slots.remove(idx);
         let _ = core.registry.deregister(&mut slot.socket.tcp);
+        core.admission.release(slot.held);
         if let Some(mut conn) = slot.conn {
             conn.park(&mut core.pool);
         }

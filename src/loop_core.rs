@@ -20,6 +20,7 @@ use slab::Slab;
 use crate::admission::Admission;
 use crate::client::{self, ConnectError, ConnectOptions};
 use crate::conn_id::ConnId;
+use crate::limits::Held;
 use crate::proto::config::Config;
 use crate::proto::connection::{BufferPool, Connection, Sender, Transmit};
 use crate::proto::error::UsageError;
@@ -66,6 +67,9 @@ pub(crate) struct Slot {
     /// closing the socket never meets unread data (which would make the
     /// kernel answer with a reset that can overtake our close frame).
     pub(crate) draining: bool,
+    /// What it counts against the server's connection limits, given back
+    /// when the slot goes.
+    pub(crate) held: Held,
 }
 
 /// Everything a [`Ctx`] may touch: the loop minus `Poll` and the handler.
@@ -300,6 +304,7 @@ impl LoopCore {
         mut socket: Socket,
         mut conn: Connection,
         connecting: bool,
+        held: Held,
     ) -> io::Result<usize> {
         if self.trace {
             conn.set_trace(true);
@@ -330,6 +335,7 @@ impl LoopCore {
             dirty: false,
             closed_reported: false,
             draining: false,
+            held,
         });
         self.schedule(idx);
         Ok(idx)
@@ -341,7 +347,9 @@ impl LoopCore {
         options: &ConnectOptions,
     ) -> Result<ConnId, ConnectError> {
         let (socket, conn) = client::open(url, options, &self.config, self.now)?;
-        let idx = self.insert(socket, conn, true).map_err(ConnectError::Io)?;
+        let idx = self
+            .insert(socket, conn, true, Held::Nothing)
+            .map_err(ConnectError::Io)?;
         self.id(idx)
             .ok_or(ConnectError::Io(io::ErrorKind::NotFound.into()))
     }

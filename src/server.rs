@@ -12,6 +12,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::event_loop::{EventLoop, ShutdownHandle};
 use crate::handler::Handler;
+use crate::limits::{ConnectionLimits, Limiter};
 use crate::origin::OriginPolicy;
 use crate::proto::config::Config;
 use crate::refusals::{Counters, Refusals};
@@ -65,6 +66,7 @@ pub struct Server {
     threads: usize,
     trace: bool,
     origins: OriginPolicy,
+    limits: ConnectionLimits,
     #[cfg(feature = "tls")]
     tls: Option<std::sync::Arc<rustls::ServerConfig>>,
 }
@@ -107,6 +109,19 @@ impl Server {
         self
     }
 
+    /// How many connections the server holds: in all, per client address
+    /// (IPv4 address or IPv6 /64), and handshakes in progress per client
+    /// address (RFC 6455 §10.4; see [`ConnectionLimits`]), counted across
+    /// every thread. Over a limit an upgrade request is answered 503 with
+    /// `Retry-After` before [`crate::Handler::on_request`] (which never
+    /// hears of it), and a socket beyond the handshake limits is closed at
+    /// accept; both count in [`Refusals::over_limit`]. The default is no
+    /// limit.
+    pub fn limits(mut self, limits: ConnectionLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
     /// Limits and timeouts for every connection.
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
@@ -136,12 +151,16 @@ impl Server {
         let threads = self.threads.max(1);
         let first = listener(addr, threads > 1)?;
         let local = first.local_addr()?;
-        let refusals = Arc::new(Counters::default());
+        let shared = Shared {
+            refusals: Arc::new(Counters::default()),
+            limiter: Arc::new(Limiter::new(self.limits)),
+        };
         let mut loops = Vec::with_capacity(threads);
-        loops.push(self.event_loop(first, &refusals)?);
+        loops.push(self.event_loop(first, &shared)?);
         for _ in 1..threads {
-            loops.push(self.event_loop(listener(local, true)?, &refusals)?);
+            loops.push(self.event_loop(listener(local, true)?, &shared)?);
         }
+        let refusals = shared.refusals;
         let handle = ServerHandle {
             loops: loops.iter().map(EventLoop::shutdown_handle).collect(),
             refusals,
@@ -154,14 +173,21 @@ impl Server {
     }
 }
 
+/// What the loops of one server count together.
+struct Shared {
+    refusals: Arc<Counters>,
+    limiter: Arc<Limiter>,
+}
+
 impl Server {
     /// One event loop serving `listener` with this builder's settings,
-    /// counting refusals into the server's `refusals`.
-    fn event_loop(&self, listener: TcpListener, refusals: &Arc<Counters>) -> io::Result<EventLoop> {
+    /// counting refusals and connections into the server's `shared` counts.
+    fn event_loop(&self, listener: TcpListener, shared: &Shared) -> io::Result<EventLoop> {
         let mut event_loop = EventLoop::new(self.config.clone())?;
         event_loop.trace_frames(self.trace);
         event_loop.origins(self.origins.clone());
-        event_loop.share_refusals(refusals.clone());
+        event_loop.share_refusals(shared.refusals.clone());
+        event_loop.share_limits(shared.limiter.clone());
         #[cfg(feature = "tls")]
         if let Some(config) = self.tls.as_ref() {
             event_loop.tls(config.clone());

@@ -1,6 +1,10 @@
 //! `serve`'s options for who may connect, and the library policy they
 //! make: `--allow-origin` (RFC 6455 §10.2); `--chat-token-file`, the
-//! chat's tokens (checked by the chat's route, see `apps/tokens.rs`).
+//! chat's tokens (checked by the chat's route, see `apps/tokens.rs`);
+//! `--max-connections`, `--max-connections-per-ip` and
+//! `--max-handshakes-per-ip`, the connection limits (§10.4; none by
+//! default, so the Autobahn testee and the benchmarks, which open
+//! thousands of connections from one address, are never refused).
 //!
 //! serve's default is stricter than the library's: pages it serves itself
 //! (the chat and the game, which connect to `location.host`) and the
@@ -8,7 +12,7 @@
 //! Requests without an `Origin` (programs, not browsers: Autobahn's
 //! wstest, `ws6455 connect`, `bench`) are always allowed.
 
-use ws6455::OriginPolicy;
+use ws6455::{ConnectionLimits, OriginPolicy};
 
 use crate::apps::tokens::ChatTokens;
 
@@ -30,6 +34,21 @@ pub struct Policy {
     /// or unknown token is answered 401 before the upgrade.
     #[arg(long = "chat-token-file", value_name = "FILE")]
     pub chat_token_file: Option<std::path::PathBuf>,
+    /// Hold at most N WebSocket connections in all: the next upgrade is
+    /// answered 503 (and sockets beyond N handshakes in progress are
+    /// closed at accept). Default: no limit.
+    #[arg(long = "max-connections", value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// Hold at most N WebSocket connections per client address (an IPv4
+    /// address or an IPv6 /64): the next upgrade from it is answered 503.
+    /// Default: no limit.
+    #[arg(long = "max-connections-per-ip", value_name = "N")]
+    pub max_connections_per_ip: Option<usize>,
+    /// Let one client address (IPv4, or IPv6 /64) have at most N opening
+    /// handshakes in progress; beyond them a new socket is closed at accept
+    /// without reading a byte. Default: no limit.
+    #[arg(long = "max-handshakes-per-ip", value_name = "N")]
+    pub max_handshakes_per_ip: Option<usize>,
 }
 
 impl Policy {
@@ -39,6 +58,16 @@ impl Policy {
             .as_deref()
             .map(|path| ChatTokens::load(path).map_err(BadOptions))
             .transpose()
+    }
+
+    /// The connection limits from `--max-connections*` and
+    /// `--max-handshakes-per-ip`.
+    pub fn limits(&self) -> ConnectionLimits {
+        let mut limits = ConnectionLimits::none();
+        limits.max_connections = self.max_connections;
+        limits.max_per_client = self.max_connections_per_ip;
+        limits.max_handshakes_per_client = self.max_handshakes_per_ip;
+        limits
     }
 
     /// The Origin policy: same origin as Host, plus every `--allow-origin`.

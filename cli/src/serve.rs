@@ -5,7 +5,8 @@
 //! on https://, the sockets on wss:// (the pages pick the scheme their
 //! own URL has). Only pages `serve` served itself, and origins named with
 //! `--allow-origin`, may open WebSockets (RFC 6455 §10.2; see
-//! `policy_args.rs`); the number refused is printed on shutdown.
+//! `policy_args.rs`); `--max-connections*` limit how many connections it
+//! holds (§10.4). The numbers refused are printed on shutdown.
 
 use std::io;
 use std::time::Duration;
@@ -141,6 +142,7 @@ pub fn run(args: Args) -> io::Result<()> {
     // the port.
     let tls = args.tls.config()?;
     let origins = args.policy.origins()?;
+    let limits = args.policy.limits();
     let chat_tokens = args.policy.chat_tokens()?;
     let chat_auth = match &chat_tokens {
         Some(tokens) => format!("; chat needs a token ({} known)", tokens.count()),
@@ -152,7 +154,8 @@ pub fn run(args: Args) -> io::Result<()> {
         .config(config)
         .threads(args.threads)
         .trace_frames(args.trace)
-        .origins(origins);
+        .origins(origins)
+        .limits(limits);
     if let Some(tls) = tls {
         server = server.tls(tls);
     }
@@ -166,7 +169,7 @@ pub fn run(args: Args) -> io::Result<()> {
         ("ws", "http")
     };
     info!(
-        "ws6455 serving on {ws}://{addr} ({} thread(s)); chat page {http}://{addr}/; origins: {allowed}{chat_auth}",
+        "ws6455 serving on {ws}://{addr} ({} thread(s)); chat page {http}://{addr}/; origins: {allowed}{chat_auth}; {limits}",
         args.threads,
         addr = server.local_addr(),
     );
@@ -181,6 +184,7 @@ pub fn run(args: Args) -> io::Result<()> {
     let refusals = handle.refusals();
     info!("refused origins: {}", refusals.origin);
     info!("auth failed: {}", refusals.auth_failed);
+    info!("over connection limit: {}", refusals.over_limit);
     info!("ws6455 stopped");
     Ok(())
 }
