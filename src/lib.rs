@@ -56,6 +56,13 @@
 //! Requests without an `Origin` (programs, not browsers) are always let
 //! through.
 //!
+//! [`Server::limits`] takes [`ConnectionLimits`] (§10.4): connections in
+//! all, per client address (IPv4, or IPv6 /64), and handshakes in progress
+//! per address. An upgrade over a limit is answered 503 with
+//! `Retry-After`, a socket beyond the handshake limits is closed at
+//! accept; both are counted in [`Refusals::over_limit`]. The default is
+//! no limit.
+//!
 //! Authentication is the handler's: [`auth`] reads a token from
 //! `Authorization: Bearer`, a query parameter or `Sec-WebSocket-Protocol`
 //! (the one channel a browser page has), and
