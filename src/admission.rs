@@ -3,7 +3,8 @@
 //! 6455 §10.2). A refused request is answered, counted in [`Refusals`]
 //! and logged here; the handler never hears of it. The handler's own
 //! refusals (401/403 from `on_request`: authentication) are counted and
-//! logged here too, in the same way.
+//! logged here too, in the same way, and so is every time a connection
+//! goes over its rate limit.
 //!
 //! The loop looks at the [`Request`] the core has already parsed: nothing
 //! here reads a socket or a frame.
@@ -37,6 +38,8 @@ pub(crate) struct Admission {
     lines: Coalesce,
     /// The same for the handler's 401 and 403 answers.
     auth_lines: Coalesce,
+    /// The same for connections going over their rate limit.
+    rate_lines: Coalesce,
 }
 
 /// How a refused request is answered: status and one-line body.
@@ -52,6 +55,7 @@ impl Default for Admission {
             counters: Arc::default(),
             lines: Coalesce::default(),
             auth_lines: Coalesce::default(),
+            rate_lines: Coalesce::default(),
         }
     }
 }
@@ -120,6 +124,25 @@ impl Admission {
                 "{id} refused {status} by the handler: {reason} ({more} more refused since the last report)"
             ),
             None => debug!("{id} refused {status} by the handler: {reason}"),
+        }
+    }
+
+    /// Connection `id` went over its rate limit (RFC 6455 §10.4): closed
+    /// with 1008 (`closed`) or its reading paused. Counted in
+    /// [`Refusals::rate_limited`] and logged at info one line a second at
+    /// most (the rest at debug): a flooder in pause mode goes over with
+    /// every message past its rate.
+    pub(crate) fn rate_limited(&mut self, id: ConnId, closed: bool, now: Timestamp) {
+        self.counters.count_rate_limited();
+        let what = if closed {
+            "closed 1008: message rate limit exceeded"
+        } else {
+            "paused: message rate limit exceeded"
+        };
+        match self.rate_lines.admit(now, INFO_INTERVAL) {
+            Some(0) => info!("{id} {what}"),
+            Some(more) => info!("{id} {what} ({more} more over the limit since the last report)"),
+            None => debug!("{id} {what}"),
         }
     }
 }
