@@ -6,6 +6,10 @@
 //! own URL has). Only pages `serve` served itself, and origins named with
 //! `--allow-origin`, may open WebSockets (RFC 6455 §10.2; see
 //! `policy_args.rs`); the number refused is printed on shutdown.
+//! `--rate-limit MSGS/SECONDS` limits how fast each connection may send
+//! (RFC 6455 §10.4): over it, closed with 1008 or paused
+//! (`--rate-limit-mode`), counted and printed on shutdown. Without it
+//! nothing is limited, which is what the Autobahn testee needs.
 
 use std::io;
 use std::time::Duration;
@@ -135,6 +139,7 @@ pub fn run(args: Args) -> io::Result<()> {
             deflate.client_no_context_takeover = args.deflate_no_context_takeover;
             deflate
         });
+        config.rate_limit = args.policy.rate_limit()?;
         config
     };
     // Before binding: a bad file or origin is reported without touching
@@ -181,6 +186,7 @@ pub fn run(args: Args) -> io::Result<()> {
     let refusals = handle.refusals();
     info!("refused origins: {}", refusals.origin);
     info!("auth failed: {}", refusals.auth_failed);
+    info!("rate limited: {}", refusals.rate_limited);
     info!("ws6455 stopped");
     Ok(())
 }
