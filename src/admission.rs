@@ -4,7 +4,8 @@
 //! A refused request is answered, counted in [`Refusals`] and logged here;
 //! the handler never hears of it. The handler's own
 //! refusals (401/403 from `on_request`: authentication) are counted and
-//! logged here too, in the same way.
+//! logged here too, in the same way, and so is every time a connection
+//! goes over its rate limit.
 //!
 //! The loop looks at the [`Request`] the core has already parsed: nothing
 //! here reads a socket or a frame.
@@ -45,6 +46,8 @@ pub(crate) struct Admission {
     limiter: Option<Arc<Limiter>>,
     /// The same for connections over a limit.
     limit_lines: Coalesce,
+    /// The same for connections going over their rate limit.
+    rate_lines: Coalesce,
 }
 
 /// How a refused request is answered: status and one-line body.
@@ -75,6 +78,7 @@ impl Default for Admission {
             auth_lines: Coalesce::default(),
             limiter: None,
             limit_lines: Coalesce::default(),
+            rate_lines: Coalesce::default(),
         }
     }
 }
@@ -199,6 +203,25 @@ impl Admission {
                 "{id} refused {status} by the handler: {reason} ({more} more refused since the last report)"
             ),
             None => debug!("{id} refused {status} by the handler: {reason}"),
+        }
+    }
+
+    /// Connection `id` went over its rate limit (RFC 6455 §10.4): closed
+    /// with 1008 (`closed`) or its reading paused. Counted in
+    /// [`Refusals::rate_limited`] and logged at info one line a second at
+    /// most (the rest at debug): a flooder in pause mode goes over with
+    /// every message past its rate.
+    pub(crate) fn rate_limited(&mut self, id: ConnId, closed: bool, now: Timestamp) {
+        self.counters.count_rate_limited();
+        let what = if closed {
+            "closed 1008: message rate limit exceeded"
+        } else {
+            "paused: message rate limit exceeded"
+        };
+        match self.rate_lines.admit(now, INFO_INTERVAL) {
+            Some(0) => info!("{id} {what}"),
+            Some(more) => info!("{id} {what} ({more} more over the limit since the last report)"),
+            None => debug!("{id} {what}"),
         }
     }
 }

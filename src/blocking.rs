@@ -390,6 +390,8 @@ impl<S: Read + Write + ReadTimeout> WebSocket<S> {
                         self.closed = Some((code, clean));
                         continue;
                     }
+                    // `Event::Throttled` (a rate-limit pause: `fill` waits
+                    // it out) and events to come have nothing to return.
                     _ => continue,
                 };
                 self.flush()?;
@@ -426,6 +428,14 @@ impl<S: Read + Write + ReadTimeout> WebSocket<S> {
     /// caller's loop runs the timer next.
     fn fill(&mut self, started: Instant) -> Result<(), Error> {
         let deadline = self.conn.poll_timeout().map(crate::clock::instant);
+        if !self.conn.wants_read() {
+            if let Some(deadline) = deadline {
+                // The core paused reading (a rate limit in pause mode,
+                // RFC 6455 §10.4) until `deadline`: reading anyway would
+                // grow the receive buffer, and looping would spin.
+                return self.waits.sleep_until(deadline, started).map_err(Error::Io);
+            }
+        }
         let wait = match self.waits.prepare(&mut self.stream, deadline, started) {
             Ok(Some(wait)) => wait,
             Ok(None) => return Err(Error::Io(io::ErrorKind::WouldBlock.into())),

@@ -10,6 +10,7 @@ use crate::handler::{ConnError, Decision, Handler, HttpResponse, Message};
 use crate::loop_core::LoopCore;
 use crate::proto::connection::Connection;
 use crate::proto::event::Event;
+use crate::proto::ProtocolError;
 use crate::proto::Timestamp;
 use crate::transmit;
 
@@ -266,6 +267,19 @@ pub(crate) fn dispatch<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: us
         }
         if core.slots.get(idx).is_some_and(|s| s.closed_reported) {
             continue;
+        }
+        // §10.4: the rate limit is the server's policy; a pause is counted
+        // here and the handler never hears of it, a close is counted and
+        // the handler gets `on_error` below, as for any failure.
+        match &event {
+            Event::Throttled => {
+                core.admission.rate_limited(id, false, now);
+                continue;
+            }
+            Event::Failed(ProtocolError::RateLimited) => {
+                core.admission.rate_limited(id, true, now);
+            }
+            _ => {}
         }
         let mut ctx = Ctx::new(core, Some((id, sender)));
         match event {

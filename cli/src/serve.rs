@@ -7,6 +7,10 @@
 //! `--allow-origin`, may open WebSockets (RFC 6455 §10.2; see
 //! `policy_args.rs`); `--max-connections*` limit how many connections it
 //! holds (§10.4). The numbers refused are printed on shutdown.
+//! `--rate-limit MSGS/SECONDS` limits how fast each connection may send
+//! (RFC 6455 §10.4): over it, closed with 1008 or paused
+//! (`--rate-limit-mode`), counted and printed on shutdown. Without it
+//! nothing is limited, which is what the Autobahn testee needs.
 
 use std::io;
 use std::time::Duration;
@@ -136,6 +140,7 @@ pub fn run(args: Args) -> io::Result<()> {
             deflate.client_no_context_takeover = args.deflate_no_context_takeover;
             deflate
         });
+        config.rate_limit = args.policy.rate_limit()?;
         config
     };
     // Before binding: a bad file or origin is reported without touching
@@ -185,6 +190,7 @@ pub fn run(args: Args) -> io::Result<()> {
     info!("refused origins: {}", refusals.origin);
     info!("auth failed: {}", refusals.auth_failed);
     info!("over connection limit: {}", refusals.over_limit);
+    info!("rate limited: {}", refusals.rate_limited);
     info!("ws6455 stopped");
     Ok(())
 }

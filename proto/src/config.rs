@@ -7,6 +7,8 @@
 
 use core::time::Duration;
 
+use crate::rate::RateLimit;
+
 /// Limits and timeouts for one [`crate::Connection`] (RFC 6455 §10.4:
 /// "implementations SHOULD impose implementation-specific limits").
 ///
@@ -70,6 +72,12 @@ pub struct Config {
     /// `max_message_size` by their inflated size, checked while inflating.
     #[cfg(feature = "deflate")]
     pub deflate: Option<crate::deflate::DeflateConfig>,
+    /// §10.4: a limit on how fast the peer may send data messages, once
+    /// the connection is open (see [`RateLimit`]): exceeding it closes
+    /// with 1008 or pauses reading, per the limit's mode. `None` (the
+    /// default) is no limit at all, which is what the Autobahn testsuite
+    /// expects; a connection without a limit pays nothing for the option.
+    pub rate_limit: Option<RateLimit>,
 }
 
 impl Default for Config {
@@ -88,6 +96,7 @@ impl Default for Config {
             idle_timeout: None,
             #[cfg(feature = "deflate")]
             deflate: None,
+            rate_limit: None,
         }
     }
 }

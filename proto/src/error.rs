@@ -54,6 +54,11 @@ pub enum ProtocolError {
     /// RFC 7692 §7.2.2: a compressed message is not valid DEFLATE data
     /// (close 1007).
     BadCompressedData,
+    /// §10.4: the peer sent data messages faster than the connection's
+    /// [`RateLimit`](crate::RateLimit) allows, which closes in this mode
+    /// (close 1008, §7.4.1 "policy violation"). The message that went over
+    /// was not delivered.
+    RateLimited,
     /// §4: the opening handshake was malformed or refused.
     Handshake(HandshakeError),
 }
@@ -61,7 +66,8 @@ pub enum ProtocolError {
 impl ProtocolError {
     /// The status code of the close frame sent when this error fails the
     /// connection (§7.4.1): 1009 for size limits, 1007 for bad UTF-8 or
-    /// undecodable compressed data, 1002 for every other protocol violation.
+    /// undecodable compressed data, 1008 for the rate limit, 1002 for every
+    /// other protocol violation.
     pub fn close_code(&self) -> CloseCode {
         match self {
             ProtocolError::FrameTooLarge(_) | ProtocolError::MessageTooLarge(_) => {
@@ -70,6 +76,7 @@ impl ProtocolError {
             ProtocolError::InvalidUtf8 | ProtocolError::BadCompressedData => {
                 CloseCode::INVALID_PAYLOAD
             }
+            ProtocolError::RateLimited => CloseCode::POLICY_VIOLATION,
             _ => CloseCode::PROTOCOL_ERROR,
         }
     }
@@ -131,6 +138,8 @@ impl fmt::Display for ProtocolError {
             ProtocolError::BadCompressedData => {
                 f.write_str("compressed message is not valid DEFLATE data (RFC 7692 §7.2.2)")
             }
+            // Also the close reason the peer reads (a chat page shows it).
+            ProtocolError::RateLimited => f.write_str("message rate limit exceeded"),
             ProtocolError::Handshake(e) => write!(f, "opening handshake: {e}"),
         }
     }

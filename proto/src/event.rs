@@ -42,6 +42,15 @@ pub enum Event<'a> {
     /// Buffered output fell back under `Config::max_output_buffer` after a
     /// send was refused with `UsageError::BufferFull`.
     Writable,
+    /// §10.4: the peer went over the connection's
+    /// [`RateLimit`](crate::RateLimit) in [`OnExceed::Pause`](crate::OnExceed::Pause)
+    /// mode: the message that went over was delivered, and the connection
+    /// stops reading until the limit is met again (it resumes by itself at
+    /// an instant [`crate::Connection::poll_timeout`] includes). Reported
+    /// once at the start of each pause, so a driver can count it; in close
+    /// mode [`Event::Failed`] with `ProtocolError::RateLimited` is the
+    /// signal instead.
+    Throttled,
     /// The peer violated the protocol; the connection failed (§7.1.7). A
     /// close frame with `error.close_code()` is queued (or, during the
     /// handshake, an HTTP error response) and `Closed` follows.

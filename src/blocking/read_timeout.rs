@@ -214,6 +214,29 @@ impl Waits {
         }))
     }
 
+    /// Wait, without reading, until `deadline` (the core paused its
+    /// input until then) or until the user's budget for this call
+    /// (counted from `started`) ends, whichever is sooner; a spent budget
+    /// is a `WouldBlock` error, as for a read that timed out.
+    pub(super) fn sleep_until(&self, deadline: Instant, started: Instant) -> io::Result<()> {
+        let now = Instant::now();
+        let user_end = self.user.and_then(|user| started.checked_add(user));
+        if user_end.is_some_and(|end| end <= now) {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let until = match user_end {
+            Some(end) if end < deadline => end,
+            _ => deadline,
+        };
+        // At least MIN_WAIT, as for reads: a deadline already due still
+        // costs a real wait rather than a spin.
+        std::thread::sleep(until.saturating_duration_since(now).max(MIN_WAIT));
+        if user_end.is_some_and(|end| end < deadline) {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(())
+    }
+
     /// Give the stream `limit`, unless it already has it. Returns the limit
     /// in force (`None` when the stream turned out not to take one).
     fn apply<S: ReadTimeout>(

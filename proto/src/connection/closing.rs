@@ -55,7 +55,7 @@ impl Connection {
             ..
         } = self;
         // Once: §5.5.1 nothing may follow our close, not even another one.
-        if matches!(state, State::Open) {
+        if matches!(state, State::Open(_)) {
             let out = &mut active.get_or_insert_with(Box::default).out;
             outbound.queue_close_payload(out, payload, config);
             *state = State::CloseSent;

@@ -18,6 +18,7 @@ use crate::close::parse_close_payload;
 use crate::error::ProtocolError;
 use crate::frame::{decode_header, FrameHeader, OpCode};
 use crate::mask::apply_mask;
+use crate::rate::Verdict;
 use crate::utf8::{self, Utf8Validator};
 
 /// The receive buffer: bytes in `buf[start..end]` are received and not yet
@@ -326,7 +327,7 @@ impl Connection {
             (OpCode::Ping, _) => {
                 // §5.5.2 "MUST send a Pong frame in response" — unless our
                 // close already went (§5.5.1: nothing may follow it).
-                if matches!(self.state, State::Open) {
+                if matches!(self.state, State::Open(_)) {
                     let Active { rx, out, .. } = &mut **a;
                     self.outbound
                         .queue_control(out, OpCode::Pong, rx.slice(range.clone()));
@@ -354,6 +355,7 @@ impl Connection {
                         }
                     }
                 }
+                self.admit_message(len)?;
                 Ok(Progress::Event(Ready::Single(place.kind, range)))
             }
             (_, Some(place)) => {
@@ -384,10 +386,34 @@ impl Connection {
                     }
                 }
                 a.assembler.finish_message()?;
+                let len = a.assembler.message().len();
+                self.admit_message(len)?;
                 Ok(Progress::Event(Ready::Assembled(place.kind)))
             }
             // A data opcode always has a place; nothing to report otherwise.
             (_, None) => Ok(Progress::Continue),
+        }
+    }
+}
+
+impl Connection {
+    /// §10.4: a complete data message of `len` payload bytes is about to
+    /// be delivered; check it against the rate limit, if there is one.
+    /// Over the limit, close mode refuses it (the connection fails with
+    /// 1008 and the message is never seen); pause mode lets it through and
+    /// stops reading until the limit is met again.
+    fn admit_message(&mut self, len: usize) -> Result<(), ProtocolError> {
+        let now = self.outbound.timers.now();
+        let State::Open(Some(limiter)) = &mut self.state else {
+            return Ok(());
+        };
+        match limiter.admit(now, len) {
+            Verdict::Deliver => Ok(()),
+            Verdict::Refuse => Err(ProtocolError::RateLimited),
+            Verdict::Pause(_) => {
+                self.notices.throttled = true;
+                Ok(())
+            }
         }
     }
 }

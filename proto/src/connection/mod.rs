@@ -59,6 +59,7 @@ use crate::event::Event;
 use crate::frame::OpCode;
 use crate::handshake::{ClientRequest, Request, Response};
 use crate::prepared::PreparedMessage;
+use crate::rate::Limiter;
 
 use input::RecvBuffer;
 use opening::Opening;
@@ -84,6 +85,9 @@ struct Notices {
     writable: bool,
     /// A send was refused for lack of space: report `Writable` later.
     want_writable: bool,
+    /// A rate-limit pause started: report `Throttled` (kept here, not in
+    /// the limiter, so a close sent meanwhile does not lose it).
+    throttled: bool,
 }
 
 /// What one parsing step found, without borrowing: `poll_event` turns it
@@ -192,7 +196,7 @@ impl Connection {
     /// True once the opening handshake completed and until the connection
     /// ends; sending is possible while this holds and no close was sent.
     pub fn is_open(&self) -> bool {
-        matches!(self.state, State::Open | State::CloseSent)
+        matches!(self.state, State::Open(_) | State::CloseSent)
     }
 
     // ----- tracing ------------------------------------------------------
@@ -252,6 +256,10 @@ impl Connection {
             self.notices.writable = false;
             return Some(Next::Notice(Event::Writable));
         }
+        if self.notices.throttled {
+            self.notices.throttled = false;
+            return Some(Next::Notice(Event::Throttled));
+        }
         if let Some(err) = self.take_failed() {
             return Some(Next::Notice(Event::Failed(err)));
         }
@@ -278,16 +286,33 @@ impl Connection {
             State::ClientWaiting => self.opening_read_response(),
             // §7.1.3: after our close the peer's frames are still read,
             // up to its close.
-            State::Open | State::CloseSent => self.read_frames(),
+            State::Open(_) | State::CloseSent => self.read_frames(),
             State::ServerDeciding | State::Lingering(_) | State::Closed { .. } => None,
         }
     }
 
     /// While our output is backed up past the bound, stop turning input
     /// into events: the peer's bytes wait, the socket stops being read, and
-    /// TCP pushes back on a peer that sends faster than it reads.
+    /// TCP pushes back on a peer that sends faster than it reads. The same
+    /// while a rate limit in pause mode waits for the peer's allowance to
+    /// refill (§10.4).
     fn input_paused(&self) -> bool {
-        self.buffered_amount() >= self.config.max_output_buffer
+        self.buffered_amount() >= self.config.max_output_buffer || self.rate_paused()
+    }
+
+    /// True while a rate limit pauses reading.
+    fn rate_paused(&self) -> bool {
+        match &self.state {
+            State::Open(Some(limiter)) => limiter.paused(self.outbound.timers.now()),
+            _ => false,
+        }
+    }
+
+    /// The `Open` state a connection enters once its handshake completes,
+    /// with its own limiter if the configuration sets a rate limit (the
+    /// one allocation that costs, once per connection; none without).
+    fn open_state(&self) -> State {
+        State::Open(self.config.rate_limit.map(|l| Box::new(Limiter::new(l))))
     }
 
     /// The in-flight parts, created when the connection has none (the
@@ -392,7 +417,7 @@ impl Connection {
             State::ServerDeciding | State::Closed { .. } => false,
             // §7.1.1: a client reads on until the server closes TCP.
             State::Lingering(ending) => ending.awaits_peer(),
-            State::ServerReading | State::ClientWaiting | State::Open | State::CloseSent => {
+            State::ServerReading | State::ClientWaiting | State::Open(_) | State::CloseSent => {
                 !self.input_paused()
             }
         }
@@ -492,7 +517,13 @@ impl Connection {
             | State::ServerDeciding
             | State::ClientWaiting
             | State::CloseSent => timers.deadline(),
-            State::Open => timers.open_deadline(&self.config),
+            State::Open(ref limiter) => {
+                let resume = limiter.as_deref().and_then(|l| l.resume_at(timers.now()));
+                match (timers.open_deadline(&self.config), resume) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            }
             State::Lingering(_) => timers.linger_deadline(),
             State::Closed { .. } => None,
         }
@@ -502,6 +533,12 @@ impl Connection {
     /// timeout, heartbeat ping, dead-peer detection, idle timeout, close
     /// handshake timeout. Cheap when nothing is due.
     pub fn handle_timeout(&mut self, now: Timestamp) {
+        // A peer we do not read because of its rate limit is not silent:
+        // it is waiting for us. Heartbeats and the idle timeout must not
+        // call it dead for the time we chose not to listen.
+        if self.rate_paused() {
+            self.outbound.timers.saw_activity();
+        }
         self.outbound.timers.set_now(now);
         match self.state {
             State::ServerReading | State::ServerDeciding | State::ClientWaiting => {
@@ -509,7 +546,7 @@ impl Connection {
                     self.end_now();
                 }
             }
-            State::Open => self.open_timers(),
+            State::Open(_) => self.open_timers(),
             State::CloseSent => {
                 if self.outbound.timers.deadline_passed() {
                     // §7.1.1 the peer never answered our close: give up.

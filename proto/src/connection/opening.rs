@@ -144,7 +144,7 @@ impl Connection {
             Ok(Some((response, consumed))) => {
                 self.active().rx.consume(consumed);
                 self.opening = None;
-                self.state = State::Open;
+                self.state = self.open_state();
                 self.outbound.timers.opened();
                 Some(Ready::Connected(response))
             }
@@ -188,7 +188,7 @@ impl Connection {
                 extra_headers,
             )
         });
-        self.state = State::Open;
+        self.state = self.open_state();
         self.outbound.timers.advance(now);
         self.outbound.timers.opened();
         Ok(())

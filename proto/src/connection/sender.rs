@@ -143,7 +143,7 @@ impl<'a> Sender<'a> {
 
     fn check_open(&self) -> Result<(), UsageError> {
         match self.state {
-            State::Open => Ok(()),
+            State::Open(_) => Ok(()),
             State::CloseSent | State::Lingering(_) | State::Closed { .. } => {
                 Err(UsageError::Closed)
             }

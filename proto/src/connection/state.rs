@@ -8,6 +8,7 @@ use alloc::boxed::Box;
 
 use crate::close::CloseCode;
 use crate::error::ProtocolError;
+use crate::rate::Limiter;
 
 /// Where a connection is in its life. Each state means one thing; what
 /// used to be flags (close sent, close received, awaiting EOF, EOF seen,
@@ -22,8 +23,11 @@ pub(super) enum State {
     ServerDeciding,
     /// Client: request queued, waiting for the response head (§4.1).
     ClientWaiting,
-    /// Frames flow both ways (§5, §6).
-    Open,
+    /// Frames flow both ways (§5, §6). With a rate limit configured, the
+    /// limiter (§10.4) lives here, boxed so a connection without one pays
+    /// one pointer that fits the state's existing size: only open
+    /// connections are limited, and sending our close drops it.
+    Open(Option<Box<Limiter>>),
     /// §7.1.2: our close frame is queued and nothing may follow it
     /// (§5.5.1), so sending is refused; the closing handshake is started
     /// (§7.1.3) and the peer's frames are still read until its close

@@ -69,6 +69,11 @@ impl Timers {
         self.now = now.max(self.now);
     }
 
+    /// The last instant the driver gave.
+    pub(super) fn now(&self) -> Timestamp {
+        self.now
+    }
+
     pub(super) fn saw_activity(&mut self) {
         self.activity = true;
     }

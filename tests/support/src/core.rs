@@ -23,6 +23,7 @@ pub enum Ev {
     Pong(Vec<u8>),
     CloseReceived(Option<u16>, String),
     Writable,
+    Throttled,
     Failed(ProtocolError),
     Closed(u16, bool),
 }
@@ -41,6 +42,7 @@ pub fn owned(ev: Event<'_>) -> Ev {
             Ev::CloseReceived(code.map(|c| c.0), reason.to_owned())
         }
         Event::Writable => Ev::Writable,
+        Event::Throttled => Ev::Throttled,
         Event::Failed(e) => Ev::Failed(e),
         Event::Closed { code, clean } => Ev::Closed(code.0, clean),
         other => panic!("an event these tests do not know: {other:?}"),

@@ -253,6 +253,11 @@ impl Proc {
             .collect()
     }
 
+    /// The process id (for /proc: memory, file descriptors).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Ask the process to stop gracefully (SIGTERM), as Ctrl-C would.
     pub fn terminate(&mut self) {
         let pid = self.child.id().to_string();
