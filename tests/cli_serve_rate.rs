@@ -81,6 +81,10 @@ fn a_chat_flood_is_closed_with_1008_and_the_room_sees_at_most_the_limit() {
     loop {
         let text = next_text(&mut bob).expect("a message, not a close");
         if text.contains(r#""type":"left""#) && text.contains(r#""nick":"ann""#) {
+            assert!(
+                text.contains(r#""reason":"rate limited""#),
+                "the room hears why ann left: {text}"
+            );
             break;
         }
         if text.contains(r#""type":"message""#) && text.contains(r#""from":"ann""#) {

@@ -347,6 +347,14 @@ impl Handler for Chat {
         }
     }
 
+    fn on_error(&mut self, ctx: &mut Ctx<'_>, id: ConnId, error: &ws6455::ConnError) {
+        // A flooder is closed with 1008 (`serve --rate-limit`): the room
+        // hears why it left, not that it was lost.
+        if let ws6455::ConnError::Protocol(ws6455::ProtocolError::RateLimited) = error {
+            self.leave(ctx, id, "rate limited");
+        }
+    }
+
     fn on_closed(&mut self, ctx: &mut Ctx<'_>, id: ConnId, code: CloseCode, clean: bool) {
         // 1006 without a closing handshake: the heartbeat gave up on the
         // peer or its TCP connection dropped — a dead tab, not a goodbye.
