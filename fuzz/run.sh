@@ -23,6 +23,7 @@ TARGETS=(
     utf8
     connection_server
     connection_client
+    connection_rate
     inflate
     extensions
     vectored_send

@@ -377,6 +377,39 @@ fn connection_seeds(target: &str, masked: bool, raw_opening: &[u8]) {
     }
 }
 
+/// `connection_rate`: the server's conversations and scripts under four
+/// limits (see `rate_from`): a burst of 3 per 50 ms closing, 1 a second
+/// pausing, 5 per 100 ms with a 65-byte bucket pausing, and 16 per second
+/// with a 1-byte bucket closing (every message over it).
+fn rate_seeds() {
+    const LIMITS: [(&str, [u8; 4]); 4] = [
+        ("close-3-per-50ms", [2, 0, 0, 0]),
+        ("pause-1-per-s", [0, 19, 2, 0]),
+        ("pause-5-per-100ms-65-bytes", [4, 1, 3, 1]),
+        ("close-16-per-s-1-byte", [15, 19, 1, 0]),
+    ];
+    let talk = conversations(true)
+        .into_iter()
+        .map(|(_, s)| s)
+        .take(4)
+        .collect::<Vec<_>>()
+        .concat();
+    for (limit, prefix) in LIMITS {
+        for (name, stream) in conversations(true).into_iter().take(6) {
+            let input = [&prefix[..], &Input::encode(&[], &stream)].concat();
+            write("connection_rate", &format!("{limit}-{name}"), &input);
+        }
+        for seed in 1..=3u64 {
+            let input = [&prefix[..], &Input::encode(&script(seed, 48), &talk)].concat();
+            write(
+                "connection_rate",
+                &format!("{limit}-scripted-{seed}"),
+                &input,
+            );
+        }
+    }
+}
+
 /// Hand-made scripts for `vectored_send`: a short write cutting a frame
 /// header, a payload, a 64-bit length header, a whole number of frames
 /// (with a ping then going between fragments), prepared messages, more
@@ -611,6 +644,7 @@ fn main() {
     extensions_seeds();
     connection_seeds("connection_server", true, RFC_REQUEST);
     connection_seeds("connection_client", false, &client_accept_response(None));
+    rate_seeds();
     vectored_send_seeds();
     println!("seeds written under {}", corpus("").display());
 }

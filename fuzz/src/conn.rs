@@ -1,5 +1,7 @@
-//! The whole-connection driver behind `connection_server` and
-//! `connection_client`.
+//! The whole-connection driver behind `connection_server`,
+//! `connection_client` and `connection_rate` (the server with a rate
+//! limit, RFC 6455 §10.4; its input starts with four bytes choosing the
+//! limit, see [`Input::parse_rate_limited`]).
 //!
 //! A fuzz input is `[n: u16 LE][n bytes of script][stream]`. The script is
 //! decoded with `arbitrary` into a [`Setup`] (limits, timeouts, mode, the
@@ -28,6 +30,11 @@
 //! * at the end, everything written parses as one HTTP head and well-formed
 //!   frames ([`crate::wire::check_output`]), with at most one close frame,
 //!   last; after a protocol error that close carries the error's code;
+//! * with a rate limit of `count` per `per`: at most `count` + 1 +
+//!   `count × elapsed / per` data messages are delivered (GCRA: a burst of
+//!   `count`, then the sustained rate; a paused connection delivers the one
+//!   message that put it in debt); `Throttled` only in pause mode, after
+//!   which the connection does not read; `RateLimited` only in close mode;
 //! * chunking invariance: the stream fed in the script's chunks, byte by
 //!   byte once open, and whole, without API calls, gives the same events and
 //!   the same output.
@@ -35,6 +42,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use ws6455_proto::rate::OnExceed;
 use ws6455_proto::Timestamp;
 use ws6455_proto::{CloseCode, Config, Connection, Event, PreparedMessage, Request};
 use ws6455_proto::{ProtocolError, Role, UsageError};
@@ -72,6 +80,7 @@ pub enum Ev {
     Writable,
     Failed(ProtocolError),
     Closed(u16, bool),
+    Throttled,
 }
 
 fn owned(ev: &Event<'_>) -> Ev {
@@ -93,6 +102,7 @@ fn owned(ev: &Event<'_>) -> Ev {
         Event::Writable => Ev::Writable,
         Event::Failed(e) => Ev::Failed(e.clone()),
         Event::Closed { code, clean } => Ev::Closed(code.0, *clean),
+        Event::Throttled => Ev::Throttled,
         other => panic!("an event the oracle does not model: {other:?}"),
     }
 }
@@ -114,7 +124,16 @@ pub fn full_stream(role: Role, setup: &Setup, stream: &[u8]) -> Vec<u8> {
 
 /// Runs one fuzz input against a connection in `role`.
 pub fn run(role: Role, data: &[u8]) {
-    let input = Input::parse(data);
+    run_input(role, Input::parse(data));
+}
+
+/// Runs one `connection_rate` input: a server with the rate limit its
+/// first four bytes choose.
+pub fn run_rate_limited(data: &[u8]) {
+    run_input(Role::Server, Input::parse_rate_limited(data));
+}
+
+fn run_input(role: Role, input: Input<'_>) {
     let stream = full_stream(role, &input.setup, input.stream);
     invariance(role, &input, &stream);
     let mut driver = Driver::new(role, input.setup, &stream);
@@ -304,6 +323,8 @@ struct Driver<'s> {
     /// No byte may be produced past this count (set by Failed and Closed).
     frozen: Option<usize>,
     aborted: bool,
+    /// Data messages delivered, for the rate limit's oracle.
+    delivered: u64,
 }
 
 impl<'s> Driver<'s> {
@@ -338,6 +359,7 @@ impl<'s> Driver<'s> {
             closed: false,
             frozen: None,
             aborted: false,
+            delivered: 0,
         }
     }
 
@@ -612,6 +634,7 @@ impl<'s> Driver<'s> {
                         bytes.len() as u64 <= self.config.max_message_size,
                         "message over the limit"
                     );
+                    self.delivered += 1;
                     if self.setup.echo {
                         let ok = sender.is_open() && sender.buffered_amount() < max_output;
                         let before = sender.buffered_amount();
@@ -649,7 +672,23 @@ impl<'s> Driver<'s> {
                 Event::Writable => {
                     assert!(sender.buffered_amount() < max_output, "Writable while full");
                 }
+                Event::Throttled => {
+                    let mode = self.config.rate_limit.map(|r| r.on_exceed());
+                    assert_eq!(
+                        mode,
+                        Some(OnExceed::Pause),
+                        "Throttled without a pause limit"
+                    );
+                }
                 Event::Failed(e) => {
+                    if e == ProtocolError::RateLimited {
+                        let mode = self.config.rate_limit.map(|r| r.on_exceed());
+                        assert_eq!(
+                            mode,
+                            Some(OnExceed::Close),
+                            "RateLimited without a close limit"
+                        );
+                    }
                     assert!(self.failed.is_none(), "two Failed events");
                     self.failed = Some(e);
                     self.closed_before_failure = close_sent;
@@ -677,8 +716,26 @@ impl<'s> Driver<'s> {
         panic!("poll_event never ran dry");
     }
 
+    /// The rate limit's oracle: no more data messages than its burst, the
+    /// sustained rate over the time the script let pass, and (paused) the
+    /// one message that went into debt.
+    fn check_rate(&self) {
+        let Some((count, per)) = self.config.rate_limit.and_then(|r| r.message_limit()) else {
+            return;
+        };
+        let elapsed = self.now.saturating_duration_since(t0()).as_nanos();
+        let refilled = elapsed * u128::from(count) / per.as_nanos().max(1);
+        let allowed = u128::from(count) + 1 + refilled;
+        assert!(
+            u128::from(self.delivered) <= allowed,
+            "{} messages delivered under {count} per {per:?} in {elapsed} ns",
+            self.delivered
+        );
+    }
+
     /// The oracles that hold between any two steps.
     fn check(&mut self) {
+        self.check_rate();
         let buffered = self.conn.buffered_amount();
         let cfg = &self.config;
         let bound = cfg.max_output_buffer + self.largest_queued + CONTROL_SLACK;

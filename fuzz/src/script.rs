@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use arbitrary::{Arbitrary, Unstructured};
 use ws6455_proto::handshake::{parse_request, write_accept_response};
+use ws6455_proto::rate::RateLimit;
 use ws6455_proto::Config;
 use ws6455_proto::Role;
 
@@ -60,6 +61,10 @@ pub struct Setup {
     pub(crate) decision: Decision,
     /// Echo every message back through `poll_event_with_sender`.
     pub(crate) echo: bool,
+    /// The rate limit (`connection_rate`'s prefix; never drawn from the
+    /// script, so the other targets' inputs keep their meaning).
+    #[arbitrary(default)]
+    pub(crate) rate: Option<RateLimit>,
 }
 
 /// One step of the script.
@@ -111,6 +116,8 @@ pub struct Input<'a> {
 
 impl<'a> Input<'a> {
     /// Splits `[n: u16 LE][script][stream]`; a short input is all defaults.
+    /// (`connection_rate` puts four bytes of rate limit in front:
+    /// [`Input::parse_rate_limited`].)
     pub fn parse(data: &'a [u8]) -> Input<'a> {
         let (script, stream) = match data.split_first_chunk::<2>() {
             Some((n, rest)) => rest.split_at(usize::from(u16::from_le_bytes(*n)).min(rest.len())),
@@ -123,6 +130,19 @@ impl<'a> Input<'a> {
         Input { setup, ops, stream }
     }
 
+    /// `[rate: 4 bytes][n: u16 LE][script][stream]`: the input of
+    /// `connection_rate`, whose first four bytes choose a rate limit
+    /// ([`rate_from`]) and the rest is [`Input::parse`]'s.
+    pub fn parse_rate_limited(data: &'a [u8]) -> Input<'a> {
+        let (prefix, rest) = match data.split_first_chunk::<4>() {
+            Some((prefix, rest)) => (*prefix, rest),
+            None => ([0; 4], &[][..]),
+        };
+        let mut input = Input::parse(rest);
+        input.setup.rate = Some(rate_from(prefix));
+        input
+    }
+
     /// Builds an input from its parts (for the seeds).
     pub fn encode(script: &[u8], stream: &[u8]) -> Vec<u8> {
         let mut out = (script.len() as u16).to_le_bytes().to_vec();
@@ -130,6 +150,22 @@ impl<'a> Input<'a> {
         out.extend_from_slice(stream);
         out
     }
+}
+
+/// A rate limit from four bytes: 1–16 messages per 50–1,000 ms; with bit
+/// 0 of the third byte also a byte bucket of 1–16,321 bytes per the same
+/// period (small enough for the fuzzer's messages to trip it); bit 1
+/// picks pause over close.
+pub fn rate_from([count, per, flags, bytes]: [u8; 4]) -> RateLimit {
+    let per = Duration::from_millis(50 * (1 + u64::from(per % 20)));
+    let mut limit = RateLimit::messages(1 + u32::from(count % 16), per);
+    if flags & 1 != 0 {
+        limit = limit.bytes(1 + 64 * u64::from(bytes), per);
+    }
+    if flags & 2 != 0 {
+        limit = limit.pause();
+    }
+    limit
 }
 
 pub(crate) fn or(v: u16, default: usize) -> usize {
@@ -169,6 +205,7 @@ impl Setup {
         // The connection targets' oracles model uncompressed traffic;
         // the inflate and extensions targets cover RFC 7692.
         config.deflate = None;
+        config.rate_limit = self.rate;
         config
     }
 
