@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Socket, Type};
-use ws6455::{ConnectionLimits, Server};
+use ws6455::{ConnectionLimits, RunningServer, Server};
 use ws6455_test_support::handshake::upgrade_request;
 use ws6455_test_support::interop::serve_with;
 use ws6455_test_support::peer::RawPeer;
@@ -212,14 +212,18 @@ fn five_thousand_attempts_from_one_address_let_a_hundred_in_and_others_still_ech
     );
 }
 
-#[test]
-fn handshakes_beyond_their_limit_are_closed_at_accept_and_others_still_served() {
-    let limits = ConnectionLimits::none().max_handshakes_per_client(5);
-    let server = Server::new()
+/// An in-process echo server on a free loopback port with `limits`.
+fn echo_server_with(limits: ConnectionLimits) -> RunningServer {
+    Server::new()
         .limits(limits)
         .bind("127.0.0.1:0")
         .expect("bind")
-        .spawn(|| Echo);
+        .spawn(|| Echo)
+}
+
+#[test]
+fn handshakes_beyond_their_limit_are_closed_at_accept_and_others_still_served() {
+    let server = echo_server_with(ConnectionLimits::none().max_handshakes_per_client(5));
     let addr = server.local_addr();
     // Five slowloris sockets that never send their request.
     let idle: Vec<TcpStream> = (0..5)
@@ -246,12 +250,7 @@ fn handshakes_beyond_their_limit_are_closed_at_accept_and_others_still_served() 
 
 #[test]
 fn the_total_limit_refuses_every_address_with_503_and_frees_on_close() {
-    let limits = ConnectionLimits::none().max_connections(3);
-    let server = Server::new()
-        .limits(limits)
-        .bind("127.0.0.1:0")
-        .expect("bind")
-        .spawn(|| Echo);
+    let server = echo_server_with(ConnectionLimits::none().max_connections(3));
     let addr = server.local_addr();
     let held: Vec<Attempt> = (0..3).map(|_| attempt(addr)).collect();
     assert!(
