@@ -63,6 +63,30 @@ fn close_mode_delivers_the_burst_then_fails_with_1008() {
     );
 }
 
+/// Found by the `connection_rate` fuzz target: once our close was
+/// queued, the limiter was dropped, so a peer could send any number of
+/// messages until its close or the close timeout. It now stays with the
+/// connection until the end.
+#[test]
+fn the_limit_still_holds_after_our_close() {
+    let mut s = open_server(cfg(|c| {
+        c.rate_limit = Some(RateLimit::messages(2, Duration::from_secs(1)));
+    }));
+    s.recv(&texts(&["a"]));
+    assert_eq!(drain(&mut s), vec![Ev::Text("a".into())]);
+    s.close(t0(), ws6455::CloseCode::NORMAL, "bye").unwrap();
+    s.recv(&texts(&["b", "c", "d", "e"]));
+    assert_eq!(
+        drain(&mut s),
+        vec![
+            Ev::Text("b".into()),
+            Ev::Failed(ProtocolError::RateLimited),
+            Ev::Closed(1006, false),
+        ],
+        "after our close, messages over the limit are still refused"
+    );
+}
+
 #[test]
 fn close_mode_refills_over_time() {
     let mut s = open_server(cfg(|c| {

@@ -58,7 +58,7 @@ impl Connection {
         if matches!(state, State::Open(_)) {
             let out = &mut active.get_or_insert_with(Box::default).out;
             outbound.queue_close_payload(out, payload, config);
-            *state = State::CloseSent;
+            state.close_sent();
         }
     }
 
@@ -118,7 +118,7 @@ impl Connection {
         self.state = State::Lingering(Ending {
             failed,
             closed: Some((code, clean)),
-            close_sent: matches!(self.state, State::CloseSent),
+            close_sent: matches!(self.state, State::CloseSent(_)),
             peer,
         });
         self.outbound.timers.start_linger(self.config.close_timeout);
@@ -215,7 +215,7 @@ impl Connection {
     /// True after we queued our close frame (§5.5.1: nothing may follow).
     pub fn close_sent(&self) -> bool {
         match &self.state {
-            State::CloseSent => true,
+            State::CloseSent(_) => true,
             State::Lingering(ending) => ending.close_sent,
             State::Closed { close_sent, .. } => *close_sent,
             _ => false,

@@ -404,7 +404,7 @@ impl Connection {
     /// stops reading until the limit is met again.
     fn admit_message(&mut self, len: usize) -> Result<(), ProtocolError> {
         let now = self.outbound.timers.now();
-        let State::Open(Some(limiter)) = &mut self.state else {
+        let Some(limiter) = self.state.limiter_mut() else {
             return Ok(());
         };
         match limiter.admit(now, len) {

@@ -196,7 +196,7 @@ impl Connection {
     /// True once the opening handshake completed and until the connection
     /// ends; sending is possible while this holds and no close was sent.
     pub fn is_open(&self) -> bool {
-        matches!(self.state, State::Open(_) | State::CloseSent)
+        matches!(self.state, State::Open(_) | State::CloseSent(_))
     }
 
     // ----- tracing ------------------------------------------------------
@@ -286,7 +286,7 @@ impl Connection {
             State::ClientWaiting => self.opening_read_response(),
             // §7.1.3: after our close the peer's frames are still read,
             // up to its close.
-            State::Open(_) | State::CloseSent => self.read_frames(),
+            State::Open(_) | State::CloseSent(_) => self.read_frames(),
             State::ServerDeciding | State::Lingering(_) | State::Closed { .. } => None,
         }
     }
@@ -302,10 +302,9 @@ impl Connection {
 
     /// True while a rate limit pauses reading.
     fn rate_paused(&self) -> bool {
-        match &self.state {
-            State::Open(Some(limiter)) => limiter.paused(self.outbound.timers.now()),
-            _ => false,
-        }
+        self.state
+            .limiter()
+            .is_some_and(|l| l.paused(self.outbound.timers.now()))
     }
 
     /// The `Open` state a connection enters once its handshake completes,
@@ -417,7 +416,7 @@ impl Connection {
             State::ServerDeciding | State::Closed { .. } => false,
             // §7.1.1: a client reads on until the server closes TCP.
             State::Lingering(ending) => ending.awaits_peer(),
-            State::ServerReading | State::ClientWaiting | State::Open(_) | State::CloseSent => {
+            State::ServerReading | State::ClientWaiting | State::Open(_) | State::CloseSent(_) => {
                 !self.input_paused()
             }
         }
@@ -513,13 +512,17 @@ impl Connection {
         let timers = &self.outbound.timers;
         match self.state {
             // The handshake timeout, and §7.1.1 the close handshake's.
-            State::ServerReading
-            | State::ServerDeciding
-            | State::ClientWaiting
-            | State::CloseSent => timers.deadline(),
-            State::Open(ref limiter) => {
-                let resume = limiter.as_deref().and_then(|l| l.resume_at(timers.now()));
-                match (timers.open_deadline(&self.config), resume) {
+            State::ServerReading | State::ServerDeciding | State::ClientWaiting => {
+                timers.deadline()
+            }
+            State::Open(_) | State::CloseSent(_) => {
+                let due = if matches!(self.state, State::Open(_)) {
+                    timers.open_deadline(&self.config)
+                } else {
+                    timers.deadline()
+                };
+                let resume = self.state.limiter().and_then(|l| l.resume_at(timers.now()));
+                match (due, resume) {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),
                 }
@@ -547,7 +550,7 @@ impl Connection {
                 }
             }
             State::Open(_) => self.open_timers(),
-            State::CloseSent => {
+            State::CloseSent(_) => {
                 if self.outbound.timers.deadline_passed() {
                     // §7.1.1 the peer never answered our close: give up.
                     self.end_now();

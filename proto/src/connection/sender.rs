@@ -144,7 +144,7 @@ impl<'a> Sender<'a> {
     fn check_open(&self) -> Result<(), UsageError> {
         match self.state {
             State::Open(_) => Ok(()),
-            State::CloseSent | State::Lingering(_) | State::Closed { .. } => {
+            State::CloseSent(_) | State::Lingering(_) | State::Closed { .. } => {
                 Err(UsageError::Closed)
             }
             State::ServerReading | State::ServerDeciding | State::ClientWaiting => {
@@ -340,7 +340,7 @@ impl<'a> Sender<'a> {
             payload.get(..len).unwrap_or_default(),
             self.config,
         );
-        *self.state = State::CloseSent;
+        self.state.close_sent();
         Ok(())
     }
 

@@ -25,14 +25,15 @@ pub(super) enum State {
     ClientWaiting,
     /// Frames flow both ways (§5, §6). With a rate limit configured, the
     /// limiter (§10.4) lives here, boxed so a connection without one pays
-    /// one pointer that fits the state's existing size: only open
-    /// connections are limited, and sending our close drops it.
+    /// one pointer that fits the state's existing size.
     Open(Option<Box<Limiter>>),
     /// §7.1.2: our close frame is queued and nothing may follow it
     /// (§5.5.1), so sending is refused; the closing handshake is started
     /// (§7.1.3) and the peer's frames are still read until its close
-    /// arrives. The close handshake timeout bounds the wait.
-    CloseSent,
+    /// arrives. The close handshake timeout bounds the wait; the rate
+    /// limiter moves here from `Open`, so the messages still read are
+    /// limited as before (a peer must not flood us once we said goodbye).
+    CloseSent(Option<Box<Limiter>>),
     /// The connection ended — the close handshake completed (close sent
     /// and received, §7.1.2–§7.1.3), or it failed (§7.1.7) or ended
     /// abnormally (§7.1.5: 1006). Nothing more is read or sent: the last
@@ -47,6 +48,33 @@ pub(super) enum State {
         /// Whether the peer's TCP close was seen ([`Connection::peer_closed`](super::Connection::peer_closed)).
         peer_closed: bool,
     },
+}
+
+impl State {
+    /// The rate limiter, while frames are read (`Open`, `CloseSent`).
+    pub(super) fn limiter(&self) -> Option<&Limiter> {
+        match self {
+            State::Open(limiter) | State::CloseSent(limiter) => limiter.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The same, to take a message from.
+    pub(super) fn limiter_mut(&mut self) -> Option<&mut Limiter> {
+        match self {
+            State::Open(limiter) | State::CloseSent(limiter) => limiter.as_deref_mut(),
+            _ => None,
+        }
+    }
+
+    /// `Open` → `CloseSent`, keeping the limiter (§7.1.2: our close is
+    /// queued). Any other state stays as it is.
+    pub(super) fn close_sent(&mut self) {
+        if let State::Open(limiter) = self {
+            let limiter = limiter.take();
+            *self = State::CloseSent(limiter);
+        }
+    }
 }
 
 /// What is left to do once the connection ended.
