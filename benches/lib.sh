@@ -97,12 +97,18 @@ server_cmd() {
         raw-mio) echo "$PEERS/echo-raw-mio --listen 127.0.0.1:$2" ;;
         # wss:// (benches/tls.sh): the PEM certificate and key in $TLS_CERT
         # and $TLS_KEY (paths without spaces).
-        ws6455-tls | tokio-tungstenite-tls | node-ws-tls)
+        ws6455-tls | ws6455-base-tls | tokio-tungstenite-tls | node-ws-tls)
             if [ -z "${TLS_CERT:-}" ] || [ -z "${TLS_KEY:-}" ]; then
                 log "server $1 needs TLS_CERT and TLS_KEY"; return 1
             fi
             case $1 in
                 ws6455-tls) echo "$WS serve --listen 127.0.0.1:$2 --quiet --tls-cert $TLS_CERT --tls-key $TLS_KEY" ;;
+                # The build at $WS_BASE, for before/after in one run.
+                ws6455-base-tls)
+                    if [ -z "${WS_BASE:-}" ] || [ ! -x "$WS_BASE" ]; then
+                        log "server ws6455-base-tls needs WS_BASE=path/to/another/ws6455 (got '${WS_BASE:-}')"; return 1
+                    fi
+                    echo "$WS_BASE serve --listen 127.0.0.1:$2 --quiet --tls-cert $TLS_CERT --tls-key $TLS_KEY" ;;
                 tokio-tungstenite-tls) echo "$PEERS/echo-tokio-tungstenite-tls --listen 127.0.0.1:$2 --tls-cert $TLS_CERT --tls-key $TLS_KEY" ;;
                 node-ws-tls) echo "node $ROOT/benches/peers/node/echo-ws.js --listen 127.0.0.1:$2 --tls-cert $TLS_CERT --tls-key $TLS_KEY" ;;
             esac ;;

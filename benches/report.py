@@ -240,7 +240,8 @@ def header(args):
         "settings": args.settings,
     }
     if args.base_path:
-        doc["base"] = {"server": "ws6455-base", "commit": args.base_commit or "unknown", "path": args.base_path}
+        server = "ws6455-base-tls" if args.kind == "tls" else "ws6455-base"
+        doc["base"] = {"server": server, "commit": args.base_commit or "unknown", "path": args.base_path}
     ok, reason = load_verdict(doc["load_start"], args.max_load)
     doc["published"] = ok
     if not ok:

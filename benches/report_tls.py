@@ -7,8 +7,10 @@ issue's goals judged on that run alone.
 from report_common import med, ordered, size_label
 
 OURS = "ws6455-tls"
+# Another build of ws6455 run alternately (WS_BASE): a before/after column.
+BASE = "ws6455-base-tls"
 PEERS = ["tokio-tungstenite-tls", "node-ws-tls"]
-ORDER = [OURS] + PEERS
+ORDER = [OURS, BASE] + PEERS
 # The goals for wss://: per server CPU-second, ws6455 ÷ peer.
 ECHO_GOALS = [("tokio-tungstenite-tls", 1.2), ("node-ws-tls", 2.0)]
 
@@ -115,7 +117,9 @@ def render(doc, path, provenance, current=None):
     echo = {(x["server"], x["connections"], x["size"]): x for x in doc.get("echo", [])}
     servers = order([r["server"] for r in runs])
     cells = sorted({(k[1], k[2]) for k in echo if k[1] is not None and k[2] is not None})
-    peers = [p for p in PEERS if p in servers]
+    # Ratio columns: the base build (if run) and the peers; the goals and
+    # the idle verdict are about the peers only.
+    peers = [p for p in [BASE] + PEERS if p in servers]
 
     def cell(sv, c, s, key):
         x = echo.get((sv, c, s))

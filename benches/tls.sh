@@ -34,6 +34,8 @@
 #   HS_CONCURRENCY=4 HS_GROUPS="default X25519" SERVERS="ws6455-tls tokio-tungstenite-tls node-ws-tls" \
 #   MAXLOAD=1.5 LOADWAIT=1200 benches/tls.sh
 #   QUICK=1 benches/tls.sh      # a dry run into a temp directory
+#   WS_BASE=path/to/ws6455 SERVERS="ws6455-tls ws6455-base-tls tokio-tungstenite-tls node-ws-tls" \
+#   benches/tls.sh              # with another build alternating: before/after in one run
 set -euo pipefail
 # shellcheck source=lib.sh source-path=SCRIPTDIR
 source "$(dirname "$0")/lib.sh"
@@ -210,6 +212,9 @@ done
 LOAD_END=$(load1)
 FORCE_ARGS=()
 [ "$FORCE" != 1 ] || FORCE_ARGS=(--force)
+if [[ " $SERVERS " == *" ws6455-base-tls "* ]]; then
+    FORCE_ARGS+=(--base-commit "$(commit_of "$WS_BASE")" --base-path "$WS_BASE")
+fi
 report tls "$RAW" "$OUT" --commit "$COMMIT" "${FORCE_ARGS[@]}" \
     --load-start "$LOAD_START" --load-end "$LOAD_END" \
     --settings "WARMUP=$WARMUP DURATION=$DURATION REPS=$REPS CONNS=\"$CONNS\" SIZES=\"$SIZES\" IDLE=$IDLE HOLD=$HOLD HS_CONCURRENCY=$HS_CONCURRENCY HS_GROUPS=\"$HS_GROUPS\" WINDOWRATE=$WINDOWRATE"
