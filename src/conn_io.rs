@@ -61,8 +61,7 @@ pub(crate) fn read_some<H: Handler>(
                 // socket and new data raises a new edge, so the read that
                 // would only say WouldBlock is skipped. A peer's half-close
                 // shows only as a further read returning 0, so not then.
-                if cfg!(target_os = "linux") && n < room && !hup && slot.socket.short_read_drains()
-                {
+                if cfg!(target_os = "linux") && !hup && slot.socket.read_drained(n, room) {
                     slot.can_read = false;
                 }
                 None

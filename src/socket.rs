@@ -53,14 +53,18 @@ impl Socket {
         }
     }
 
-    /// Whether a read that filled less than its buffer proves the socket
-    /// drained (true of TCP; a TLS read may stop at a record's end).
-    pub(crate) fn short_read_drains(&self) -> bool {
+    /// Whether the read that just returned `n` of `room` bytes left the
+    /// TCP socket drained, so that (on Linux, edge-triggered) the read
+    /// that would only say `WouldBlock` can be skipped: for TCP, a short
+    /// read; for TLS, a short TCP read under the session with no decrypted
+    /// plaintext left over (a TLS read stops at a record's end, so its
+    /// plaintext count alone proves nothing).
+    pub(crate) fn read_drained(&self, n: usize, room: usize) -> bool {
         #[cfg(feature = "tls")]
-        if self.tls.is_some() {
-            return false;
+        if let Some(tls) = self.tls.as_ref() {
+            return tls.drained();
         }
-        true
+        n < room
     }
 
     /// Read plaintext into `buf`: `Ok(0)` is the end of the stream,

@@ -5,8 +5,9 @@
 //! plaintext comes out of `reader`, plaintext goes in with `writer` and
 //! ciphertext comes out with `write_tls`. The event loop drives one
 //! session per connection on the same edge-triggered discipline as plain
-//! TCP (read until `WouldBlock`, write until `WouldBlock`); the WebSocket
-//! core only ever sees plaintext. The TLS handshake happens before the
+//! TCP (read until `WouldBlock` or a short read that left no plaintext
+//! behind, write until `WouldBlock`); the WebSocket core only ever sees
+//! plaintext. The TLS handshake happens before the
 //! opening handshake's bytes can flow, so the core's handshake timeout
 //! covers both.
 //!
@@ -205,16 +206,30 @@ pub(crate) fn server_session(config: Arc<ServerConfig>) -> Result<Session, rustl
 /// One connection's TLS session and what the loop remembers of it.
 pub(crate) struct Session {
     conn: rustls::Connection,
+    /// The last TCP read filled less than rustls offered it: the socket
+    /// was drained then (see [`Session::drained`]).
+    tcp_drained: bool,
+    /// Decrypted bytes waiting in rustls for [`Session::read`].
+    plaintext_left: usize,
     /// When the session started waiting to write its last records.
     closing_until: Option<Timestamp>,
 }
 
-/// `Read` and `Write` for `&TcpStream` made `dyn`-friendly for rustls.
+/// `Write` for `&TcpStream` made `dyn`-friendly for rustls.
 struct Tcp<'a>(&'a TcpStream);
 
-impl Read for Tcp<'_> {
+/// `Read` for `&TcpStream` for rustls, remembering whether the read came
+/// back short.
+struct TcpReader<'a> {
+    tcp: &'a TcpStream,
+    short: bool,
+}
+
+impl Read for TcpReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.read(buf)
+        let n = self.tcp.read(buf)?;
+        self.short = n < buf.len();
+        Ok(n)
     }
 }
 
@@ -235,6 +250,8 @@ impl Session {
         conn.set_buffer_limit(Some(PENDING_LIMIT));
         Session {
             conn,
+            tcp_drained: false,
+            plaintext_left: 0,
             closing_until: None,
         }
     }
@@ -246,7 +263,10 @@ impl Session {
         loop {
             match self.conn.reader().read(buf) {
                 // `Ok(0)` is the peer's close_notify.
-                Ok(n) => return Ok(n),
+                Ok(n) => {
+                    self.plaintext_left = self.plaintext_left.saturating_sub(n);
+                    return Ok(n);
+                }
                 // TCP ended without close_notify: for WebSocket, whose
                 // close handshake says whether messages were cut, that is
                 // an end of stream like plain TCP's.
@@ -254,22 +274,35 @@ impl Session {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Err(e),
             }
+            let mut reader = TcpReader { tcp, short: false };
             loop {
-                match self.conn.read_tls(&mut Tcp(tcp)) {
+                match self.conn.read_tls(&mut reader) {
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Err(e) => return Err(e),
                     Ok(_) => break,
                 }
             }
-            if let Err(e) = self.conn.process_new_packets() {
-                // rustls queued the alert that tells the peer why.
-                let _ = self.flush(tcp);
-                return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+            self.tcp_drained = reader.short;
+            match self.conn.process_new_packets() {
+                Ok(state) => self.plaintext_left = state.plaintext_bytes_to_read(),
+                Err(e) => {
+                    // rustls queued the alert that tells the peer why.
+                    let _ = self.flush(tcp);
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+                }
             }
             if self.conn.wants_write() {
                 self.flush(tcp)?;
             }
         }
+    }
+
+    /// Whether the last [`Session::read`] drained the TCP socket: its
+    /// TCP read came back short and every decrypted byte has been read. A
+    /// record cut at the read's end waits in rustls for the rest, which
+    /// raises a new readiness edge when it comes.
+    pub(crate) fn drained(&self) -> bool {
+        self.tcp_drained && self.plaintext_left == 0
     }
 
     /// Encrypt up to [`MAX_IOV`] chunks and write them, a batch of at
@@ -335,3 +368,7 @@ impl Session {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "tls_tests.rs"]
+mod tests;

@@ -1,0 +1,114 @@
+//! The drain inference of [`Session::read`]: when the loop may skip the
+//! read that would only say `WouldBlock`, and when it must not.
+
+use std::io::{self, Write};
+use std::net::{TcpListener, TcpStream as StdTcpStream};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpStream;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, StreamOwned};
+
+use super::{provider, server_session, Session};
+
+/// A server session on a non-blocking socket and a blocking rustls client
+/// on the other end, handshake done.
+fn pair() -> (
+    Session,
+    TcpStream,
+    StreamOwned<ClientConnection, StdTcpStream>,
+) {
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("rcgen");
+    let cert: CertificateDer<'static> = certified.cert.der().clone();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(certified.key_pair.serialize_der()));
+    let server_config = ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.clone()], key)
+        .expect("certificate");
+    let mut roots = RootCertStore::empty();
+    roots.add(cert).expect("root");
+    let client_config = ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let client_tcp = StdTcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+    let (server_tcp, _) = listener.accept().expect("accept");
+    server_tcp.set_nonblocking(true).expect("nonblocking");
+    let server_tcp = TcpStream::from_std(server_tcp);
+    let mut session = server_session(Arc::new(server_config)).expect("session");
+
+    let name = ServerName::try_from("localhost").expect("name");
+    let client = ClientConnection::new(Arc::new(client_config), name).expect("client");
+    let mut client = StreamOwned::new(client, client_tcp);
+    // The blocking client handshakes on its first write; the server side
+    // is driven by reading until the client's data arrives.
+    let writer = std::thread::spawn(move || {
+        client.write_all(b"hi").expect("client write");
+        client.flush().expect("flush");
+        client
+    });
+    let mut buf = [0u8; 16];
+    assert_eq!(read_until_data(&mut session, &server_tcp, &mut buf), 2);
+    let client = writer.join().expect("client thread");
+    (session, server_tcp, client)
+}
+
+/// Read until plaintext comes (the socket is non-blocking).
+fn read_until_data(session: &mut Session, tcp: &TcpStream, buf: &mut [u8]) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match session.read(tcp, buf) {
+            Ok(n) => return n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                assert!(Instant::now() < deadline, "no plaintext came");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Err(e) => panic!("read failed: {e}"),
+        }
+    }
+}
+
+#[test]
+fn a_small_record_read_whole_leaves_the_socket_drained() {
+    let (mut session, tcp, mut client) = pair();
+    client.write_all(b"0123456789").expect("write");
+    client.flush().expect("flush");
+    let mut buf = [0u8; 4096];
+    assert_eq!(read_until_data(&mut session, &tcp, &mut buf), 10);
+    assert!(session.drained(), "a short TCP read with nothing left over");
+}
+
+#[test]
+fn plaintext_left_in_the_session_is_not_drained_until_it_is_read() {
+    let (mut session, tcp, mut client) = pair();
+    let payload = vec![7u8; 10_000];
+    client.write_all(&payload).expect("write");
+    client.flush().expect("flush");
+    let mut buf = [0u8; 100];
+    let mut got = read_until_data(&mut session, &tcp, &mut buf);
+    assert_eq!(got, 100);
+    assert!(
+        !session.drained(),
+        "decrypted bytes wait in the session: skipping the next read would strand them"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while got < payload.len() {
+        match session.read(&tcp, &mut buf) {
+            Ok(0) => panic!("the stream ended early"),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                assert!(Instant::now() < deadline, "the rest never came");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Err(e) => panic!("read failed: {e}"),
+        }
+    }
+    assert_eq!(got, payload.len());
+}
