@@ -112,3 +112,56 @@ fn plaintext_left_in_the_session_is_not_drained_until_it_is_read() {
     }
     assert_eq!(got, payload.len());
 }
+
+#[test]
+fn a_frame_header_and_its_payload_travel_in_one_record() {
+    use std::io::Read;
+    let (mut session, tcp, mut client) = pair();
+    // The session tickets the server sent after its handshake come first:
+    // take them in, so that only what the write below sends is counted.
+    client.sock.set_nonblocking(true).expect("nonblocking");
+    let _ = client.conn.read_tls(&mut client.sock);
+    client.conn.process_new_packets().expect("tickets");
+    client.sock.set_nonblocking(false).expect("blocking");
+    // The header of a 5-byte text frame and its payload, as the core
+    // hands them over: two chunks.
+    let header: &[u8] = &[0x81, 0x05];
+    assert_eq!(
+        session
+            .write_chunks(&tcp, &[header, b"hello"])
+            .expect("write"),
+        7
+    );
+    let mut wire = [0u8; 256];
+    let n = client.sock.read(&mut wire).expect("read the records");
+    let wire = wire.get(..n).expect("in range");
+    // TLS 1.3 application data: type 23, legacy version 3.3, length.
+    let mut records = 0;
+    let mut rest = wire;
+    while let [23, 3, 3, hi, lo, ..] = *rest {
+        let len = 5 + usize::from(u16::from_be_bytes([hi, lo]));
+        rest = rest.get(len..).expect("a whole record");
+        records += 1;
+    }
+    assert!(rest.is_empty(), "only application data records: {wire:?}");
+    assert_eq!(records, 1, "header and payload sealed together");
+
+    // And they decrypt to the frame.
+    client.conn.read_tls(&mut &wire[..]).expect("read_tls");
+    client.conn.process_new_packets().expect("decrypt");
+    let mut plain = [0u8; 16];
+    let got = client.conn.reader().read(&mut plain).expect("plaintext");
+    assert_eq!(plain.get(..got), Some(&b"\x81\x05hello"[..]));
+}
+
+#[test]
+fn unwritten_skips_what_went_and_keeps_the_rest_in_order() {
+    let chunks: [&[u8]; 3] = [b"ab", b"cde", b"f"];
+    let mut out = [std::io::IoSlice::new(&[]); 4];
+    let n = super::unwritten(&chunks, 3, &mut out);
+    let got: Vec<&[u8]> = out.iter().take(n).map(|s| &s[..]).collect();
+    assert_eq!(got, vec![&b"de"[..], &b"f"[..]]);
+    assert_eq!(super::unwritten(&chunks, 6, &mut out), 0);
+    let n = super::unwritten(&chunks, 0, &mut out[..2]);
+    assert_eq!(n, 2, "no more slices than room");
+}
