@@ -7,9 +7,8 @@
 //! session per connection on the same edge-triggered discipline as plain
 //! TCP (read until `WouldBlock` or a short read that left no plaintext
 //! behind, write until `WouldBlock`); the WebSocket core only ever sees
-//! plaintext. The TLS handshake happens before the
-//! opening handshake's bytes can flow, so the core's handshake timeout
-//! covers both.
+//! plaintext. The TLS handshake happens before the opening handshake's
+//! bytes can flow, so the core's handshake timeout covers both.
 //!
 //! This module also builds configurations from PEM files
 //! ([`server_config_from_pem`], [`client_config`]) and re-exports the

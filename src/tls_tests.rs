@@ -1,5 +1,7 @@
-//! The drain inference of [`Session::read`]: when the loop may skip the
-//! read that would only say `WouldBlock`, and when it must not.
+//! A [`Session`] against a real rustls client over loopback TCP: the
+//! drain inference of [`Session::read`] (when the loop may skip the read
+//! that would only say `WouldBlock`, and when it must not), and how
+//! [`Session::write_chunks`] seals a frame's chunks into records.
 
 use std::io::{self, Write};
 use std::net::{TcpListener, TcpStream as StdTcpStream};
