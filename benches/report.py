@@ -7,7 +7,7 @@ BENCHMARKS.md (and benches/results/chart.svg) from the newest results.
     report.py fanout  RAW.jsonl OUT.json [...]
     report.py scale   RAW.json  OUT.json [...]
     report.py deflate RAW.jsonl OUT.json [...]
-    report.py tls     RAW.jsonl OUT.json [... --force]
+    report.py tls     RAW.jsonl OUT.json [... --force --base-commit C --base-path P]
     report.py churn   RAW.jsonl OUT.json [...]
     report.py render                      # BENCHMARKS.md from benches/results/
 
@@ -461,7 +461,8 @@ def commands(w):
     w("Knobs (environment): `SERVERS`, `CONNS`, `SIZES`, `REPS`, `WARMUP`, `DURATION`, `IDLE`; "
       "`MAXINFLIGHT` (default 2G): echo cells whose connections × size exceed it are skipped, since "
       "the server and the generator would each hold that much; `WS_BASE=path/to/ws6455` adds the "
-      "server `ws6455-base` (another build, for before/after in one run) and `FANOUT_BASE=path/to/fanout_server` "
+      "server `ws6455-base` (another build, for before/after in one run; in `tls.sh`, `ws6455-base-tls`) "
+      "and `FANOUT_BASE=path/to/fanout_server` "
       "does the same for the fan-out; `WINDOWRATE` (default 100M): a cell measures for at least "
       "connections × size / WINDOWRATE seconds, after a warm-up of half that, so that large cells "
       "count many echoes per connection rather than one wave of them; `MAXLOAD` (default 1.5) and `LOADWAIT` (default 1200 s) "
