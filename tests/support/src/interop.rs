@@ -120,6 +120,8 @@ pub struct Proc {
     stdin: Option<ChildStdin>,
     lines: Receiver<String>,
     stderr: Arc<Mutex<String>>,
+    /// The thread that collects stderr: it ends at the pipe's end of file.
+    stderr_reader: Option<std::thread::JoinHandle<()>>,
     /// Every stdout line so far, for failure messages.
     pub seen: Vec<String>,
 }
@@ -146,7 +148,7 @@ impl Proc {
         let stderr = Arc::new(Mutex::new(String::new()));
         let mut err = child.stderr.take().expect("piped stderr");
         let sink = stderr.clone();
-        std::thread::spawn(move || {
+        let stderr_reader = std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
             while let Ok(n) = err.read(&mut buf) {
                 if n == 0 {
@@ -163,6 +165,7 @@ impl Proc {
             child,
             lines,
             stderr,
+            stderr_reader: Some(stderr_reader),
             seen: Vec::new(),
         }
     }
@@ -271,9 +274,23 @@ impl Proc {
     }
 
     /// Wait for the process to exit after [`Proc::terminate`].
+    /// Its last words are collected too: [`Proc::stderr`] then holds all
+    /// it wrote (the reader thread can lag behind the exit, and a
+    /// shutdown summary is what tests read last).
     pub fn wait_exit(&mut self) -> ExitStatus {
         let deadline = Instant::now() + PATIENCE;
-        self.exit_status_by(deadline)
+        let status = self.exit_status_by(deadline);
+        if let Some(reader) = self.stderr_reader.take() {
+            // Bounded: a grandchild could hold the pipe open.
+            let until = Instant::now() + Duration::from_secs(5);
+            while !reader.is_finished() && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if reader.is_finished() {
+                let _ = reader.join();
+            }
+        }
+        status
     }
 
     /// The exit status, once the process exits before `deadline`.
