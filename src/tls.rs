@@ -33,9 +33,13 @@ use crate::transmit::MAX_IOV;
 
 /// Encrypted bytes a session may hold for a socket that does not take
 /// them; beyond it the core's output queue holds the plaintext, where the
-/// output bound (`Config::max_output_buffer`) sees it. One 64 KiB batch of
-/// records keeps `writev` calls large without hiding much from the bound.
-pub const PENDING_LIMIT: usize = 64 << 10;
+/// output bound (`Config::max_output_buffer`) sees it. A 64 KiB batch of
+/// records keeps `writev` calls large without hiding much from the bound;
+/// the extra 16 KiB lets a 64 KiB message and its frame header go out in
+/// one `writev`, where an exact 64 KiB limit would seal the header's worth
+/// of overflow into a record of its own and write it with a second
+/// `writev` (a second TCP segment) per message.
+pub const PENDING_LIMIT: usize = 80 << 10;
 
 /// The crypto provider every configuration here uses: aws-lc-rs (see
 /// `Cargo.toml` for why).

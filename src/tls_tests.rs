@@ -160,3 +160,29 @@ fn unwritten_skips_what_went_and_keeps_the_rest_in_order() {
     let n = super::unwritten(&chunks, 0, &mut out[..2]);
     assert_eq!(n, 2, "no more slices than room");
 }
+
+#[test]
+fn a_64_kib_frame_is_sealed_in_one_batch() {
+    use std::io::{IoSlice, Write};
+    let (mut session, _tcp, _client) = pair();
+    // Nothing of the handshake may be left waiting, or the limit would
+    // count it: this asks what one write of a whole frame takes.
+    while session.conn.wants_write() {
+        let mut sink = Vec::new();
+        session.conn.write_tls(&mut sink).expect("drain");
+    }
+    // A 64 KiB binary frame as the core hands it over: its 10-byte
+    // header (0x82, 127, 8-byte length) and the payload.
+    let header = [0x82, 127, 0, 0, 0, 0, 0, 1, 0, 0];
+    let payload = vec![7u8; 64 << 10];
+    let taken = session
+        .conn
+        .writer()
+        .write_vectored(&[IoSlice::new(&header), IoSlice::new(&payload)])
+        .expect("write");
+    assert_eq!(
+        taken,
+        header.len() + payload.len(),
+        "the whole frame is taken at once, so one writev sends it"
+    );
+}
