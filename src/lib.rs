@@ -116,6 +116,11 @@
 //!   connection closes. `DeflateConfig::server_no_context_takeover` brings
 //!   that to about 20 KB, both `no_context_takeover` settings to about
 //!   300 B (history-free codecs are lent per loop, like buffers).
+//! - **An idle TLS connection keeps what rustls keeps** (about 8 KB,
+//!   BENCHMARKS.md "wss://"). Each loop thread that reads TLS also keeps
+//!   one 64 KiB spill buffer for its reads, shared by its connections; what
+//!   a read spilled and the core had no room for stays with the connection
+//!   (at most 64 KiB) until the core reads it.
 //! - **What the library frees, the allocator may keep.** glibc's `malloc`
 //!   serves compressor-sized blocks from its heap once the first is freed
 //!   and rarely gives that heap back: after 2,000 compressed connections

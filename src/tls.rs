@@ -8,7 +8,8 @@
 //! TCP (read until `WouldBlock` or a short read that left no plaintext
 //! behind, write until `WouldBlock`); the WebSocket core only ever sees
 //! plaintext. The TLS handshake happens before the opening handshake's
-//! bytes can flow, so the core's handshake timeout covers both.
+//! bytes can flow, so the core's handshake timeout covers both. Reading
+//! (one `readv` per TCP read, past rustls's own buffer) is in `tls_read`.
 //!
 //! This module also builds configurations from PEM files
 //! ([`server_config_from_pem`], [`client_config`]) and re-exports the
@@ -16,7 +17,7 @@
 //! have the right type.
 
 use std::fmt;
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, IoSlice, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -216,6 +217,12 @@ pub(crate) struct Session {
     plaintext_left: usize,
     /// When the session started waiting to write its last records.
     closing_until: Option<Timestamp>,
+    /// Ciphertext read from the socket that rustls has not taken yet
+    /// (see `tls_read`): empty, and holding no memory, but for a moment.
+    stash: Vec<u8>,
+    /// An error met after plaintext that the last read returned; the next
+    /// read returns it.
+    failed: Option<io::Error>,
 }
 
 /// What of `chunks` lies past their first `skip` bytes, as slices in
@@ -240,21 +247,6 @@ fn unwritten<'a>(chunks: &[&'a [u8]], mut skip: usize, out: &mut [IoSlice<'a>]) 
 /// `Write` for `&TcpStream` made `dyn`-friendly for rustls.
 struct Tcp<'a>(&'a TcpStream);
 
-/// `Read` for `&TcpStream` for rustls, remembering whether the read came
-/// back short.
-struct TcpReader<'a> {
-    tcp: &'a TcpStream,
-    short: bool,
-}
-
-impl Read for TcpReader<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.tcp.read(buf)?;
-        self.short = n < buf.len();
-        Ok(n)
-    }
-}
-
 impl Write for Tcp<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         (&*self.0).write(buf)
@@ -275,56 +267,18 @@ impl Session {
             tcp_drained: false,
             plaintext_left: 0,
             closing_until: None,
-        }
-    }
-
-    /// Plaintext into `buf`, reading and decrypting records as needed.
-    /// Handshake records are answered on the way (as far as the socket
-    /// takes them; the rest goes with the next write).
-    pub(crate) fn read(&mut self, tcp: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
-        loop {
-            match self.conn.reader().read(buf) {
-                // `Ok(0)` is the peer's close_notify.
-                Ok(n) => {
-                    self.plaintext_left = self.plaintext_left.saturating_sub(n);
-                    return Ok(n);
-                }
-                // TCP ended without close_notify: for WebSocket, whose
-                // close handshake says whether messages were cut, that is
-                // an end of stream like plain TCP's.
-                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Err(e),
-            }
-            let mut reader = TcpReader { tcp, short: false };
-            loop {
-                match self.conn.read_tls(&mut reader) {
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(e),
-                    Ok(_) => break,
-                }
-            }
-            self.tcp_drained = reader.short;
-            match self.conn.process_new_packets() {
-                Ok(state) => self.plaintext_left = state.plaintext_bytes_to_read(),
-                Err(e) => {
-                    // rustls queued the alert that tells the peer why.
-                    let _ = self.flush(tcp);
-                    return Err(io::Error::new(io::ErrorKind::InvalidData, e));
-                }
-            }
-            if self.conn.wants_write() {
-                self.flush(tcp)?;
-            }
+            stash: Vec::new(),
+            failed: None,
         }
     }
 
     /// Whether the last [`Session::read`] drained the TCP socket: its
-    /// TCP read came back short and every decrypted byte has been read. A
-    /// record cut at the read's end waits in rustls for the rest, which
-    /// raises a new readiness edge when it comes.
+    /// TCP read came back short, every decrypted byte has been read and
+    /// no ciphertext waits in the stash. A record cut at the read's end
+    /// waits in rustls for the rest, which raises a new readiness edge
+    /// when it comes.
     pub(crate) fn drained(&self) -> bool {
-        self.tcp_drained && self.plaintext_left == 0
+        self.tcp_drained && self.plaintext_left == 0 && self.stash.is_empty()
     }
 
     /// Encrypt up to [`MAX_IOV`] chunks and write them, a batch of at
@@ -397,6 +351,9 @@ impl Session {
         }
     }
 }
+
+#[path = "tls_read.rs"]
+mod read;
 
 #[cfg(test)]
 #[path = "tls_tests.rs"]

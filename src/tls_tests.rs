@@ -1,7 +1,10 @@
 //! A [`Session`] against a real rustls client over loopback TCP: the
 //! drain inference of [`Session::read`] (when the loop may skip the read
-//! that would only say `WouldBlock`, and when it must not), and how
-//! [`Session::write_chunks`] seals a frame's chunks into records.
+//! that would only say `WouldBlock`, and when it must not), its spill and
+//! stash (a whole message from one TCP read, what the caller had no room
+//! for kept in order), plaintext before a bad record delivered before the
+//! error, and how [`Session::write_chunks`] seals a frame's chunks into
+//! records.
 
 use std::io::{self, Write};
 use std::net::{TcpListener, TcpStream as StdTcpStream};
@@ -185,4 +188,117 @@ fn a_64_kib_frame_is_sealed_in_one_batch() {
         header.len() + payload.len(),
         "the whole frame is taken at once, so one writev sends it"
     );
+}
+
+/// Wait until `bytes` of ciphertext wait in the server's socket.
+fn wait_for_ciphertext(tcp: &TcpStream, bytes: usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut peek = vec![0u8; bytes];
+    while tcp.peek(&mut peek).unwrap_or(0) < bytes {
+        assert!(Instant::now() < deadline, "the ciphertext did not arrive");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// The payload of a 64 KiB message and its header: five TLS records.
+fn message_bytes() -> Vec<u8> {
+    (0..(64 << 10) + 10).map(|i| (i % 251) as u8).collect()
+}
+
+/// Ciphertext of `plaintext`: five records of 22 bytes' overhead each.
+const RECORDS_OVERHEAD: usize = 5 * 22;
+
+#[test]
+fn a_64_kib_message_comes_out_of_one_read() {
+    let (mut session, tcp, mut client) = pair();
+    let message = message_bytes();
+    client.write_all(&message).expect("write");
+    client.flush().expect("flush");
+    wait_for_ciphertext(&tcp, message.len() + RECORDS_OVERHEAD);
+    let mut buf = vec![0u8; 128 << 10];
+    let n = session.read(&tcp, &mut buf).expect("read");
+    // rustls alone offers 4 KiB to the first read after a message: the
+    // spill past it lets one read bring all five records.
+    assert_eq!(n, message.len(), "the whole message in one read");
+    assert_eq!(buf.get(..n), Some(&message[..]));
+    assert!(session.drained());
+}
+
+#[test]
+fn ciphertext_the_caller_had_no_room_for_waits_in_the_stash() {
+    let (mut session, tcp, mut client) = pair();
+    let message = message_bytes();
+    client.write_all(&message).expect("write");
+    client.flush().expect("flush");
+    wait_for_ciphertext(&tcp, message.len() + RECORDS_OVERHEAD);
+    let mut buf = [0u8; 1000];
+    let mut got = Vec::new();
+    let n = session.read(&tcp, &mut buf).expect("read");
+    got.extend_from_slice(buf.get(..n).expect("in range"));
+    assert!(!session.stash.is_empty(), "the spill outlives the call");
+    assert!(!session.drained(), "the stash holds what the socket gave");
+    while got.len() < message.len() {
+        let n = read_until_data(&mut session, &tcp, &mut buf);
+        assert!(n > 0, "the stream ended early");
+        got.extend_from_slice(buf.get(..n).expect("in range"));
+    }
+    assert_eq!(got, message, "every byte, in order");
+    assert_eq!(session.stash.capacity(), 0, "a fed stash holds no memory");
+    assert!(session.drained());
+}
+
+#[test]
+fn plaintext_before_a_bad_record_comes_before_the_error() {
+    let (mut session, tcp, mut client) = pair();
+    client.write_all(b"hello").expect("write");
+    client.flush().expect("flush");
+    // Then an application-data record that no key decrypts.
+    let mut bad = vec![23u8, 3, 3, 0, 32];
+    bad.extend_from_slice(&[0x5a; 32]);
+    client.sock.write_all(&bad).expect("raw write");
+    wait_for_ciphertext(&tcp, 5 + 22 + bad.len());
+    let mut buf = [0u8; 100];
+    let n = session.read(&tcp, &mut buf).expect("the good record first");
+    assert_eq!(buf.get(..n), Some(&b"hello"[..]));
+    let e = session.read(&tcp, &mut buf).expect_err("then the bad one");
+    assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(12))]
+
+    /// However the peer cuts its writes into records and however little
+    /// room each read offers, every byte comes out once and in order.
+    #[test]
+    fn every_byte_arrives_in_order_for_any_records_and_reads(
+        writes in proptest::collection::vec(1usize..40_000, 1..8),
+        rooms in proptest::collection::vec(1usize..70_000, 1..8),
+    ) {
+        let (mut session, tcp, mut client) = pair();
+        let total: usize = writes.iter().sum();
+        let sent: Vec<u8> = (0..total).map(|i| (i % 253) as u8).collect();
+        let to_send = sent.clone();
+        let writer = std::thread::spawn(move || {
+            let mut at = 0;
+            for len in writes {
+                client.write_all(&to_send[at..at + len]).expect("write");
+                client.flush().expect("flush");
+                at += len;
+            }
+            client
+        });
+        let mut got = Vec::with_capacity(total);
+        let mut buf = vec![0u8; 70_000];
+        let mut turn = 0;
+        while got.len() < total {
+            let room = rooms[turn % rooms.len()];
+            turn += 1;
+            let n = read_until_data(&mut session, &tcp, &mut buf[..room]);
+            proptest::prop_assert!(n > 0, "the stream ended early");
+            got.extend_from_slice(&buf[..n]);
+        }
+        let _client = writer.join().expect("client thread");
+        proptest::prop_assert_eq!(got, sent);
+        proptest::prop_assert!(session.stash.is_empty());
+    }
 }
