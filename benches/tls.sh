@@ -36,6 +36,7 @@
 #   QUICK=1 benches/tls.sh      # a dry run into a temp directory
 #   WS_BASE=path/to/ws6455 SERVERS="ws6455-tls ws6455-base-tls tokio-tungstenite-tls node-ws-tls" \
 #   benches/tls.sh              # with another build alternating: before/after in one run
+#                               # ($WS_BASE_COMMIT names its commit if its checkout cannot tell)
 set -euo pipefail
 # shellcheck source=lib.sh source-path=SCRIPTDIR
 source "$(dirname "$0")/lib.sh"
@@ -213,7 +214,7 @@ LOAD_END=$(load1)
 FORCE_ARGS=()
 [ "$FORCE" != 1 ] || FORCE_ARGS=(--force)
 if [[ " $SERVERS " == *" ws6455-base-tls "* ]]; then
-    FORCE_ARGS+=(--base-commit "$(commit_of "$WS_BASE")" --base-path "$WS_BASE")
+    FORCE_ARGS+=(--base-commit "${WS_BASE_COMMIT:-$(commit_of "$WS_BASE")}" --base-path "$WS_BASE")
 fi
 report tls "$RAW" "$OUT" --commit "$COMMIT" "${FORCE_ARGS[@]}" \
     --load-start "$LOAD_START" --load-end "$LOAD_END" \
