@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 
 use ws6455::proto::handshake::Request;
-use ws6455::{auth, CloseCode, ConnId, Ctx, Decision, Handler, Message, Server};
+use ws6455::{auth, CloseCode, ConnId, Ctx, Decision, DeflateChoice, Handler, Message, Server};
 
 /// The subprotocol this server speaks, and the prefix of the one that
 /// carries a token.
@@ -73,6 +73,7 @@ impl Handler for Authed {
         self.who.insert(id, identity);
         Decision::Accept {
             protocol: protocol.map(String::from),
+            deflate: DeflateChoice::Configured,
         }
     }
 

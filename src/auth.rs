@@ -39,7 +39,7 @@
 //! **never** answer with the token entry: that would echo the secret back
 //! in the response, into every log that records headers. So a page offers
 //! the token entry beside a real protocol, and the server accepts with the
-//! real one (`Decision::Accept { protocol: Some("ws6455.chat".into()) }`);
+//! real one (`Decision::accept_protocol("ws6455.chat")`);
 //! a request that offered only the token entry has nothing honest to
 //! accept and should be refused (400). [`subprotocol`] returns just the
 //! token; [`Request::choose_subprotocol`] over the server's own list never

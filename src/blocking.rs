@@ -297,7 +297,8 @@ impl<S: Read + Write + ReadTimeout> WebSocket<S> {
     }
 
     /// Run the server handshake (§4.2), letting `decide` accept (with a
-    /// subprotocol) or reject the request.
+    /// subprotocol, and compression chosen for this connection:
+    /// [`Decision::with_deflate`]) or reject the request.
     pub fn accept_with(
         stream: S,
         config: Config,
@@ -330,7 +331,8 @@ impl<S: Read + Write + ReadTimeout> WebSocket<S> {
         // the request: `decide` may have taken a while.
         ws.tick();
         match decision {
-            Decision::Accept { protocol } => {
+            Decision::Accept { protocol, deflate } => {
+                deflate.apply(&mut ws.conn);
                 ws.conn
                     .accept(crate::clock::now(), protocol.as_deref(), &[])?
             }

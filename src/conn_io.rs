@@ -285,7 +285,8 @@ pub(crate) fn dispatch<H: Handler>(core: &mut LoopCore, handler: &mut H, idx: us
             Event::Request(request) => {
                 let decision = handler.on_request(&mut ctx, id, &request);
                 match decision {
-                    Decision::Accept { protocol } => {
+                    Decision::Accept { protocol, deflate } => {
+                        deflate.apply(&mut conn);
                         match conn.accept(now, protocol.as_deref(), &[]) {
                             Ok(()) => {
                                 let mut ctx = Ctx::new(core, Some((id, conn.sender())));

@@ -11,6 +11,8 @@ use crate::proto::connection::FrameTrace;
 use crate::proto::error::ProtocolError;
 use crate::proto::handshake::{Request, Response};
 
+pub use crate::decision::{Decision, DeflateChoice, AUTH_REALM};
+
 /// A complete data message (§5.6). Borrows the receive buffer: copy what
 /// you keep.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,62 +30,6 @@ impl Message<'_> {
             Message::Text(t) => t.as_bytes(),
             Message::Binary(b) => b,
         }
-    }
-}
-
-/// A server's answer to a WebSocket upgrade request (§4.2.2).
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Decision {
-    /// Accept, optionally selecting one of the client's subprotocols.
-    Accept {
-        /// The subprotocol to answer with (must be one the client offered).
-        protocol: Option<String>,
-    },
-    /// Refuse with an HTTP status (403 for a bad Origin, 404 for an unknown
-    /// path …) and a one-line reason.
-    Reject {
-        /// HTTP status code.
-        status: u16,
-        /// Plain-text body.
-        reason: String,
-    },
-    /// Refuse with a complete response, for answers that need headers: a
-    /// 401 must carry `WWW-Authenticate` (RFC 7235 §3.1), a 503 may carry
-    /// `Retry-After`. `Content-Length` and `Connection: close` are added.
-    /// The status should be a 4xx or 5xx: the connection closes after it.
-    Refuse(HttpResponse),
-}
-
-/// The realm named in [`Decision::unauthorized`]'s challenge.
-pub const AUTH_REALM: &str = "ws6455";
-
-impl Decision {
-    /// Accept without a subprotocol.
-    pub fn accept() -> Self {
-        Decision::Accept { protocol: None }
-    }
-
-    /// 401 Unauthorized with `WWW-Authenticate: Bearer realm="ws6455"`
-    /// (RFC 7235 §3.1 requires a challenge; RFC 6750 §3 defines Bearer's):
-    /// no credential, or one that is not valid. `reason` is the plain-text
-    /// body and what the server log shows; say what was wrong, never echo
-    /// the token. Counted in [`Refusals::auth_failed`](crate::Refusals).
-    pub fn unauthorized(reason: impl Into<String>) -> Self {
-        Decision::Refuse(HttpResponse::text(
-            401,
-            vec![(
-                "WWW-Authenticate".into(),
-                format!("Bearer realm=\"{AUTH_REALM}\""),
-            )],
-            reason.into(),
-        ))
-    }
-
-    /// 403 Forbidden (RFC 7231 §6.5.3): the client is known but may not
-    /// have this. Counted in [`Refusals::auth_failed`](crate::Refusals).
-    pub fn forbidden(reason: impl Into<String>) -> Self {
-        Decision::Refuse(HttpResponse::text(403, Vec::new(), reason.into()))
     }
 }
 

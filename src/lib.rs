@@ -137,7 +137,9 @@
 //!
 //! ## Features
 //!
-//! - `deflate` (default): RFC 7692 permessage-deflate.
+//! - `deflate` (default): RFC 7692 permessage-deflate, for every
+//!   connection (`Config::deflate`) or chosen per connection when a server
+//!   accepts ([`Decision::with_deflate`], [`DeflateChoice`]).
 //! - `tls`: `wss://` with rustls (aws-lc-rs provider), in the event loop
 //!   (`Server::tls`, `wss://` URLs in [`EventLoop::connect`] with
 //!   `ConnectOptions::tls`) and the blocking adapter
@@ -168,6 +170,7 @@ pub mod clock;
 mod conn_id;
 mod conn_io;
 mod ctx;
+mod decision;
 mod diag;
 mod event_loop;
 mod handler;
@@ -187,7 +190,7 @@ pub use client::{ConnectError, ConnectOptions};
 pub use conn_id::ConnId;
 pub use ctx::Ctx;
 pub use event_loop::{EventLoop, ShutdownHandle};
-pub use handler::{ConnError, Decision, Handler, HttpResponse, Message, AUTH_REALM};
+pub use handler::{ConnError, Decision, DeflateChoice, Handler, HttpResponse, Message, AUTH_REALM};
 pub use limits::ConnectionLimits;
 pub use origin::OriginPolicy;
 pub use refusals::Refusals;

@@ -9,7 +9,8 @@ use std::net::{SocketAddr, TcpListener};
 use ws6455::proto::handshake::{accept_key, Request};
 use ws6455::CloseCode;
 use ws6455::{
-    ConnId, ConnectOptions, Ctx, Decision, Handler, Incoming, Message, Server, WebSocket,
+    ConnId, ConnectOptions, Ctx, Decision, DeflateChoice, Handler, Incoming, Message, Server,
+    WebSocket,
 };
 use ws6455_test_support::program::Program;
 
@@ -25,6 +26,7 @@ impl Handler for Echo {
         }
         Decision::Accept {
             protocol: request.choose_subprotocol(&["chat"]).map(str::to_owned),
+            deflate: DeflateChoice::Configured,
         }
     }
 

@@ -359,7 +359,7 @@ impl Handler for Fuzzingserver {
             .lock()
             .unwrap()
             .insert(id, request.path().to_owned());
-        Decision::Accept { protocol: None }
+        Decision::accept()
     }
 
     fn on_open(&mut self, ctx: &mut Ctx<'_>, id: ConnId, _: Option<&ws6455::proto::Response>) {

@@ -19,7 +19,7 @@ use ws6455::proto::deflate::DeflateConfig;
 use ws6455::proto::handshake::Request;
 use ws6455::proto::FrameTrace;
 use ws6455::{CloseCode, Config};
-use ws6455::{ConnId, Ctx, Decision, Handler, HttpResponse, Message, Server};
+use ws6455::{ConnId, Ctx, Decision, DeflateChoice, Handler, HttpResponse, Message, Server};
 use ws6455_describe::TraceLine;
 
 use log::info;
@@ -63,6 +63,12 @@ pub struct Args {
     /// then holds only its decompressor's window (about 40 KiB).
     #[arg(long, conflicts_with_all = ["no_deflate", "deflate_no_context_takeover"])]
     pub deflate_server_no_context_takeover: bool,
+    /// Send messages shorter than this many bytes uncompressed (RFC 7692
+    /// §6: compression is chosen per message); for tiny messages the
+    /// compressed form is rarely smaller and the work is wasted.
+    #[arg(long, value_name = "BYTES", default_value_t = DeflateConfig::default().threshold,
+          conflicts_with = "no_deflate")]
+    pub deflate_threshold: usize,
     /// TLS: serve https:// and wss:// instead of http:// and ws://.
     #[command(flatten)]
     pub tls: ServerTls,
@@ -85,6 +91,7 @@ impl Handler for Echo {
     fn on_request(&mut self, _: &mut Ctx<'_>, _: ConnId, request: &Request) -> Decision {
         Decision::Accept {
             protocol: request.choose_subprotocol(ECHO_PROTOCOLS).map(Into::into),
+            deflate: DeflateChoice::Configured,
         }
     }
 
@@ -138,6 +145,7 @@ pub fn run(args: Args) -> io::Result<()> {
             deflate.server_no_context_takeover =
                 args.deflate_no_context_takeover || args.deflate_server_no_context_takeover;
             deflate.client_no_context_takeover = args.deflate_no_context_takeover;
+            deflate.threshold = args.deflate_threshold;
             deflate
         });
         config.rate_limit = args.policy.rate_limit()?;

@@ -30,7 +30,7 @@ use serde::Serialize;
 use ws6455::proto::handshake::Request;
 use ws6455::proto::Response;
 use ws6455::CloseCode;
-use ws6455::{ConnError, ConnId, Ctx, Decision, Handler, HttpResponse, Message};
+use ws6455::{ConnError, ConnId, Ctx, Decision, DeflateChoice, Handler, HttpResponse, Message};
 
 use log::info;
 
@@ -190,7 +190,10 @@ impl<H: Handler> Handler for Routes<H> {
             }
         }
         self.routes.insert(id, app);
-        Decision::Accept { protocol }
+        Decision::Accept {
+            protocol,
+            deflate: DeflateChoice::Configured,
+        }
     }
 
     fn on_http(&mut self, ctx: &mut Ctx<'_>, id: ConnId, request: &Request) -> HttpResponse {

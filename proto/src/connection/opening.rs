@@ -32,6 +32,15 @@ pub(super) struct Opening {
     /// when the client offered something we accept (RFC 7692 §5).
     #[cfg(feature = "deflate")]
     deflate: Option<(crate::deflate::DeflateParams, String)>,
+    /// Server: the request's `Sec-WebSocket-Extensions`, kept while the
+    /// server decides so that [`Connection::choose_deflate`] can answer
+    /// the same offers under other settings.
+    #[cfg(feature = "deflate")]
+    offers: Option<String>,
+    /// Server: the settings [`Connection::choose_deflate`] chose for this
+    /// connection (`None`: `Config::deflate`).
+    #[cfg(feature = "deflate")]
+    chosen: Option<crate::deflate::DeflateConfig>,
 }
 
 impl Opening {
@@ -52,6 +61,10 @@ impl Opening {
             upgrade: true,
             #[cfg(feature = "deflate")]
             deflate: None,
+            #[cfg(feature = "deflate")]
+            offers: None,
+            #[cfg(feature = "deflate")]
+            chosen: None,
         }
     }
 
@@ -69,6 +82,13 @@ impl Opening {
                 }
                 _ => None,
             },
+            #[cfg(feature = "deflate")]
+            offers: request
+                .extensions()
+                .filter(|_| request.is_websocket())
+                .map(ToOwned::to_owned),
+            #[cfg(feature = "deflate")]
+            chosen: None,
         }
     }
 }
@@ -229,11 +249,39 @@ impl Connection {
         )
     }
 
+    /// Server, after [`crate::Event::Request`] and before
+    /// [`Connection::accept`]: permessage-deflate for this connection under
+    /// `config` instead of `Config::deflate`, or none at all with `None`
+    /// (RFC 7692 §5: a server may decline every offer). The client's
+    /// offers are answered again under the new settings, so a connection
+    /// can get smaller windows, no context takeover or another threshold
+    /// than the rest (by path, subprotocol or client), and a loop without
+    /// `Config::deflate` can still compress the connections it chooses.
+    #[cfg(feature = "deflate")]
+    pub fn choose_deflate(
+        &mut self,
+        config: Option<&crate::deflate::DeflateConfig>,
+    ) -> Result<(), UsageError> {
+        self.deciding(true)?;
+        let Some(opening) = self.opening.as_deref_mut() else {
+            return Err(UsageError::WrongState);
+        };
+        opening.deflate = match (config, opening.offers.as_deref()) {
+            (Some(cfg), Some(offers)) => crate::deflate::negotiate_server(offers, cfg),
+            _ => None,
+        };
+        opening.chosen = config.cloned();
+        Ok(())
+    }
+
     /// Server: switch on what was agreed and return the response's
     /// `Sec-WebSocket-Extensions` value, if any.
     fn server_extensions(&mut self, opening: &Opening) -> Option<String> {
         #[cfg(feature = "deflate")]
-        if let (Some((params, header)), Some(cfg)) = (&opening.deflate, &self.config.deflate) {
+        if let (Some((params, header)), Some(cfg)) = (
+            &opening.deflate,
+            opening.chosen.as_ref().or(self.config.deflate.as_ref()),
+        ) {
             self.outbound.deflate = Some(Box::new(crate::deflate::DeflateState::new(
                 *params,
                 Role::Server,

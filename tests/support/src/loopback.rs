@@ -14,8 +14,8 @@ use ws6455::proto::handshake::Request;
 use ws6455::proto::PreparedMessage;
 use ws6455::{CloseCode, Config, UsageError};
 use ws6455::{
-    ConnError, ConnId, ConnectOptions, Ctx, Decision, EventLoop, Handler, HttpResponse, Message,
-    RunningServer, Server,
+    ConnError, ConnId, ConnectOptions, Ctx, Decision, DeflateChoice, DeflateConfig, EventLoop,
+    Handler, HttpResponse, Message, RunningServer, Server,
 };
 
 pub use crate::handshake::{upgrade_request, SAMPLE_ACCEPT, SAMPLE_KEY};
@@ -50,6 +50,18 @@ pub fn bytes_of(n: usize, seed: u8) -> Vec<u8> {
         out.extend_from_slice(&period[..take]);
     }
     out
+}
+
+/// What the test server's `/deflate-lean` path compresses with, whatever
+/// its `Config::deflate`: 10-bit windows both ways, no context takeover on
+/// its side, every message compressed.
+pub fn lean_deflate() -> DeflateConfig {
+    let mut config = DeflateConfig::default();
+    config.server_max_window_bits = 10;
+    config.client_max_window_bits = 10;
+    config.server_no_context_takeover = true;
+    config.threshold = 0;
+    config
 }
 
 /// A string of exactly `n` bytes mixing 1- to 4-byte characters, so that
@@ -271,13 +283,15 @@ impl Handler for TestServer {
                 status: 403,
                 reason: "forbidden".into(),
             },
-            "/badproto" => Decision::Accept {
-                protocol: Some("not-offered".into()),
-            },
+            "/badproto" => Decision::accept_protocol("not-offered"),
+            // Compression chosen per connection (RFC 7692 §5).
+            "/deflate-off" => Decision::accept().with_deflate(DeflateChoice::Off),
+            "/deflate-lean" => Decision::accept().with_deflate(DeflateChoice::With(lean_deflate())),
             _ => Decision::Accept {
                 protocol: request
                     .choose_subprotocol(&["chat", "superchat"])
                     .map(str::to_owned),
+                deflate: DeflateChoice::Configured,
             },
         };
         self.paths.insert(id, path);
