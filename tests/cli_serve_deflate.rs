@@ -73,3 +73,51 @@ fn each_serve_option_agrees_to_what_it_says_and_echoes() {
         serve.proc.terminate();
     }
 }
+
+/// The first byte of serve's echo of a 1,000-byte compressible text sent
+/// uncompressed over a raw socket that offered permessage-deflate.
+fn echo_first_byte(options: &[&str]) -> u8 {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let serve = ws6455_test_support::interop::serve_with("127.0.0.1:0", options);
+    let mut stream = TcpStream::connect(serve.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let request = ws6455_test_support::handshake::request(
+        "/",
+        "Sec-WebSocket-Extensions: permessage-deflate\r\n",
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut head = String::new();
+    while !head.ends_with("\r\n\r\n") {
+        assert!(
+            reader.read_line(&mut head).unwrap() > 0,
+            "closed in the head"
+        );
+    }
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    assert!(head.contains("permessage-deflate"), "{head}");
+    // A masked text frame, FIN, 1,000 bytes (16-bit length), key 0.
+    let mut frame = vec![0x81, 0x80 | 126, 0x03, 0xE8, 0, 0, 0, 0];
+    frame.extend_from_slice(&[b'a'; 1000]);
+    stream.write_all(&frame).unwrap();
+    let mut first = [0u8; 1];
+    reader.read_exact(&mut first).unwrap();
+    first[0]
+}
+
+#[test]
+fn deflate_threshold_sends_shorter_messages_uncompressed() {
+    // RSV1 (0x40) marks a compressed message (RFC 7692 §6).
+    assert_eq!(
+        echo_first_byte(&[]) & 0x40,
+        0x40,
+        "1,000 B > 64 B: compressed"
+    );
+    assert_eq!(
+        echo_first_byte(&["--deflate-threshold", "100000"]) & 0x40,
+        0,
+        "1,000 B < 100,000 B: sent as it is"
+    );
+}
