@@ -200,21 +200,21 @@ fn wait_for_ciphertext(tcp: &TcpStream, bytes: usize) {
     }
 }
 
-/// The payload of a 64 KiB message and its header: five TLS records.
-fn message_bytes() -> Vec<u8> {
-    (0..(64 << 10) + 10).map(|i| (i % 251) as u8).collect()
+/// A [`pair`] whose client has sent a 64 KiB message and its header
+/// (five TLS records, 22 bytes of overhead each), all of it waiting in the
+/// server's socket; the message is returned too.
+fn pair_with_a_message_waiting() -> (Session, TcpStream, Vec<u8>) {
+    let (session, tcp, mut client) = pair();
+    let message: Vec<u8> = (0..(64 << 10) + 10).map(|i| (i % 251) as u8).collect();
+    client.write_all(&message).expect("write");
+    client.flush().expect("flush");
+    wait_for_ciphertext(&tcp, message.len() + 5 * 22);
+    (session, tcp, message)
 }
-
-/// Ciphertext of `plaintext`: five records of 22 bytes' overhead each.
-const RECORDS_OVERHEAD: usize = 5 * 22;
 
 #[test]
 fn a_64_kib_message_comes_out_of_one_read() {
-    let (mut session, tcp, mut client) = pair();
-    let message = message_bytes();
-    client.write_all(&message).expect("write");
-    client.flush().expect("flush");
-    wait_for_ciphertext(&tcp, message.len() + RECORDS_OVERHEAD);
+    let (mut session, tcp, message) = pair_with_a_message_waiting();
     let mut buf = vec![0u8; 128 << 10];
     let n = session.read(&tcp, &mut buf).expect("read");
     // rustls alone offers 4 KiB to the first read after a message: the
@@ -226,11 +226,7 @@ fn a_64_kib_message_comes_out_of_one_read() {
 
 #[test]
 fn ciphertext_the_caller_had_no_room_for_waits_in_the_stash() {
-    let (mut session, tcp, mut client) = pair();
-    let message = message_bytes();
-    client.write_all(&message).expect("write");
-    client.flush().expect("flush");
-    wait_for_ciphertext(&tcp, message.len() + RECORDS_OVERHEAD);
+    let (mut session, tcp, message) = pair_with_a_message_waiting();
     let mut buf = [0u8; 1000];
     let mut got = Vec::new();
     let n = session.read(&tcp, &mut buf).expect("read");
