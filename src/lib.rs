@@ -116,11 +116,13 @@
 //!   connection closes. `DeflateConfig::server_no_context_takeover` brings
 //!   that to about 20 KB, both `no_context_takeover` settings to about
 //!   300 B (history-free codecs are lent per loop, like buffers).
-//! - **An idle TLS connection keeps what rustls keeps** (about 8 KB,
-//!   BENCHMARKS.md "wss://"). Each loop thread that reads TLS also keeps
-//!   one 64 KiB spill buffer for its reads, shared by its connections; what
-//!   a read spilled and the core had no room for stays with the connection
-//!   (at most 64 KiB) until the core reads it.
+//! - **An idle TLS connection keeps only rustls's session state** (keys
+//!   and handshake results: about 4 KB of RSS, BENCHMARKS.md "wss://"),
+//!   no buffer: ciphertext is read into, and sealed into, buffers each
+//!   loop thread keeps for all its connections (80 KiB for reading, 112 KiB
+//!   for sealing). A connection holds bytes of its own only for a
+//!   moment: a record cut at the end of a read, plaintext the core had no
+//!   room for, or records the socket refused (at most 80 KiB).
 //! - **What the library frees, the allocator may keep.** glibc's `malloc`
 //!   serves compressor-sized blocks from its heap once the first is freed
 //!   and rarely gives that heap back: after 2,000 compressed connections

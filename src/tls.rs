@@ -1,15 +1,17 @@
 //! `wss://`: TLS between the socket and the core, with rustls (feature
 //! `tls`).
 //!
-//! rustls is itself Sans-I/O: ciphertext goes in with `read_tls`,
-//! plaintext comes out of `reader`, plaintext goes in with `writer` and
-//! ciphertext comes out with `write_tls`. The event loop drives one
+//! rustls's unbuffered API is a Sans-I/O state machine over buffers the
+//! caller owns: ciphertext is decrypted where it lies, and records are
+//! sealed straight into the caller's output. The event loop drives one
 //! session per connection on the same edge-triggered discipline as plain
-//! TCP (read until `WouldBlock` or a short read that left no plaintext
-//! behind, write until `WouldBlock`); the WebSocket core only ever sees
-//! plaintext. The TLS handshake happens before the opening handshake's
-//! bytes can flow, so the core's handshake timeout covers both. Reading
-//! (one `readv` per TCP read, past rustls's own buffer) is in `tls_read`.
+//! TCP (read until `WouldBlock` or a short read that left nothing behind,
+//! write until `WouldBlock`); the WebSocket core only ever sees plaintext.
+//! The TLS handshake happens before the opening handshake's bytes can
+//! flow, so the core's handshake timeout covers both. Reading (one `read`
+//! per TCP read into the thread's buffer) is in `tls_read`, sealing and
+//! writing (one `write` per batch of records from the thread's buffer) in
+//! `tls_write`: an idle session owns no buffer of its own.
 //!
 //! This module also builds configurations from PEM files
 //! ([`server_config_from_pem`], [`client_config`]) and re-exports the
@@ -17,29 +19,24 @@
 //! have the right type.
 
 use std::fmt;
-use std::io::{self, IoSlice, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
-use mio::net::TcpStream;
 pub use rustls;
+use rustls::client::UnbufferedClientConnection;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection};
+use rustls::server::UnbufferedServerConnection;
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
 
 use crate::proto::Timestamp;
-use crate::socket::Finish;
-use crate::transmit::MAX_IOV;
 
 /// Encrypted bytes a session may hold for a socket that does not take
-/// them; beyond it the core's output queue holds the plaintext, where the
-/// output bound (`Config::max_output_buffer`) sees it. A 64 KiB batch of
-/// records keeps `writev` calls large without hiding much from the bound;
-/// the extra 16 KiB lets a 64 KiB message and its frame header go out in
-/// one `writev`, where an exact 64 KiB limit would seal the header's worth
-/// of overflow into a record of its own and write it with a second
-/// `writev` (a second TCP segment) per message.
+/// them, and the plaintext sealed per `write`; beyond it the core's output
+/// queue holds the plaintext, where the output bound
+/// (`Config::max_output_buffer`) sees it. 80 KiB lets a 64 KiB message
+/// and its frame header go out in one `write`.
 pub const PENDING_LIMIT: usize = 80 << 10;
 
 /// The crypto provider every configuration here uses: aws-lc-rs (see
@@ -198,28 +195,68 @@ pub(crate) fn client_session(
 ) -> Result<Session, rustls::Error> {
     let name = ServerName::try_from(host.to_string())
         .map_err(|_| rustls::Error::General(format!("{host:?} is not a valid server name")))?;
-    let conn = ClientConnection::new(config, name)?;
-    Ok(Session::new(conn.into()))
+    let conn = UnbufferedClientConnection::new(config, name)?;
+    Ok(Session::new(Conn::Client(conn)))
 }
 
 /// A server session for a newly accepted socket.
 pub(crate) fn server_session(config: Arc<ServerConfig>) -> Result<Session, rustls::Error> {
-    Ok(Session::new(ServerConnection::new(config)?.into()))
+    Ok(Session::new(Conn::Server(UnbufferedServerConnection::new(
+        config,
+    )?)))
 }
 
-/// One connection's TLS session and what the loop remembers of it.
+/// rustls's unbuffered connection, client or server: the two differ only
+/// in their type, so [`process!`] runs the same code on either.
+enum Conn {
+    Client(UnbufferedClientConnection),
+    Server(UnbufferedServerConnection),
+}
+
+/// Run `$body` with `$status` bound to what one `process_tls_records`
+/// call over `$incoming` returned, whichever side `$conn` is.
+macro_rules! process {
+    ($conn:expr, $incoming:expr, |$status:ident| $body:expr) => {
+        match $conn {
+            Conn::Client(c) => {
+                let $status = c.process_tls_records($incoming);
+                $body
+            }
+            Conn::Server(s) => {
+                let $status = s.process_tls_records($incoming);
+                $body
+            }
+        }
+    };
+}
+
+/// One connection's TLS session: rustls's unbuffered state machine and
+/// the few bytes it cannot hand on yet. Ciphertext is read and written
+/// through buffers owned by the thread (one per event loop), so an idle
+/// session owns no buffer at all: everything below is empty and holds no
+/// memory unless a socket refused bytes or a caller had no room.
 pub(crate) struct Session {
-    conn: rustls::Connection,
-    /// The last TCP read filled less than rustls offered it: the socket
-    /// was drained then (see [`Session::drained`]).
+    conn: Conn,
+    /// Ciphertext rustls has not processed yet: a record cut at the end
+    /// of a read, or records past what the caller had room for.
+    stash: Vec<u8>,
+    /// Decrypted bytes the caller had no room for; they come first.
+    plain_left: Vec<u8>,
+    /// Encrypted bytes the socket has not taken yet.
+    pending: Vec<u8>,
+    /// Plaintext written before the handshake let it be encrypted (a
+    /// client's opening request); sealed as soon as it can be.
+    early: Vec<u8>,
+    /// The last TCP read filled less than it was offered.
     tcp_drained: bool,
-    /// Decrypted bytes waiting in rustls for [`Session::read`].
-    plaintext_left: usize,
+    /// The last read stopped because the caller's buffer was full.
+    more: bool,
+    /// The peer's close_notify came, or TCP ended.
+    ended: bool,
+    /// Our close_notify is queued (or cannot be, before the handshake).
+    close_queued: bool,
     /// When the session started waiting to write its last records.
     closing_until: Option<Timestamp>,
-    /// Ciphertext read from the socket that rustls has not taken yet
-    /// (see `tls_read`): empty, and holding no memory, but for a moment.
-    stash: Vec<u8>,
     /// An error met after plaintext that the last read returned; the next
     /// read returns it.
     failed: Option<io::Error>,
@@ -227,7 +264,7 @@ pub(crate) struct Session {
 
 /// What of `chunks` lies past their first `skip` bytes, as slices in
 /// `out`; returns how many.
-fn unwritten<'a>(chunks: &[&'a [u8]], mut skip: usize, out: &mut [IoSlice<'a>]) -> usize {
+fn unwritten<'a>(chunks: &[&'a [u8]], mut skip: usize, out: &mut [&'a [u8]]) -> usize {
     let mut n = 0;
     for chunk in chunks {
         if skip >= chunk.len() {
@@ -237,123 +274,49 @@ fn unwritten<'a>(chunks: &[&'a [u8]], mut skip: usize, out: &mut [IoSlice<'a>]) 
         let Some(slot) = out.get_mut(n) else {
             break;
         };
-        *slot = IoSlice::new(chunk.get(skip..).unwrap_or_default());
+        *slot = chunk.get(skip..).unwrap_or_default();
         skip = 0;
         n += 1;
     }
     n
 }
 
-/// `Write` for `&TcpStream` made `dyn`-friendly for rustls.
-struct Tcp<'a>(&'a TcpStream);
-
-impl Write for Tcp<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        (&*self.0).write(buf)
-    }
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        (&*self.0).write_vectored(bufs)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 impl Session {
-    fn new(mut conn: rustls::Connection) -> Self {
-        conn.set_buffer_limit(Some(PENDING_LIMIT));
+    fn new(conn: Conn) -> Self {
         Session {
             conn,
-            tcp_drained: false,
-            plaintext_left: 0,
-            closing_until: None,
             stash: Vec::new(),
+            plain_left: Vec::new(),
+            pending: Vec::new(),
+            early: Vec::new(),
+            tcp_drained: false,
+            more: false,
+            ended: false,
+            close_queued: false,
+            closing_until: None,
             failed: None,
         }
     }
 
     /// Whether the last [`Session::read`] drained the TCP socket: its
-    /// TCP read came back short, every decrypted byte has been read and
-    /// no ciphertext waits in the stash. A record cut at the read's end
-    /// waits in rustls for the rest, which raises a new readiness edge
-    /// when it comes.
+    /// TCP read came back short, and it stopped for want of ciphertext,
+    /// not of room. A record cut at the read's end waits in the stash for
+    /// the rest, which raises a new readiness edge when it comes.
     pub(crate) fn drained(&self) -> bool {
-        self.tcp_drained && self.plaintext_left == 0 && self.stash.is_empty()
-    }
-
-    /// Encrypt up to [`MAX_IOV`] chunks and write them, a batch of at
-    /// most [`PENDING_LIMIT`] at a time, until all are taken or the socket
-    /// would block; see [`crate::socket::Socket::write_chunks`]. As with
-    /// `writev` on TCP, a short count means the socket is full (so a
-    /// WRITABLE edge will come): stopping at the session's limit alone
-    /// would leave the loop waiting for an edge that never comes.
-    ///
-    /// The chunks go to rustls together, so that a frame's header and its
-    /// payload (and small frames queued together) share TLS records: one
-    /// seal and one 22-byte record overhead instead of one per chunk.
-    pub(crate) fn write_chunks(&mut self, tcp: &TcpStream, chunks: &[&[u8]]) -> io::Result<usize> {
-        let chunks = chunks.get(..MAX_IOV).unwrap_or(chunks);
-        let total: usize = chunks.iter().map(|c| c.len()).sum();
-        let mut taken = 0;
-        while taken < total {
-            if !self.flush(tcp)? {
-                break;
-            }
-            let mut slices = [IoSlice::new(&[]); MAX_IOV];
-            let n = unwritten(chunks, taken, &mut slices);
-            let wrote = self
-                .conn
-                .writer()
-                .write_vectored(slices.get(..n).unwrap_or_default())?;
-            if wrote == 0 {
-                break;
-            }
-            taken += wrote;
-        }
-        self.flush(tcp)?;
-        if taken == 0 {
-            return Err(io::ErrorKind::WouldBlock.into());
-        }
-        Ok(taken)
+        self.tcp_drained && !self.more && self.plain_left.is_empty()
     }
 
     /// Whether encrypted bytes wait for the socket.
     pub(crate) fn has_pending(&self) -> bool {
-        self.conn.wants_write()
-    }
-
-    /// Write waiting records until none wait (`Ok(true)`) or the socket
-    /// would block (`Ok(false)`).
-    pub(crate) fn flush(&mut self, tcp: &TcpStream) -> io::Result<bool> {
-        while self.conn.wants_write() {
-            match self.conn.write_tls(&mut Tcp(tcp)) {
-                Ok(0) => return Ok(false),
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(true)
-    }
-
-    /// See [`crate::socket::Socket::finish`].
-    pub(crate) fn finish(&mut self, tcp: &TcpStream, now: Timestamp, grace: Duration) -> Finish {
-        let until = *self
-            .closing_until
-            .get_or_insert_with(|| now.checked_add(grace).unwrap_or(now));
-        // Once per session: rustls ignores a second call.
-        self.conn.send_close_notify();
-        match self.flush(tcp) {
-            Ok(true) => Finish::Done,
-            Ok(false) if now < until => Finish::Wait(until),
-            Ok(false) | Err(_) => Finish::GiveUp,
-        }
+        !self.pending.is_empty()
     }
 }
 
 #[path = "tls_read.rs"]
 mod read;
+
+#[path = "tls_write.rs"]
+mod write;
 
 #[cfg(test)]
 #[path = "tls_tests.rs"]

@@ -1,212 +1,287 @@
-//! Reading a TLS session: ciphertext from the socket into rustls,
-//! plaintext out to the core.
+//! Reading a TLS session: ciphertext from the socket, plaintext out to
+//! the core.
 //!
-//! rustls takes ciphertext into a buffer it sizes itself: when a record
-//! ends exactly where the received data ends (the last record of every
-//! message), it shrinks that buffer to 4 KiB and then grows it 4 KiB a
-//! read. Fed straight from the socket, a 64 KiB message took eight
-//! `recvfrom` calls. Here each TCP read is one `readv` into rustls's buffer
-//! and, past it, a scratch buffer of [`SPILL_ROOM`] bytes owned by the
-//! thread (the event loop's, one per loop); what lands in the scratch is
-//! handed to rustls from memory within the same call. What the caller had
-//! no room for moves to the session's stash, which is fed before the
-//! socket is read again: it never holds more than one scratch's worth, and
-//! its memory goes once it is fed.
+//! Each TCP read is one `read` into a buffer of [`READ_ROOM`] bytes owned
+//! by the thread (the event loop's, one per loop), large enough for a
+//! 64 KiB message and its records in one system call. rustls's unbuffered
+//! API processes the records where they lie, so nothing is copied before
+//! decryption. What a read leaves unprocessed (a record cut at the end of
+//! the data, or records past the room the caller had) moves to the
+//! session's stash, which goes back in front of the next read's bytes: it
+//! holds memory only for that moment.
 
 use std::cell::RefCell;
-use std::io::{self, IoSliceMut, Read};
-use std::ops::Range;
+use std::io::{self, Read};
 
 use mio::net::TcpStream;
+use rustls::unbuffered::{ConnectionState, EncodeError, UnbufferedStatus};
 
-use super::Session;
+use super::{Conn, Session};
 
-/// Bytes one TCP read may take beyond the room rustls offers: a 64 KiB
-/// message in one `readv`.
-pub(super) const SPILL_ROOM: usize = 64 << 10;
+/// Bytes one TCP read may bring: a 64 KiB message in its five records,
+/// with room to spare for the start of the next.
+pub(super) const READ_ROOM: usize = 80 << 10;
+
+/// The least room a TCP read is offered: a whole record (16 KiB of
+/// plaintext and its overhead), so that a cut record always completes.
+pub(super) const MIN_ROOM: usize = 18 << 10;
 
 thread_local! {
-    /// The read's spill area, shared by the sessions a thread drives.
+    /// The read buffer, shared by the sessions a thread drives.
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-/// One TCP read: into rustls's buffer, and the rest into `spill`.
-struct TcpReader<'a> {
-    tcp: &'a TcpStream,
-    spill: &'a mut [u8],
-    /// Bytes that went into `spill`.
-    spilled: usize,
-    /// The read filled less than it was offered: the socket was drained.
-    short: bool,
+/// The size of this thread's read buffer (for tests of its bound).
+#[cfg(test)]
+pub(super) fn scratch_len() -> usize {
+    SCRATCH.with(|scratch| scratch.borrow().len())
 }
 
-impl Read for TcpReader<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let room = buf.len().saturating_add(self.spill.len());
-        let taken = buf.len();
-        let n = (&*self.tcp)
-            .read_vectored(&mut [IoSliceMut::new(buf), IoSliceMut::new(&mut *self.spill)])?;
-        self.short = n < room;
-        self.spilled = n.saturating_sub(taken);
-        Ok(n.min(taken))
+/// What one turn of rustls's state machine left the read to do.
+enum Turn {
+    /// It made progress: turn again.
+    Again,
+    /// It needs more ciphertext.
+    NeedInput,
+    /// The peer's close_notify came: no more plaintext.
+    End,
+}
+
+/// What a read turn may touch besides rustls.
+struct Sink<'a> {
+    buf: &'a mut [u8],
+    filled: usize,
+    plain_left: &'a mut Vec<u8>,
+    pending: &'a mut Vec<u8>,
+    early: &'a mut Vec<u8>,
+}
+
+impl Sink<'_> {
+    /// Decrypted bytes to the caller, the rest kept for the next read.
+    fn deliver(&mut self, payload: &[u8]) {
+        let room = self.buf.get_mut(self.filled..).unwrap_or_default();
+        let n = room.len().min(payload.len());
+        if let (Some(to), Some(from)) = (room.get_mut(..n), payload.get(..n)) {
+            to.copy_from_slice(from);
+            self.filled += n;
+        }
+        self.plain_left
+            .extend_from_slice(payload.get(n..).unwrap_or_default());
     }
 }
 
-/// Where the ciphertext for the next `read_tls` comes from.
-enum Source {
-    /// What the last TCP read spilled into the scratch: `Range` of it.
-    Spill(Range<usize>),
-    /// The session's stash.
-    Stash,
-    /// The socket.
-    Tcp,
-    /// Nothing more without a new readiness edge.
-    None,
+/// Handshake bytes rustls wants sent, appended to `out`.
+pub(super) fn encode<Data>(
+    encoder: &mut rustls::unbuffered::EncodeTlsData<'_, Data>,
+    out: &mut Vec<u8>,
+) -> Result<(), rustls::Error> {
+    let at = out.len();
+    let mut room = 4096;
+    loop {
+        out.resize(at + room, 0);
+        match encoder.encode(out.get_mut(at..).unwrap_or_default()) {
+            Ok(n) => {
+                out.truncate(at + n);
+                return Ok(());
+            }
+            Err(EncodeError::InsufficientSize(e)) if e.required_size > room => {
+                room = e.required_size;
+            }
+            Err(e) => {
+                out.truncate(at);
+                return Err(rustls::Error::General(e.to_string()));
+            }
+        }
+    }
+}
+
+/// One turn of the state machine for a read: returns how many bytes of
+/// the input rustls is done with, and what to do next.
+fn turn<Data>(
+    status: UnbufferedStatus<'_, '_, Data>,
+    sink: &mut Sink<'_>,
+) -> (usize, Result<Turn, rustls::Error>) {
+    let mut discard = status.discard;
+    let state = match status.state {
+        Ok(state) => state,
+        Err(e) => return (discard, Err(e)),
+    };
+    let turn = match state {
+        ConnectionState::ReadTraffic(mut traffic) => loop {
+            match traffic.next_record() {
+                Some(Ok(record)) => {
+                    discard += record.discard;
+                    sink.deliver(record.payload);
+                }
+                Some(Err(e)) => break Err(e),
+                None => break Ok(Turn::Again),
+            }
+        },
+        ConnectionState::EncodeTlsData(mut encoder) => {
+            encode(&mut encoder, sink.pending).map(|()| Turn::Again)
+        }
+        // The records wait in `pending`, which goes out before anything
+        // written after them.
+        ConnectionState::TransmitTlsData(transmit) => {
+            transmit.done();
+            Ok(Turn::Again)
+        }
+        ConnectionState::WriteTraffic(mut traffic) => {
+            if sink.early.is_empty() {
+                Ok(Turn::NeedInput)
+            } else {
+                // The handshake just ended: what was written before it
+                // goes now.
+                let early = std::mem::take(sink.early);
+                super::write::seal_all(&mut traffic, &early, sink.pending).map(|()| Turn::Again)
+            }
+        }
+        ConnectionState::BlockedHandshake => Ok(Turn::NeedInput),
+        ConnectionState::PeerClosed | ConnectionState::Closed => Ok(Turn::End),
+        // Early data is never accepted (rustls's default), and states
+        // added later ask for nothing this session can give.
+        _ => Ok(Turn::NeedInput),
+    };
+    (discard, turn)
 }
 
 impl Session {
-    /// Plaintext into `buf`, reading and decrypting records as needed: as
-    /// much as one TCP read brings (see the module docs), or what the
-    /// session already holds. Handshake records are answered on the way
-    /// (as far as the socket takes them; the rest goes with the next
-    /// write). `Ok(0)` is the end of the stream: the peer's close_notify,
-    /// or TCP's end without it.
+    /// Plaintext into `buf`: what the session holds, then what one TCP
+    /// read brings (see the module docs). Handshake records are answered
+    /// on the way (as far as the socket takes them; the rest goes with the
+    /// next write). `Ok(0)` is the end of the stream: the peer's
+    /// close_notify, or TCP's end without it.
     pub(crate) fn read(&mut self, tcp: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
-        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
-            Ok(mut scratch) => {
-                if scratch.len() < SPILL_ROOM {
-                    scratch.resize(SPILL_ROOM, 0);
-                }
-                self.read_into(tcp, buf, &mut scratch)
-            }
-            // Not reached (a session reads nothing while another reads on
-            // the same thread), but a read without a spill area is still
-            // a correct read.
-            Err(_) => self.read_into(tcp, buf, &mut []),
-        })
-    }
-
-    fn read_into(
-        &mut self,
-        tcp: &TcpStream,
-        buf: &mut [u8],
-        scratch: &mut [u8],
-    ) -> io::Result<usize> {
         if let Some(e) = self.failed.take() {
             return Err(e);
         }
-        let mut filled = 0;
-        let mut spill = 0..0;
-        let mut eof = false;
+        let filled = self.take_plain_left(buf);
+        self.more = !self.plain_left.is_empty();
+        if self.more || self.ended || buf.is_empty() {
+            return Ok(filled);
+        }
+        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut scratch) => {
+                if scratch.len() < READ_ROOM {
+                    scratch.resize(READ_ROOM, 0);
+                }
+                self.read_records(tcp, buf, filled, &mut scratch)
+            }
+            // Not reached (a session reads nothing while another reads on
+            // the same thread), but a buffer of its own still reads right.
+            Err(_) => self.read_records(tcp, buf, filled, &mut vec![0; READ_ROOM]),
+        })
+    }
+
+    /// Decrypted bytes kept from an earlier read into `buf`; how many.
+    fn take_plain_left(&mut self, buf: &mut [u8]) -> usize {
+        let n = buf.len().min(self.plain_left.len());
+        if let (Some(to), Some(from)) = (buf.get_mut(..n), self.plain_left.get(..n)) {
+            to.copy_from_slice(from);
+        }
+        if n == self.plain_left.len() {
+            self.plain_left = Vec::new();
+        } else {
+            self.plain_left.drain(..n);
+        }
+        n
+    }
+
+    fn read_records(
+        &mut self,
+        tcp: &TcpStream,
+        buf: &mut [u8],
+        filled: usize,
+        scratch: &mut Vec<u8>,
+    ) -> io::Result<usize> {
+        // The stash goes in front of what the socket brings next.
+        // (The stash never outgrows the scratch it came from, so this only
+        // resizes a scratch that is not the thread's.)
+        let mut len = self.stash.len();
+        if scratch.len() < len {
+            scratch.resize(len, 0);
+        }
+        if let Some(to) = scratch.get_mut(..len) {
+            to.copy_from_slice(&self.stash);
+        }
+        self.stash = Vec::new();
+        let mut start = 0;
+        let mut read_tcp = false;
+        let mut sink = Sink {
+            buf,
+            filled,
+            plain_left: &mut self.plain_left,
+            pending: &mut self.pending,
+            early: &mut self.early,
+        };
         let outcome = loop {
-            let Some(rest) = buf.get_mut(filled..).filter(|rest| !rest.is_empty()) else {
-                break Ok(filled);
-            };
-            match self.conn.reader().read(rest) {
-                // The peer's close_notify.
-                Ok(0) => break Ok(filled),
-                Ok(n) => {
-                    filled += n;
-                    self.plaintext_left = self.plaintext_left.saturating_sub(n);
-                    continue;
-                }
-                // TCP ended without close_notify: for WebSocket, whose
-                // close handshake says whether messages were cut, that is
-                // an end of stream like plain TCP's.
-                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => break Ok(filled),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => break self.fail(filled, e),
+            if sink.filled == sink.buf.len() {
+                self.more = true;
+                break Ok(sink.filled);
             }
-            if eof {
-                break Ok(filled);
-            }
-            let source = if !spill.is_empty() {
-                Source::Spill(spill.clone())
-            } else if !self.stash.is_empty() {
-                Source::Stash
-            } else if filled == 0 {
-                Source::Tcp
-            } else {
-                Source::None
-            };
-            let fed = match source {
-                Source::Spill(range) => {
-                    let mut bytes = scratch.get(range).unwrap_or_default();
-                    self.conn.read_tls(&mut bytes).inspect(|&n| {
-                        // rustls takes nothing once close_notify came.
-                        spill.start = if n == 0 { spill.end } else { spill.start + n };
-                    })
+            let input = scratch.get_mut(start..len).unwrap_or_default();
+            let (discard, next) = process!(&mut self.conn, input, |status| turn(status, &mut sink));
+            start = (start + discard).min(len);
+            match next {
+                Ok(Turn::Again) => {}
+                Ok(Turn::End) => {
+                    self.ended = true;
+                    break Ok(sink.filled);
                 }
-                Source::Stash => {
-                    let mut bytes = self.stash.as_slice();
-                    self.conn.read_tls(&mut bytes).inspect(|&n| {
-                        if n == 0 || n >= self.stash.len() {
-                            self.stash = Vec::new();
-                        } else {
-                            self.stash.drain(..n);
-                        }
-                    })
-                }
-                Source::Tcp => {
-                    let mut reader = TcpReader {
-                        tcp,
-                        spill: &mut *scratch,
-                        spilled: 0,
-                        short: false,
-                    };
-                    let result = loop {
-                        match self.conn.read_tls(&mut reader) {
-                            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                            other => break other,
-                        }
-                    };
-                    self.tcp_drained = reader.short;
-                    spill = 0..reader.spilled;
-                    if let Ok(0) = result {
-                        eof = true;
+                Ok(Turn::NeedInput) => {
+                    if sink.filled > 0 || (read_tcp && self.tcp_drained) {
+                        break done(sink.filled);
                     }
-                    result
+                    // Room for the read: what is left moves to the front.
+                    scratch.copy_within(start..len, 0);
+                    len -= start;
+                    start = 0;
+                    if scratch.len() < len + MIN_ROOM {
+                        scratch.resize(len + MIN_ROOM, 0);
+                    }
+                    let room = scratch.get_mut(len..).unwrap_or_default();
+                    let offered = room.len();
+                    match (&*tcp).read(room) {
+                        Ok(0) => {
+                            // TCP ended without close_notify: for WebSocket,
+                            // whose close handshake says whether messages
+                            // were cut, an end of stream like plain TCP's.
+                            self.ended = true;
+                            break Ok(sink.filled);
+                        }
+                        Ok(n) => {
+                            self.tcp_drained = n < offered;
+                            len += n;
+                            read_tcp = true;
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => break Err(e),
+                    }
                 }
-                Source::None => break Ok(filled),
-            };
-            if let Err(e) = fed {
-                break self.fail(filled, e);
-            }
-            match self.conn.process_new_packets() {
-                Ok(state) => self.plaintext_left = state.plaintext_bytes_to_read(),
                 Err(e) => {
-                    // rustls queued the alert that tells the peer why.
-                    let _ = self.flush(tcp);
-                    // Records before the bad one were the peer's own:
-                    // their plaintext goes to the caller before the error.
-                    filled += self.take_plaintext(buf.get_mut(filled..).unwrap_or_default());
+                    // rustls queued the alert that tells the peer why:
+                    // encode it, and send it with what waits below.
+                    let input = scratch.get_mut(start..len).unwrap_or_default();
+                    process!(&mut self.conn, input, |status| {
+                        if let Ok(ConnectionState::EncodeTlsData(mut encoder)) = status.state {
+                            let _ = encode(&mut encoder, sink.pending);
+                        }
+                    });
+                    // Records before the bad one were the peer's own: their
+                    // plaintext goes to the caller before the error.
+                    let filled = sink.filled;
                     break self.fail(filled, io::Error::new(io::ErrorKind::InvalidData, e));
                 }
             }
-            if self.conn.wants_write() {
-                if let Err(e) = self.flush(tcp) {
-                    break self.fail(filled, e);
-                }
-            }
         };
-        // The scratch is the next session's: what it still holds waits here.
-        if let Some(left) = scratch.get(spill).filter(|left| !left.is_empty()) {
+        if let Some(left) = scratch.get(start..len).filter(|left| !left.is_empty()) {
             self.stash.extend_from_slice(left);
         }
-        outcome
-    }
-
-    /// Decrypted bytes into `rest`, as many as fit; how many.
-    fn take_plaintext(&mut self, rest: &mut [u8]) -> usize {
-        let mut taken = 0;
-        while let Some(room) = rest.get_mut(taken..).filter(|room| !room.is_empty()) {
-            match self.conn.reader().read(room) {
-                Ok(n) if n > 0 => taken += n,
-                _ => break,
-            }
+        if !self.pending.is_empty() {
+            // A write failure shows on the next write.
+            let _ = self.flush(tcp);
         }
-        self.plaintext_left = self.plaintext_left.saturating_sub(taken);
-        taken
+        outcome
     }
 
     /// An error after `filled` bytes of plaintext: those go to the caller
@@ -216,6 +291,16 @@ impl Session {
             return Err(e);
         }
         self.failed = Some(e);
+        Ok(filled)
+    }
+}
+
+/// A read that found no more ciphertext: what it decrypted, or
+/// `WouldBlock` when that is nothing.
+fn done(filled: usize) -> io::Result<usize> {
+    if filled == 0 {
+        Err(io::ErrorKind::WouldBlock.into())
+    } else {
         Ok(filled)
     }
 }

@@ -1,10 +1,10 @@
 //! A [`Session`] against a real rustls client over loopback TCP: the
 //! drain inference of [`Session::read`] (when the loop may skip the read
-//! that would only say `WouldBlock`, and when it must not), its spill and
-//! stash (a whole message from one TCP read, what the caller had no room
-//! for kept in order), plaintext before a bad record delivered before the
-//! error, and how [`Session::write_chunks`] seals a frame's chunks into
-//! records.
+//! that would only say `WouldBlock`, and when it must not), its stash (a
+//! whole message from one TCP read, what the caller had no room for kept
+//! in order), plaintext before a bad record delivered before the error,
+//! how [`Session::write_chunks`] seals a frame's chunks into records, and
+//! that an idle session holds no buffer.
 
 use std::io::{self, Write};
 use std::net::{TcpListener, TcpStream as StdTcpStream};
@@ -155,39 +155,71 @@ fn a_frame_header_and_its_payload_travel_in_one_record() {
 #[test]
 fn unwritten_skips_what_went_and_keeps_the_rest_in_order() {
     let chunks: [&[u8]; 3] = [b"ab", b"cde", b"f"];
-    let mut out = [std::io::IoSlice::new(&[]); 4];
+    let mut out: [&[u8]; 4] = [&[]; 4];
     let n = super::unwritten(&chunks, 3, &mut out);
-    let got: Vec<&[u8]> = out.iter().take(n).map(|s| &s[..]).collect();
-    assert_eq!(got, vec![&b"de"[..], &b"f"[..]]);
+    assert_eq!(out.get(..n), Some(&[&b"de"[..], &b"f"[..]][..]));
     assert_eq!(super::unwritten(&chunks, 6, &mut out), 0);
     let n = super::unwritten(&chunks, 0, &mut out[..2]);
     assert_eq!(n, 2, "no more slices than room");
 }
 
+/// Everything the client's socket brings within a short wait, decrypted.
+fn client_reads(client: &mut StreamOwned<ClientConnection, StdTcpStream>, want: usize) -> Vec<u8> {
+    use std::io::Read;
+    let mut got = vec![0u8; want];
+    client
+        .read_exact(&mut got)
+        .expect("the client reads it all");
+    got
+}
+
 #[test]
-fn a_64_kib_frame_is_sealed_in_one_batch() {
-    use std::io::{IoSlice, Write};
-    let (mut session, _tcp, _client) = pair();
-    // Nothing of the handshake may be left waiting, or the limit would
-    // count it: this asks what one write of a whole frame takes.
-    while session.conn.wants_write() {
-        let mut sink = Vec::new();
-        session.conn.write_tls(&mut sink).expect("drain");
-    }
+fn a_64_kib_frame_is_taken_and_sent_by_one_write() {
+    let (mut session, tcp, mut client) = pair();
     // A 64 KiB binary frame as the core hands it over: its 10-byte
     // header (0x82, 127, 8-byte length) and the payload.
     let header = [0x82, 127, 0, 0, 0, 0, 0, 1, 0, 0];
-    let payload = vec![7u8; 64 << 10];
+    let payload: Vec<u8> = (0..64 << 10).map(|i| (i % 249) as u8).collect();
     let taken = session
-        .conn
-        .writer()
-        .write_vectored(&[IoSlice::new(&header), IoSlice::new(&payload)])
+        .write_chunks(&tcp, &[&header, &payload])
         .expect("write");
     assert_eq!(
         taken,
         header.len() + payload.len(),
-        "the whole frame is taken at once, so one writev sends it"
+        "the whole frame is taken at once"
     );
+    assert!(!session.has_pending(), "and the socket took all of it");
+    assert_eq!(session.pending.capacity(), 0, "nothing was copied to keep");
+    let got = client_reads(&mut client, taken);
+    assert_eq!(got.get(..10), Some(&header[..]));
+    assert_eq!(got.get(10..), Some(&payload[..]));
+}
+
+#[test]
+fn an_idle_session_holds_no_buffer() {
+    let (mut session, tcp, mut client) = pair();
+    // A message each way, then quiet.
+    client.write_all(&[9u8; 30_000]).expect("write");
+    client.flush().expect("flush");
+    let mut buf = vec![0u8; 64 << 10];
+    let mut got = 0;
+    while got < 30_000 {
+        got += read_until_data(&mut session, &tcp, &mut buf);
+    }
+    assert_eq!(
+        session
+            .write_chunks(&tcp, &[&[0x82, 3], b"abc"])
+            .expect("write"),
+        5
+    );
+    assert_eq!(client_reads(&mut client, 5), b"\x82\x03abc");
+    let held = [
+        session.stash.capacity(),
+        session.plain_left.capacity(),
+        session.pending.capacity(),
+        session.early.capacity(),
+    ];
+    assert_eq!(held, [0; 4], "stash, plaintext, ciphertext, early bytes");
 }
 
 /// Wait until `bytes` of ciphertext wait in the server's socket.
@@ -217,8 +249,8 @@ fn a_64_kib_message_comes_out_of_one_read() {
     let (mut session, tcp, message) = pair_with_a_message_waiting();
     let mut buf = vec![0u8; 128 << 10];
     let n = session.read(&tcp, &mut buf).expect("read");
-    // rustls alone offers 4 KiB to the first read after a message: the
-    // spill past it lets one read bring all five records.
+    // Buffered rustls offers 4 KiB to the first read after a message; the
+    // thread's read buffer takes all five records in one read.
     assert_eq!(n, message.len(), "the whole message in one read");
     assert_eq!(buf.get(..n), Some(&message[..]));
     assert!(session.drained());
@@ -231,7 +263,10 @@ fn ciphertext_the_caller_had_no_room_for_waits_in_the_stash() {
     let mut got = Vec::new();
     let n = session.read(&tcp, &mut buf).expect("read");
     got.extend_from_slice(buf.get(..n).expect("in range"));
-    assert!(!session.stash.is_empty(), "the spill outlives the call");
+    assert!(
+        !session.stash.is_empty(),
+        "the records past the caller's room outlive the call"
+    );
     assert!(!session.drained(), "the stash holds what the socket gave");
     while got.len() < message.len() {
         let n = read_until_data(&mut session, &tcp, &mut buf);
@@ -292,9 +327,85 @@ proptest::proptest! {
             let n = read_until_data(&mut session, &tcp, &mut buf[..room]);
             proptest::prop_assert!(n > 0, "the stream ended early");
             got.extend_from_slice(&buf[..n]);
+            // However little room the reads offer, what waits stays bounded.
+            proptest::prop_assert!(session.stash.len() <= super::read::READ_ROOM);
+            proptest::prop_assert!(
+                super::read::scratch_len() <= super::read::READ_ROOM + super::read::MIN_ROOM
+            );
         }
         let _client = writer.join().expect("client thread");
         proptest::prop_assert_eq!(got, sent);
         proptest::prop_assert!(session.stash.is_empty());
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(6))]
+
+    /// However the core cuts its output into chunks and groups them, and
+    /// however slowly the peer reads (so that the socket refuses records
+    /// and they wait in the session), the peer receives every byte once
+    /// and in order.
+    #[test]
+    fn every_written_byte_arrives_in_order_for_any_chunks_and_a_slow_reader(
+        groups in proptest::collection::vec(
+            proptest::collection::vec(1usize..30_000, 1..6),
+            1..6,
+        ),
+        nap_every in 1usize..4,
+    ) {
+        use std::io::Read;
+        let (mut session, tcp, mut client) = pair();
+        // Small socket buffers, so that the socket soon refuses records.
+        socket2::SockRef::from(&tcp).set_send_buffer_size(16 << 10).expect("sndbuf");
+        socket2::SockRef::from(&client.sock).set_recv_buffer_size(16 << 10).expect("rcvbuf");
+        let total: usize = groups.iter().flatten().sum();
+        let sent: Vec<u8> = (0..total).map(|i| (i % 241) as u8).collect();
+        let reader = std::thread::spawn(move || {
+            let mut got = Vec::with_capacity(total);
+            let mut buf = vec![0u8; 8192];
+            let mut reads = 0;
+            while got.len() < total {
+                let n = client.read(&mut buf).expect("client read");
+                assert!(n > 0, "the stream ended early");
+                got.extend_from_slice(&buf[..n]);
+                reads += 1;
+                if reads % nap_every == 0 {
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+            }
+            got
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut at = 0;
+        for sizes in &groups {
+            let mut chunks: Vec<&[u8]> = Vec::new();
+            for len in sizes {
+                chunks.push(&sent[at..at + len]);
+                at += len;
+            }
+            let group: usize = sizes.iter().sum();
+            let mut taken = 0;
+            while taken < group {
+                let mut rest: [&[u8]; 8] = [&[]; 8];
+                let n = super::unwritten(&chunks, taken, &mut rest);
+                match session.write_chunks(&tcp, &rest[..n]) {
+                    Ok(n) => taken += n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        proptest::prop_assert!(Instant::now() < deadline, "the writes stalled");
+                        std::thread::sleep(Duration::from_micros(100));
+                    }
+                    Err(e) => panic!("write failed: {e}"),
+                }
+                proptest::prop_assert!(session.pending.len() <= super::PENDING_LIMIT + 4096);
+            }
+        }
+        while !session.flush(&tcp).expect("flush") {
+            proptest::prop_assert!(Instant::now() < deadline, "the flush stalled");
+            std::thread::sleep(Duration::from_micros(100));
+        }
+        let got = reader.join().expect("client thread");
+        proptest::prop_assert_eq!(got, sent);
+        proptest::prop_assert_eq!(session.pending.capacity(), 0);
     }
 }

@@ -14,11 +14,8 @@
 //! the blocking clients' own buffers do not blur the figure.
 #![cfg(feature = "deflate")]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::Barrier;
 use std::thread;
 
@@ -26,81 +23,12 @@ use ws6455::proto::deflate::DeflateConfig;
 use ws6455::proto::{ClientRequest, CloseCode, Config};
 use ws6455::{Incoming, WebSocket};
 use ws6455::{RunningServer, Server};
+use ws6455_test_support::counting::{count_this_thread, live, ThreadLive};
 use ws6455_test_support::server::Echo;
 use ws6455_test_support::{eventually, wire, MUST};
 
-struct Live;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-thread_local! {
-    /// Set on the event loop's thread: only its allocations count.
-    static COUNTED: Cell<bool> = const { Cell::new(false) };
-}
-
-fn counted() -> bool {
-    COUNTED.try_with(Cell::get).unwrap_or(false)
-}
-
-fn add(bytes: usize) {
-    if counted() {
-        LIVE.fetch_add(
-            isize::try_from(bytes).unwrap_or(isize::MAX),
-            Ordering::Relaxed,
-        );
-    }
-}
-
-fn sub(bytes: usize) {
-    if counted() {
-        LIVE.fetch_sub(
-            isize::try_from(bytes).unwrap_or(isize::MAX),
-            Ordering::Relaxed,
-        );
-    }
-}
-
-// SAFETY: every call forwards to the system allocator with the caller's
-// arguments unchanged; counting touches only an atomic.
-unsafe impl GlobalAlloc for Live {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: same contract as our caller's.
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            add(layout.size());
-        }
-        ptr
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        sub(layout.size());
-        // SAFETY: same contract as our caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: same contract as our caller's.
-        let ptr = unsafe { System.alloc_zeroed(layout) };
-        if !ptr.is_null() {
-            add(layout.size());
-        }
-        ptr
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: same contract as our caller's.
-        let new = unsafe { System.realloc(ptr, layout, new_size) };
-        if !new.is_null() {
-            sub(layout.size());
-            add(new_size);
-        }
-        new
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Live = Live;
-
-fn live() -> isize {
-    LIVE.load(Ordering::SeqCst)
-}
+static GLOBAL: ThreadLive = ThreadLive;
 
 /// Connections in the burst, all open and busy at the same time.
 const BURST: usize = 48;
@@ -136,7 +64,7 @@ fn counted_echo_server(config: Config) -> RunningServer {
         .unwrap()
         .spawn(|| {
             // The factory runs on the loop's thread (one loop).
-            COUNTED.with(|c| c.set(true));
+            count_this_thread();
             Echo
         })
 }
@@ -192,18 +120,6 @@ fn incompressible(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
-/// The live heap once it stops moving (two readings 100 ms apart agree).
-fn settled() -> isize {
-    let mut now = live();
-    eventually(MUST, || {
-        let before = live();
-        thread::sleep(std::time::Duration::from_millis(100));
-        now = live();
-        now == before
-    });
-    now
-}
-
 #[test]
 fn live_heap_returns_to_its_baseline_after_a_burst() {
     let mut config = Config::default();
@@ -223,7 +139,7 @@ fn live_heap_returns_to_its_baseline_after_a_burst() {
             s.spawn(move || connection(addr, phases, i));
         }
         phases.warm.wait();
-        let baseline = settled();
+        let baseline = ws6455_test_support::counting::settled(MUST);
         phases.measured.wait();
         phases.half_sent.wait();
         phases.burst_done.wait();

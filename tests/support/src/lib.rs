@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 pub mod bin;
 pub mod conformance;
 pub mod core;
+pub mod counting;
 pub mod handshake;
 pub mod interop;
 pub mod loopback;
