@@ -111,11 +111,14 @@
 //!   per buffer, so a burst of busy connections leaves nothing behind.
 //! - **Compression history lives as long as its connection.** With
 //!   permessage-deflate and context takeover (RFC 7692 §7.1.1, the
-//!   default), each side keeps its window: about 340 KB per connection
-//!   after the first compressed message each way, freed when the
-//!   connection closes. `DeflateConfig::server_no_context_takeover` brings
-//!   that to about 20 KB, both `no_context_takeover` settings to about
-//!   300 B (history-free codecs are lent per loop, like buffers).
+//!   default), each side keeps its compressor and decompressor: about
+//!   340 KB per connection after the first compressed message each way,
+//!   freed when the connection closes. The memory presets
+//!   (`DeflateConfig::preset`, `DeflateConfig::release_when_idle`) keep
+//!   only the windows while a connection is quiet (66 KB at 15 bits down
+//!   to about 1.5 KB at 9) and lend the codecs per loop, like buffers.
+//!   `DeflateConfig::server_no_context_takeover` brings it to about
+//!   20 KB, both `no_context_takeover` settings to about 300 B.
 //! - **An idle TLS connection keeps only rustls's session state** (keys
 //!   and handshake results: about 4 KB of RSS, BENCHMARKS.md "wss://"),
 //!   no buffer: ciphertext is read into, and sealed into, buffers each

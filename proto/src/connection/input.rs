@@ -477,12 +477,17 @@ fn inflate(
         return Err(ProtocolError::ReservedBitsSet(RSV1));
     };
     let mut produced = assembler.buffered() as u64;
+    let (decompressor, mut window) = deflate.receiving();
     let mut sink = InflateSink {
         produced: &mut produced,
         limit: max,
-        push: |bytes: &[u8]| assembler.push_fragment(kind, bytes),
+        push: |bytes: &[u8]| {
+            if let Some(window) = window.as_deref_mut() {
+                window.push(bytes);
+            }
+            assembler.push_fragment(kind, bytes)
+        },
     };
-    let decompressor = deflate.decompressor();
     decompressor.inflate(compressed, &mut sink)?;
     if end {
         decompressor.finish(&mut sink)?;

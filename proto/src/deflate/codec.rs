@@ -101,6 +101,20 @@ impl Compressor {
     pub fn reset(&mut self) {
         self.inner.reset();
     }
+
+    /// Start afresh from `window`, the newest plaintext this stream sent
+    /// (at most 2^bits bytes): the next message may refer back into it,
+    /// as it could if this compressor had been kept. False if zlib
+    /// refused it; the compressor is then fresh, which is still correct
+    /// (it only compresses less).
+    pub fn prime(&mut self, window: &[u8]) -> bool {
+        self.inner.reset();
+        if self.inner.set_dictionary(window).is_ok() {
+            return true;
+        }
+        self.inner.reset();
+        false
+    }
 }
 
 /// A raw DEFLATE decompressor for incoming messages.
@@ -112,6 +126,8 @@ pub struct Decompressor {
     ended: bool,
     /// Compressed bytes of the current message were fed.
     in_message: bool,
+    /// The last `finish` found the stream ended and reset the window.
+    restarted: bool,
 }
 
 impl core::fmt::Debug for Decompressor {
@@ -143,6 +159,7 @@ impl Decompressor {
             window,
             ended: false,
             in_message: false,
+            restarted: false,
         }
     }
 
@@ -192,15 +209,18 @@ impl Decompressor {
         F: FnMut(&[u8]) -> Result<(), ProtocolError>,
     {
         self.in_message = false;
+        self.restarted = false;
         if self.ended {
             // The stream finished inside the message; zlib accepts nothing
             // more, so the next message starts a new stream.
             self.reset();
+            self.restarted = true;
             return Ok(());
         }
         self.run(&TAIL, sink)?;
         if self.ended {
             self.reset();
+            self.restarted = true;
         }
         Ok(())
     }
@@ -210,6 +230,22 @@ impl Decompressor {
         self.inner.reset(false);
         self.ended = false;
         self.in_message = false;
+    }
+
+    /// Start afresh from `window`, the newest plaintext this stream
+    /// produced (at most 2^bits bytes), so that the next message's
+    /// references into it resolve as they would had this decompressor
+    /// been kept. False if zlib refused it (the next message that refers
+    /// back then fails as bad compressed data, never as wrong bytes).
+    pub fn prime(&mut self, window: &[u8]) -> bool {
+        self.reset();
+        self.inner.set_dictionary(window).is_ok()
+    }
+
+    /// Whether the last message ended the stream (a final block, §7.2.3.4)
+    /// so that this decompressor started a new one without a window.
+    pub fn restarted(&self) -> bool {
+        self.restarted
     }
 
     fn run<F>(

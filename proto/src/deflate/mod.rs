@@ -16,11 +16,13 @@
 //! that they hold no history (§7.1.1).
 
 pub mod codec;
+mod history;
 pub mod negotiate;
 
 use alloc::{boxed::Box, vec::Vec};
 
 use crate::role::Role;
+use history::History;
 
 pub use codec::{Compressor, Decompressor, InflateSink, INFLATE_CHUNK};
 pub use negotiate::{
@@ -76,6 +78,15 @@ pub struct DeflateConfig {
     /// compression is a per-message choice): for tiny messages the
     /// compressed form is rarely smaller and the work is wasted.
     pub threshold: usize,
+    /// Between bursts of traffic, keep only what context takeover needs
+    /// (§7.1.1: the last 2^bits bytes each way, a window's worth) and hand
+    /// the compressor and decompressor back to the event loop's pool. An
+    /// idle connection then holds its two windows (64 KiB at 15 bits, 1 KiB
+    /// at 9) instead of about 340 KB of codec state; when traffic resumes,
+    /// a pooled codec is primed with the window, which costs time in
+    /// proportion to the window. Off by default: a busy connection is
+    /// fastest with its codecs kept.
+    pub release_when_idle: bool,
 }
 
 impl Default for DeflateConfig {
@@ -87,11 +98,50 @@ impl Default for DeflateConfig {
             client_max_window_bits: MAX_WINDOW_BITS,
             level: 6,
             threshold: 64,
+            release_when_idle: false,
         }
     }
 }
 
+/// Named trade-offs between the memory a compressing connection keeps
+/// and how well it compresses, for [`DeflateConfig::preset`]. Figures are
+/// per connection with context takeover both ways, after a message went
+/// each way and the connection went quiet (BENCHMARKS.md measures them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DeflateMemory {
+    /// 32 KiB windows, codecs kept for the connection's life: the fastest
+    /// and the default (about 340 KB of codec state).
+    Full,
+    /// 32 KiB windows, codecs handed back to the loop between bursts: the
+    /// same compression, 64 KiB of windows kept.
+    Windows,
+    /// 4 KiB windows (12 bits), codecs handed back: about 8.5 KB kept.
+    Small,
+    /// 512-byte windows (9 bits), codecs handed back: about 1.5 KB kept.
+    Tiny,
+}
+
 impl DeflateConfig {
+    /// The settings of a memory preset (the other fields as in
+    /// [`Default`]). A server asks the client for the smaller window only
+    /// when the client's offer allows it (§7.1.2.2); otherwise it keeps a
+    /// 32 KiB window for what it receives.
+    pub fn preset(memory: DeflateMemory) -> Self {
+        let (bits, release_when_idle) = match memory {
+            DeflateMemory::Full => (MAX_WINDOW_BITS, false),
+            DeflateMemory::Windows => (MAX_WINDOW_BITS, true),
+            DeflateMemory::Small => (12, true),
+            DeflateMemory::Tiny => (MIN_COMPRESS_WINDOW_BITS, true),
+        };
+        DeflateConfig {
+            server_max_window_bits: bits,
+            client_max_window_bits: bits,
+            release_when_idle,
+            ..DeflateConfig::default()
+        }
+    }
+
     /// The server window we will use or ask for, within 9..=15.
     pub fn server_bits(&self) -> u8 {
         clamp_bits(self.server_max_window_bits)
@@ -200,10 +250,24 @@ pub(crate) struct DeflateState {
     threshold: usize,
     compressor: Option<Box<Compressor>>,
     decompressor: Option<Box<Decompressor>>,
+    /// With `release_when_idle`, on a side that keeps its context: the
+    /// window that side's codec must resume from once it was handed back,
+    /// and whether the codec held now has been given it.
+    sent: Option<History>,
+    received: Option<History>,
+    send_primed: bool,
+    receive_primed: bool,
 }
 
 impl DeflateState {
     pub(crate) fn new(params: DeflateParams, role: Role, config: &DeflateConfig) -> Self {
+        let release = config.release_when_idle;
+        let sent = params
+            .send_window(role)
+            .filter(|_| release && !params.send_resets(role))
+            .map(|bits| History::new(1 << bits));
+        let received = (release && !params.receive_resets(role))
+            .then(|| History::new(1 << params.receive_window(role)));
         DeflateState {
             params,
             role,
@@ -211,6 +275,10 @@ impl DeflateState {
             threshold: config.threshold,
             compressor: None,
             decompressor: None,
+            sent,
+            received,
+            send_primed: true,
+            receive_primed: true,
         }
     }
 
@@ -228,6 +296,12 @@ impl DeflateState {
         let compressor = self
             .compressor
             .get_or_insert_with(|| Box::new(Compressor::new(level, window)));
+        if !self.send_primed {
+            self.send_primed = true;
+            if let Some(history) = self.sent.as_mut().filter(|h| h.len() > 0) {
+                compressor.prime(history.contiguous());
+            }
+        }
         out.clear();
         let ok = compressor.compress(payload, out);
         if !ok || self.params.send_resets(self.role) {
@@ -236,20 +310,41 @@ impl DeflateState {
             // compressor's output is readable by a decompressor that kept
             // its window, so a reset never needs telling the peer.
             compressor.reset();
+            if let Some(history) = self.sent.as_mut() {
+                history.clear();
+            }
+        } else if let Some(history) = self.sent.as_mut() {
+            history.push(payload);
         }
         ok
     }
 
-    /// The decompressor for a compressed message arriving now.
-    pub(crate) fn decompressor(&mut self) -> &mut Decompressor {
+    /// The decompressor for a compressed message arriving now, and the
+    /// window to feed with its output when one is kept apart from it.
+    pub(crate) fn receiving(&mut self) -> (&mut Decompressor, Option<&mut History>) {
         let window = self.params.receive_window(self.role);
-        self.decompressor
-            .get_or_insert_with(|| Box::new(Decompressor::new(window)))
+        let decompressor = self
+            .decompressor
+            .get_or_insert_with(|| Box::new(Decompressor::new(window)));
+        if !self.receive_primed {
+            self.receive_primed = true;
+            if let Some(history) = self.received.as_mut().filter(|h| h.len() > 0) {
+                decompressor.prime(history.contiguous());
+            }
+        }
+        (decompressor, self.received.as_mut())
     }
 
     /// A compressed message was received whole: forget its window when
-    /// the peer does not keep its context (§7.1.1).
+    /// the peer does not keep its context (§7.1.1), or when its stream
+    /// ended inside the message.
     pub(crate) fn finished_receiving(&mut self) {
+        let restarted = self.decompressor.as_deref().is_some_and(|d| d.restarted());
+        if restarted {
+            if let Some(history) = self.received.as_mut() {
+                history.clear();
+            }
+        }
         if self.params.receive_resets(self.role) {
             if let Some(d) = self.decompressor.as_deref_mut() {
                 d.reset();
@@ -257,33 +352,47 @@ impl DeflateState {
         }
     }
 
-    /// Take history-free codecs from `pool` ahead of I/O, so that a busy
-    /// connection does not allocate them.
+    /// Take codecs from `pool` ahead of I/O, so that a busy connection
+    /// does not allocate them: history-free ones, and with
+    /// `release_when_idle` the ones that resume from a kept window (primed
+    /// on first use, so a burst that compresses nothing pays nothing).
     pub(crate) fn lend(&mut self, pool: &mut CodecPool) {
-        if self.compressor.is_none() && self.params.send_resets(self.role) {
+        let send_pooled = self.params.send_resets(self.role) || self.sent.is_some();
+        if self.compressor.is_none() && send_pooled {
             if let Some(window) = self.params.send_window(self.role) {
                 self.compressor = pool.take_compressor(self.level, window);
+                self.send_primed = self.sent.is_none();
             }
         }
-        if self.decompressor.is_none() && self.params.receive_resets(self.role) {
+        let receive_pooled = self.params.receive_resets(self.role) || self.received.is_some();
+        if self.decompressor.is_none() && receive_pooled {
             let window = self.params.receive_window(self.role);
             self.decompressor = pool.take_decompressor(window);
+            self.receive_primed = self.received.is_none();
         }
     }
 
-    /// Hand back what holds no history (a side without context takeover,
-    /// between messages) to `pool`, or free it when `pool` is `None`: an
-    /// idle connection then keeps only the parameters.
+    /// Hand back to `pool` (or free, when `pool` is `None`) what the
+    /// connection need not keep between bursts: a side without context
+    /// takeover holds no history, and with `release_when_idle` a side's
+    /// history is its kept window. An idle connection then keeps only the
+    /// parameters and those windows.
     pub(crate) fn give_back(&mut self, mut pool: Option<&mut CodecPool>) {
-        if self.params.send_resets(self.role) {
-            if let (Some(c), Some(pool)) = (self.compressor.take(), pool.as_deref_mut()) {
-                pool.put_compressor(c);
+        if self.params.send_resets(self.role) || self.sent.is_some() {
+            if let Some(c) = self.compressor.take() {
+                self.send_primed = false;
+                if let Some(pool) = pool.as_deref_mut() {
+                    pool.put_compressor(c);
+                }
             }
         }
         let between_messages = self.decompressor.as_deref().is_none_or(|d| !d.in_message());
-        if self.params.receive_resets(self.role) && between_messages {
-            if let (Some(d), Some(pool)) = (self.decompressor.take(), pool) {
-                pool.put_decompressor(d);
+        if (self.params.receive_resets(self.role) || self.received.is_some()) && between_messages {
+            if let Some(d) = self.decompressor.take() {
+                self.receive_primed = false;
+                if let Some(pool) = pool {
+                    pool.put_decompressor(d);
+                }
             }
         }
     }
@@ -353,3 +462,7 @@ impl CodecPool {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "release_tests.rs"]
+mod release_tests;
