@@ -94,7 +94,13 @@ fn len(m: &Incoming) -> usize {
 /// `ws_peer.js deflate-client` against a `ws6455 serve` started with
 /// `--trace` and `extra`. Returns the agreed header as Node saw it and
 /// the serve's trace.
-fn node_client(test: &str, variant: &str, n: usize, extra: &[&str]) -> (String, String) {
+fn node_client(
+    test: &str,
+    variant: &str,
+    n: usize,
+    extra: &[&str],
+    small_windows: bool,
+) -> (String, String) {
     let mut options = vec!["--trace"];
     options.extend_from_slice(extra);
     let server = serve_with("127.0.0.1:0", &options);
@@ -144,7 +150,7 @@ fn node_client(test: &str, variant: &str, n: usize, extra: &[&str]) -> (String, 
     };
     // Measured: about 11% with context takeover, 21-26% without and with
     // small windows; a broken compressor would be near 100%.
-    let most = if variant == "lean" {
+    let most = if variant == "lean" || small_windows {
         payload / 2
     } else {
         payload / 4
@@ -211,7 +217,7 @@ fn node_client_compresses_through_ws6455_serve() {
     if !node_ready(test) {
         return;
     }
-    let (agreed, trace) = node_client(test, "default", MESSAGES, &[]);
+    let (agreed, trace) = node_client(test, "default", MESSAGES, &[], false);
     // Node offers `permessage-deflate; client_max_window_bits`; with
     // windows of 15 both ways nothing else needs saying.
     assert_eq!(agreed, "permessage-deflate");
@@ -229,6 +235,7 @@ fn node_client_lean_through_ws6455_serve() {
         "lean",
         LEAN_MESSAGES,
         &["--deflate-no-context-takeover"],
+        false,
     );
     assert_eq!(
         agreed,
@@ -236,6 +243,37 @@ fn node_client_lean_through_ws6455_serve() {
          server_max_window_bits=10; client_max_window_bits=9"
     );
     check_trace(test, &trace, LEAN_MESSAGES);
+}
+
+#[test]
+fn node_client_through_ws6455_serve_under_each_memory_preset() {
+    let test = "node_client_through_ws6455_serve_under_each_memory_preset";
+    if !node_ready(test) {
+        return;
+    }
+    // Between Node's messages the server goes quiet, hands its codecs
+    // back and keeps only the windows; every echo must still be exact.
+    for (preset, want) in [
+        ("windows", "permessage-deflate"),
+        (
+            "small",
+            "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12",
+        ),
+        (
+            "tiny",
+            "permessage-deflate; server_max_window_bits=9; client_max_window_bits=9",
+        ),
+    ] {
+        let (agreed, trace) = node_client(
+            test,
+            "default",
+            LEAN_MESSAGES,
+            &["--deflate-memory", preset],
+            preset != "windows",
+        );
+        assert_eq!(agreed, want, "{test}: {preset}");
+        check_trace(test, &trace, LEAN_MESSAGES);
+    }
 }
 
 /// A TCP stream that counts the bytes read and written through it.

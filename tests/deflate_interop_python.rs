@@ -16,6 +16,7 @@ use std::time::Instant;
 use ws6455::proto::deflate::DeflateConfig;
 use ws6455::proto::{ClientRequest, CloseCode, Config};
 use ws6455::{Incoming, WebSocket};
+use ws6455_test_support::interop::serve_with;
 use ws6455_test_support::server::ServerProcess;
 use ws6455_test_support::MUST;
 
@@ -74,6 +75,12 @@ with connect(url, extensions=[ext], compression=None, max_size=2**24, open_timeo
         back = ws.recv(timeout=10)
         assert back == m, (count, len(m), len(back))
         count += 1
+    # Then 1 MiB of text, repeating far beyond any window, and 1 MiB of
+    # bytes that do not compress, each echoed intact.
+    for big in ("".join("%06d lorem ipsum dolor " % k for k in range(40000))[: 1 << 20],
+                bytes((k * 2654435761 >> 13) % 256 for k in range(1 << 20))):
+        ws.send(big)
+        assert ws.recv(timeout=20) == big, len(big)
     print("OK", count, agreed, flush=True)
 "#;
 
@@ -165,6 +172,33 @@ fn python_client_against_ws6455_serve() {
         ),
         "{out}"
     );
+}
+
+#[test]
+fn python_client_against_ws6455_serve_under_each_memory_preset() {
+    if !python_websockets() {
+        return;
+    }
+    // Between Python's messages the server goes quiet, hands its codecs
+    // back and keeps only the windows; every echo must still be exact.
+    for (preset, want) in [
+        ("windows", "permessage-deflate"),
+        (
+            "small",
+            "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12",
+        ),
+        (
+            "tiny",
+            "permessage-deflate; server_max_window_bits=9; client_max_window_bits=9",
+        ),
+    ] {
+        let server = serve_with("127.0.0.1:0", &["--deflate-memory", preset]);
+        let out = python_client(server.addr, "default", 200);
+        assert!(
+            out.starts_with(&format!("OK 200 {want}")),
+            "{preset}: {out}"
+        );
+    }
 }
 
 /// A Python `websockets` echo server; killed on drop.

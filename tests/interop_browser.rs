@@ -97,6 +97,63 @@ fn chromium_uses_the_chat_and_the_game() {
     drop(server);
 }
 
+/// Chromium's own permessage-deflate offer (`client_max_window_bits`)
+/// against each of `serve --deflate-memory`'s presets that keep only
+/// windows between bursts: it agrees to the smaller windows, and 200 JSON
+/// texts and a 1 MiB one come back intact.
+#[test]
+fn chromium_echoes_under_each_deflate_memory_preset() {
+    if !browser_ready("chromium_echoes_under_each_deflate_memory_preset") {
+        return;
+    }
+    let shots = screenshot_dir();
+    for (preset, want) in [
+        ("windows", "permessage-deflate"),
+        (
+            "small",
+            "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12",
+        ),
+        (
+            "tiny",
+            "permessage-deflate; server_max_window_bits=9; client_max_window_bits=9",
+        ),
+    ] {
+        let server = serve_with("127.0.0.1:0", &["--deflate-memory", preset]);
+        let base = format!("http://{}", server.addr);
+        let mut browser = Proc::spawn(
+            "browser.js --echo",
+            command(
+                "node",
+                &[
+                    "node/browser.js",
+                    "--echo",
+                    &base,
+                    &shots.display().to_string(),
+                ],
+            ),
+        );
+        browser.succeed();
+        let passes = browser.passes();
+        for must in [
+            "the page's WebSocket agreed permessage-deflate",
+            "200 JSON messages echoed in the page",
+            "1 MiB echoed in the page",
+            "the echo WebSocket closed with 1000",
+        ] {
+            assert!(
+                passes.contains(&must),
+                "{preset}: missing {must:?}: {passes:?}"
+            );
+        }
+        let agreed = browser
+            .seen
+            .iter()
+            .find_map(|l| l.strip_prefix("EXTENSIONS "))
+            .unwrap_or_default();
+        assert_eq!(agreed, want, "{preset}");
+    }
+}
+
 /// The chat over https from `serve --tls-cert … --tls-key …` (the test's
 /// self-signed certificate accepted by the browser profile): the pages'
 /// sockets are wss://, a room message goes from one page to the other,

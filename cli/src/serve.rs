@@ -15,7 +15,7 @@
 use std::io;
 use std::time::Duration;
 
-use ws6455::proto::deflate::DeflateConfig;
+use ws6455::proto::deflate::{DeflateConfig, DeflateMemory};
 use ws6455::proto::handshake::Request;
 use ws6455::proto::FrameTrace;
 use ws6455::{CloseCode, Config};
@@ -29,6 +29,30 @@ use crate::policy_args::Policy;
 use crate::tls_args::ServerTls;
 
 /// Options of `ws6455 serve`.
+/// `serve --deflate-memory`: the library's [`DeflateMemory`] presets.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeflateMemoryArg {
+    /// Codecs kept (the fastest; about 340 KB per connection).
+    Full,
+    /// 32 KiB windows kept between bursts, codecs lent (64 KiB).
+    Windows,
+    /// 4 KiB windows kept between bursts, codecs lent (about 8.5 KB).
+    Small,
+    /// 512-byte windows kept between bursts, codecs lent (about 1.5 KB).
+    Tiny,
+}
+
+impl From<DeflateMemoryArg> for DeflateMemory {
+    fn from(arg: DeflateMemoryArg) -> Self {
+        match arg {
+            DeflateMemoryArg::Full => DeflateMemory::Full,
+            DeflateMemoryArg::Windows => DeflateMemory::Windows,
+            DeflateMemoryArg::Small => DeflateMemory::Small,
+            DeflateMemoryArg::Tiny => DeflateMemory::Tiny,
+        }
+    }
+}
+
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Address to listen on.
@@ -69,6 +93,17 @@ pub struct Args {
     #[arg(long, value_name = "BYTES", default_value_t = DeflateConfig::default().threshold,
           conflicts_with = "no_deflate")]
     pub deflate_threshold: usize,
+    /// permessage-deflate's memory per connection against its speed:
+    /// `full` keeps each connection's compressor and decompressor (32 KiB
+    /// windows, about 340 KB once a message went each way; the fastest),
+    /// `windows` keeps only the two 32 KiB windows between bursts and
+    /// lends codecs from the event loop (64 KiB), `small` the same with
+    /// 4 KiB windows (about 8.5 KB), `tiny` with 512-byte windows (about
+    /// 1.5 KB). A client whose offer does not allow a smaller window still
+    /// gets a 32 KiB one for what it sends.
+    #[arg(long, value_name = "PRESET", value_enum, default_value_t = DeflateMemoryArg::Full,
+          conflicts_with = "no_deflate")]
+    pub deflate_memory: DeflateMemoryArg,
     /// TLS: serve https:// and wss:// instead of http:// and ws://.
     #[command(flatten)]
     pub tls: ServerTls,
@@ -141,7 +176,7 @@ pub fn run(args: Args) -> io::Result<()> {
         config.max_message_size = args.max_message;
         config.max_frame_size = args.max_message;
         config.deflate = (!args.no_deflate).then(|| {
-            let mut deflate = DeflateConfig::default();
+            let mut deflate = DeflateConfig::preset(args.deflate_memory.into());
             deflate.server_no_context_takeover =
                 args.deflate_no_context_takeover || args.deflate_server_no_context_takeover;
             deflate.client_no_context_takeover = args.deflate_no_context_takeover;

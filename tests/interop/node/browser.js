@@ -26,7 +26,10 @@ const readline = require("readline");
 const { PATIENCE, say, until, withChromium, run } = require("./chromium");
 
 const tlsMode = process.argv[2] === "--tls";
-const [base, shots] = process.argv.slice(tlsMode ? 3 : 2);
+// `--echo`: only the compressed echo (with a 1 MiB message), for serve's
+// memory presets.
+const echoMode = process.argv[2] === "--echo";
+const [base, shots] = process.argv.slice(tlsMode || echoMode ? 3 : 2);
 
 const stdinLines = readline.createInterface({ input: process.stdin });
 const waiting = [];
@@ -147,7 +150,7 @@ async function game(context) {
 
 // In the page: open a WebSocket to `url`, send `count` JSON texts (keys
 // repeating from one to the next) one at a time, and compare each echo.
-async function echoInPage({ url, count, patience }) {
+async function echoInPage({ url, count, patience, big }) {
   const ws = new WebSocket(url);
   const inbox = [];
   let waiter = null;
@@ -177,22 +180,32 @@ async function echoInPage({ url, count, patience }) {
     const echo = await next();
     if (echo !== text) wrong.push(i);
   }
+  if (big) {
+    // 1 MiB of text that repeats far beyond any window.
+    let text = "";
+    for (let k = 0; text.length < 1 << 20; k++) text += `${k} lorem ipsum dolor sit amet `;
+    text = text.slice(0, 1 << 20);
+    ws.send(text);
+    if ((await next()) !== text) wrong.push(count);
+  }
   ws.close(1000, "echo done");
   return { extensions, wrong, code: await closed };
 }
 
-async function compressedEcho(context) {
+async function compressedEcho(context, big = false) {
   const page = await context.newPage();
   page.on("pageerror", (e) => say(`FAIL page error in the echo page: ${e.message}`));
   await page.goto(base + "/echo"); // a 404 page, but on the server's origin
   const count = 200;
-  const got = await page.evaluate(echoInPage, { url: base.replace(/^http/, "ws") + "/echo", count, patience: PATIENCE });
+  const got = await page.evaluate(echoInPage, { url: base.replace(/^http/, "ws") + "/echo", count, patience: PATIENCE, big });
+  say(`EXTENSIONS ${got.extensions}`);
   if (!got.extensions.split(",").some((e) => e.trim().split(";")[0] === "permessage-deflate")) {
     throw new Error(`the echo WebSocket agreed to ${JSON.stringify(got.extensions)}, not permessage-deflate`);
   }
   say("PASS the page's WebSocket agreed permessage-deflate");
   if (got.wrong.length) throw new Error(`${got.wrong.length} of ${count} echoes differ, the first: message ${got.wrong[0]}`);
   say(`PASS ${count} JSON messages echoed in the page`);
+  if (big) say("PASS 1 MiB echoed in the page");
   if (got.code !== 1000) throw new Error(`the echo WebSocket closed with ${got.code}`);
   say("PASS the echo WebSocket closed with 1000");
   await page.close();
@@ -247,6 +260,8 @@ async function main() {
   }, async (context) => {
     if (tlsMode) {
       await chatOverTls(context);
+    } else if (echoMode) {
+      await compressedEcho(context, true);
     } else {
       await chat(context);
       await game(context);
