@@ -7,7 +7,9 @@
 #   the extension agreed but unused; one ~1 KiB message each way
 #   (`bench --idle --warm`) with and without the extension, and with
 #   `serve --deflate-no-context-takeover` and
-#   `--deflate-server-no-context-takeover`;
+#   `--deflate-server-no-context-takeover`, and under each
+#   `--deflate-memory` preset that keeps only windows (windows, small,
+#   tiny) against Node `ws` with the same window bits;
 # * echo: $CONNS connections echoing JSON-like text of each of $SIZES,
 #   every message compressed both ways (`bench --deflate`); payload MB per
 #   server CPU-second = what one core inflates and deflates.
@@ -86,6 +88,12 @@ ws6455-deflate warm --deflate --warm
 node-ws-deflate warm --deflate --warm
 ws6455-nct warm-nct --deflate --warm
 ws6455-snct warm-snct --deflate --warm
+ws6455-windows warm-windows --deflate --warm
+node-ws-deflate warm-windows --deflate --warm
+ws6455-small warm-small --deflate --warm
+node-ws-small warm-small --deflate --warm
+ws6455-tiny warm-tiny --deflate --warm
+node-ws-tiny warm-tiny --deflate --warm
 CASES
     for size in $SIZES; do
         for server in $ECHO_SERVERS; do

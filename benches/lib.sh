@@ -94,6 +94,12 @@ server_cmd() {
         ws6455-nct) echo "$WS serve --listen 127.0.0.1:$2 --quiet --deflate-no-context-takeover" ;;
         ws6455-snct) echo "$WS serve --listen 127.0.0.1:$2 --quiet --deflate-server-no-context-takeover" ;;
         node-ws-deflate) echo "node $ROOT/benches/peers/node/echo-ws.js --listen 127.0.0.1:$2 --deflate" ;;
+        # serve --deflate-memory PRESET, and Node `ws` with the same windows.
+        ws6455-windows) echo "$WS serve --listen 127.0.0.1:$2 --quiet --deflate-memory windows" ;;
+        ws6455-small) echo "$WS serve --listen 127.0.0.1:$2 --quiet --deflate-memory small" ;;
+        ws6455-tiny) echo "$WS serve --listen 127.0.0.1:$2 --quiet --deflate-memory tiny" ;;
+        node-ws-small) echo "node $ROOT/benches/peers/node/echo-ws.js --listen 127.0.0.1:$2 --deflate --deflate-window 12" ;;
+        node-ws-tiny) echo "node $ROOT/benches/peers/node/echo-ws.js --listen 127.0.0.1:$2 --deflate --deflate-window 9" ;;
         raw-mio) echo "$PEERS/echo-raw-mio --listen 127.0.0.1:$2" ;;
         # wss:// (benches/tls.sh): the PEM certificate and key in $TLS_CERT
         # and $TLS_KEY (paths without spaces).

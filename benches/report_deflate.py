@@ -12,6 +12,9 @@ IDLE_CASES = [
     ("warm", "permessage-deflate, after one compressed message each way (context takeover)"),
     ("warm-snct", "permessage-deflate, no context takeover for the server only (`--deflate-server-no-context-takeover`), after one message each way"),
     ("warm-nct", "permessage-deflate without context takeover either way (`--deflate-no-context-takeover`), after one message each way"),
+    ("warm-windows", "context takeover, 32 KiB windows, `--deflate-memory windows` (Node: the same windows), after one message each way"),
+    ("warm-small", "context takeover, 4 KiB windows, `--deflate-memory small` (Node: `serverMaxWindowBits`/`clientMaxWindowBits` 12), after one message each way"),
+    ("warm-tiny", "context takeover, 512-byte windows, `--deflate-memory tiny` (Node: window bits 9), after one message each way"),
 ]
 PEER = "node-ws"
 BASE = "ws6455-base"

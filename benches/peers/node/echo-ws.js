@@ -1,6 +1,6 @@
 // Node `ws` echo server for the peer rig: every message straight back,
 // text as text and binary as binary.
-// Usage: node echo-ws.js --listen 127.0.0.1:9001 [--deflate] [--tls-cert cert.pem --tls-key key.pem]
+// Usage: node echo-ws.js --listen 127.0.0.1:9001 [--deflate [--deflate-window BITS]] [--tls-cert cert.pem --tls-key key.pem]
 // --deflate: accept permessage-deflate (RFC 7692) and compress every message
 // (threshold 0), at zlib's defaults (level 6, 32 KiB windows, context takeover),
 // the same settings as `ws6455 serve`.
@@ -29,11 +29,20 @@ if (!cert !== !key) {
 }
 
 const deflate = args.includes('--deflate');
+// --deflate-window BITS: both windows at most 2^BITS (server_max_window_bits,
+// and client_max_window_bits when the client offers it), as ws6455's
+// `serve --deflate-memory small|tiny` ask.
+const windowBits = option('--deflate-window');
 // Plain: ws listens itself. TLS: ws shares an https server's upgrades.
 const server = cert ? https.createServer({ cert: fs.readFileSync(cert), key: fs.readFileSync(key) }) : undefined;
 const wss = new WebSocketServer({
   ...(server ? { server } : { host, port }),
-  perMessageDeflate: deflate ? { threshold: 0 } : false,
+  perMessageDeflate: deflate
+    ? {
+        threshold: 0,
+        ...(windowBits ? { serverMaxWindowBits: Number(windowBits), clientMaxWindowBits: Number(windowBits) } : {}),
+      }
+    : false,
   clientTracking: false,
   maxPayload: 64 << 20,
 });
