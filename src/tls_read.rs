@@ -95,6 +95,21 @@ pub(super) fn encode<Data>(
     }
 }
 
+/// Every decrypted record rustls holds, to `put`; the input each record
+/// adds to what rustls is done with, added to `discard`.
+pub(super) fn take_records<Data>(
+    traffic: &mut rustls::unbuffered::ReadTraffic<'_, '_, Data>,
+    discard: &mut usize,
+    mut put: impl FnMut(&[u8]),
+) -> Result<(), rustls::Error> {
+    while let Some(record) = traffic.next_record() {
+        let record = record?;
+        *discard += record.discard;
+        put(record.payload);
+    }
+    Ok(())
+}
+
 /// One turn of the state machine for a read: returns how many bytes of
 /// the input rustls is done with, and what to do next.
 fn turn<Data>(
@@ -107,16 +122,10 @@ fn turn<Data>(
         Err(e) => return (discard, Err(e)),
     };
     let turn = match state {
-        ConnectionState::ReadTraffic(mut traffic) => loop {
-            match traffic.next_record() {
-                Some(Ok(record)) => {
-                    discard += record.discard;
-                    sink.deliver(record.payload);
-                }
-                Some(Err(e)) => break Err(e),
-                None => break Ok(Turn::Again),
-            }
-        },
+        ConnectionState::ReadTraffic(mut traffic) => {
+            take_records(&mut traffic, &mut discard, |payload| sink.deliver(payload))
+                .map(|()| Turn::Again)
+        }
         ConnectionState::EncodeTlsData(mut encoder) => {
             encode(&mut encoder, sink.pending).map(|()| Turn::Again)
         }

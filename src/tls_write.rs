@@ -14,7 +14,7 @@ use std::time::Duration;
 use mio::net::TcpStream;
 use rustls::unbuffered::{ConnectionState, EncryptError, UnbufferedStatus, WriteTraffic};
 
-use super::read::encode;
+use super::read::{encode, take_records};
 use super::{unwritten, Conn, Session, PENDING_LIMIT};
 use crate::proto::Timestamp;
 use crate::socket::Finish;
@@ -183,16 +183,12 @@ fn turn<Data>(
     let step = match state {
         // Records left in the stash decrypt before rustls lets us write:
         // their plaintext waits for the next read.
-        ConnectionState::ReadTraffic(mut traffic) => loop {
-            match traffic.next_record() {
-                Some(Ok(record)) => {
-                    discard += record.discard;
-                    queues.plain_left.extend_from_slice(record.payload);
-                }
-                Some(Err(e)) => break Err(e),
-                None => break Ok(Step::Again),
-            }
-        },
+        ConnectionState::ReadTraffic(mut traffic) => {
+            take_records(&mut traffic, &mut discard, |payload| {
+                queues.plain_left.extend_from_slice(payload)
+            })
+            .map(|()| Step::Again)
+        }
         ConnectionState::EncodeTlsData(mut encoder) => {
             encode(&mut encoder, queues.pending).map(|()| Step::Again)
         }

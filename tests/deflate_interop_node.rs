@@ -34,7 +34,8 @@ use ws6455::proto::uri::WsUri;
 use ws6455::proto::{ClientRequest, CloseCode, Config};
 use ws6455::{Incoming, WebSocket};
 use ws6455_test_support::interop::{
-    command, listening, node_module_missing, peer_available, serve_with, Proc, PATIENCE,
+    command, listening, node_module_missing, peer_available, serve_with, Proc, DEFLATE_PRESETS,
+    PATIENCE,
 };
 
 /// Messages per connection: enough for context takeover to matter.
@@ -253,17 +254,7 @@ fn node_client_through_ws6455_serve_under_each_memory_preset() {
     }
     // Between Node's messages the server goes quiet, hands its codecs
     // back and keeps only the windows; every echo must still be exact.
-    for (preset, want) in [
-        ("windows", "permessage-deflate"),
-        (
-            "small",
-            "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12",
-        ),
-        (
-            "tiny",
-            "permessage-deflate; server_max_window_bits=9; client_max_window_bits=9",
-        ),
-    ] {
+    for (preset, want) in DEFLATE_PRESETS {
         let (agreed, trace) = node_client(
             test,
             "default",

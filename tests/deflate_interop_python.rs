@@ -16,7 +16,7 @@ use std::time::Instant;
 use ws6455::proto::deflate::DeflateConfig;
 use ws6455::proto::{ClientRequest, CloseCode, Config};
 use ws6455::{Incoming, WebSocket};
-use ws6455_test_support::interop::serve_with;
+use ws6455_test_support::interop::{serve_with, DEFLATE_PRESETS};
 use ws6455_test_support::server::ServerProcess;
 use ws6455_test_support::MUST;
 
@@ -181,17 +181,7 @@ fn python_client_against_ws6455_serve_under_each_memory_preset() {
     }
     // Between Python's messages the server goes quiet, hands its codecs
     // back and keeps only the windows; every echo must still be exact.
-    for (preset, want) in [
-        ("windows", "permessage-deflate"),
-        (
-            "small",
-            "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12",
-        ),
-        (
-            "tiny",
-            "permessage-deflate; server_max_window_bits=9; client_max_window_bits=9",
-        ),
-    ] {
+    for (preset, want) in DEFLATE_PRESETS {
         let server = serve_with("127.0.0.1:0", &["--deflate-memory", preset]);
         let out = python_client(server.addr, "default", 200);
         assert!(

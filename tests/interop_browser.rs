@@ -19,7 +19,7 @@ use std::net::TcpListener;
 
 use ws6455_test_support::interop::{
     announce, command, node_module_missing, peer_available, probe, screenshot_dir, serve,
-    serve_with, Proc,
+    serve_with, Proc, DEFLATE_PRESETS,
 };
 use ws6455_test_support::tls::TestCert;
 
@@ -107,17 +107,7 @@ fn chromium_echoes_under_each_deflate_memory_preset() {
         return;
     }
     let shots = screenshot_dir();
-    for (preset, want) in [
-        ("windows", "permessage-deflate"),
-        (
-            "small",
-            "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12",
-        ),
-        (
-            "tiny",
-            "permessage-deflate; server_max_window_bits=9; client_max_window_bits=9",
-        ),
-    ] {
+    for (preset, want) in DEFLATE_PRESETS {
         let server = serve_with("127.0.0.1:0", &["--deflate-memory", preset]);
         let base = format!("http://{}", server.addr);
         let mut browser = Proc::spawn(

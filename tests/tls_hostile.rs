@@ -13,7 +13,7 @@ use ws6455::{
     ConnId, Ctx, Handler, Incoming, Response, RunningServer, Server, UsageError, WebSocket,
 };
 use ws6455_test_support::server::{fd_count, test_config};
-use ws6455_test_support::tls::TestCert;
+use ws6455_test_support::tls::{cut_client_hello, TestCert};
 use ws6455_test_support::MUST;
 
 fn tls_echo(cert: &TestCert, handshake_timeout: Duration) -> RunningServer {
@@ -90,14 +90,6 @@ fn garbage_before_the_client_hello_gets_an_alert_and_a_close() {
     assert!(is_alert(&got), "expected a TLS alert, got {got:?}");
     still_serving(&cert, server.local_addr());
     server.stop().expect("stop");
-}
-
-/// The start of a real ClientHello record: content type 22, TLS 1.0
-/// record version, a length of 512 — and only 100 of those 512 bytes.
-fn cut_client_hello() -> Vec<u8> {
-    let mut hello = vec![22, 3, 1, 2, 0, 1, 0, 1, 252, 3, 3];
-    hello.resize(100, 0x42);
-    hello
 }
 
 #[test]

@@ -15,7 +15,7 @@ use ws6455::proto::CloseCode;
 use ws6455::{Incoming, RunningServer, Server, WebSocket};
 use ws6455_test_support::counting::{count_this_thread, live, settled, ThreadLive};
 use ws6455_test_support::server::{test_config, Echo};
-use ws6455_test_support::tls::TestCert;
+use ws6455_test_support::tls::{cut_client_hello, TestCert};
 use ws6455_test_support::{eventually, MUST};
 
 #[global_allocator]
@@ -73,13 +73,6 @@ fn close(mut ws: WebSocket<TlsStream>) {
         Ok(Incoming::Close(..)) => {}
         other => panic!("expected the close echo, got {other:?}"),
     }
-}
-
-/// The start of a ClientHello record that never ends.
-fn cut_client_hello() -> Vec<u8> {
-    let mut hello = vec![22, 3, 1, 2, 0, 1, 0, 1, 252, 3, 3];
-    hello.resize(100, 0x42);
-    hello
 }
 
 #[test]

@@ -586,3 +586,19 @@ pub fn listening_as(peer: &mut Proc, scheme: &str) -> String {
 pub fn reachable(addr: SocketAddr) -> bool {
     TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_ok()
 }
+
+/// `serve --deflate-memory` presets that keep only windows between
+/// bursts, with the `Sec-WebSocket-Extensions` answer each gives a client
+/// that offers `client_max_window_bits` (Chromium, Node `ws`, Python
+/// `websockets`).
+pub const DEFLATE_PRESETS: [(&str, &str); 3] = [
+    ("windows", "permessage-deflate"),
+    (
+        "small",
+        "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12",
+    ),
+    (
+        "tiny",
+        "permessage-deflate; server_max_window_bits=9; client_max_window_bits=9",
+    ),
+];

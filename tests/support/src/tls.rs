@@ -202,3 +202,12 @@ impl ReadTimeout for ClientStream {
         }
     }
 }
+
+/// The start of a real ClientHello record: content type 22, TLS 1.0
+/// record version, a length of 512 — and only 100 of those 512 bytes (a
+/// TLS handshake abandoned halfway).
+pub fn cut_client_hello() -> Vec<u8> {
+    let mut hello = vec![22, 3, 1, 2, 0, 1, 0, 1, 252, 3, 3];
+    hello.resize(100, 0x42);
+    hello
+}
