@@ -24,12 +24,7 @@ fn tls_echo(cert: &TestCert, handshake_timeout: Duration) -> RunningServer {
 
 /// A wss:// echo still answers.
 fn still_serving(cert: &TestCert, addr: SocketAddr) {
-    let url = format!("wss://localhost:{}/", addr.port());
-    let (mut ws, _) = WebSocket::connect_tls(&url, &cert.client_options()).expect("connect");
-    ws.get_ref()
-        .sock
-        .set_read_timeout(Some(MUST))
-        .expect("timeout");
+    let mut ws = cert.connect(addr);
     ws.send_text("still serving?").expect("send");
     assert_eq!(
         ws.read().expect("echo"),

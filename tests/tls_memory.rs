@@ -55,12 +55,7 @@ fn counted_tls_echo(cert: &TestCert) -> RunningServer {
 /// A client that has echoed a 20,000-byte message (records both ways,
 /// through every buffer a connection uses).
 fn echoed(cert: &TestCert, addr: SocketAddr) -> WebSocket<TlsStream> {
-    let url = format!("wss://localhost:{}/", addr.port());
-    let (mut ws, _) = WebSocket::connect_tls(&url, &cert.client_options()).expect("connect");
-    ws.get_ref()
-        .sock
-        .set_read_timeout(Some(MUST))
-        .expect("timeout");
+    let mut ws = cert.connect(addr);
     let message = vec![0x5au8; 20_000];
     ws.send_binary(&message).expect("send");
     assert_eq!(ws.read().expect("echo"), Incoming::Binary(message));

@@ -117,6 +117,23 @@ impl TestCert {
         options
     }
 
+    /// A blocking `wss://` client of the server at `addr` (as
+    /// `localhost`) that trusts this certificate; reads time out after
+    /// [`crate::MUST`].
+    pub fn connect(
+        &self,
+        addr: std::net::SocketAddr,
+    ) -> ws6455::WebSocket<ws6455::blocking::TlsStream> {
+        let url = format!("wss://localhost:{}/", addr.port());
+        let (ws, _) =
+            ws6455::WebSocket::connect_tls(&url, &self.client_options()).expect("connect");
+        ws.get_ref()
+            .sock
+            .set_read_timeout(Some(crate::MUST))
+            .expect("timeout");
+        ws
+    }
+
     /// An in-process echo server speaking TLS with this certificate, with
     /// `config`, on a free loopback port.
     pub fn echo_server(&self, config: ws6455::Config) -> ws6455::RunningServer {
