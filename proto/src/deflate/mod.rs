@@ -252,7 +252,8 @@ pub(crate) struct DeflateState {
     decompressor: Option<Box<Decompressor>>,
     /// With `release_when_idle`, on a side that keeps its context: the
     /// window that side's codec must resume from once it was handed back,
-    /// and whether the codec held now has been given it.
+    /// and whether the codec held now has been given it (false from the
+    /// moment one is handed back until the next is primed).
     sent: Option<History>,
     received: Option<History>,
     send_primed: bool,
@@ -361,14 +362,12 @@ impl DeflateState {
         if self.compressor.is_none() && send_pooled {
             if let Some(window) = self.params.send_window(self.role) {
                 self.compressor = pool.take_compressor(self.level, window);
-                self.send_primed = self.sent.is_none();
             }
         }
         let receive_pooled = self.params.receive_resets(self.role) || self.received.is_some();
         if self.decompressor.is_none() && receive_pooled {
             let window = self.params.receive_window(self.role);
             self.decompressor = pool.take_decompressor(window);
-            self.receive_primed = self.received.is_none();
         }
     }
 
