@@ -109,14 +109,16 @@
 //!   within two seconds of the last large message. After a second in which
 //!   nothing was lent, the pool keeps only 4 spare sets of at most 16 KiB
 //!   per buffer, so a burst of busy connections leaves nothing behind.
-//! - **Compression history lives as long as its connection.** With
-//!   permessage-deflate and context takeover (RFC 7692 §7.1.1, the
-//!   default), each side keeps its compressor and decompressor: about
-//!   340 KB per connection after the first compressed message each way,
-//!   freed when the connection closes. The memory presets
-//!   (`DeflateConfig::preset`, `DeflateConfig::release_when_idle`) keep
-//!   only the windows while a connection is quiet (66 KB at 15 bits down
-//!   to about 1.5 KB at 9) and lend the codecs per loop, like buffers.
+//! - **A quiet compressing connection keeps only its windows.** With
+//!   permessage-deflate and context takeover (RFC 7692 §7.1.1), RFC 7692
+//!   asks each side to keep the last 2^bits bytes, not the codec: by
+//!   default (`DeflateConfig::release_when_idle`) a connection that goes
+//!   quiet keeps its two windows (66 KB at 15 bits, down to about 1.5 KB
+//!   at 9 with `DeflateConfig::preset`) and hands its compressor and
+//!   decompressor to the loop's pool, which keeps up to 16 of each while
+//!   busy and 4 once idle; a connection that comes back before another
+//!   needed them takes its own back mid-stream. `DeflateMemory::Full`
+//!   keeps them instead (about 340 KB per connection).
 //!   `DeflateConfig::server_no_context_takeover` brings it to about
 //!   20 KB, both `no_context_takeover` settings to about 300 B.
 //! - **An idle TLS connection keeps only rustls's session state** (keys

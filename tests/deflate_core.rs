@@ -11,7 +11,7 @@ use ws6455_describe::TraceLine;
 use ws6455_test_support::core::take_output;
 
 use proptest::prelude::*;
-use ws6455::proto::deflate::{DeflateConfig, DeflateParams};
+use ws6455::proto::deflate::{DeflateConfig, DeflateMemory, DeflateParams};
 use ws6455::proto::encode::push_raw_frame;
 use ws6455::proto::frame::{decode_header, FrameHeader};
 use ws6455::proto::mask::apply_mask;
@@ -454,7 +454,7 @@ fn garbage_after_rsv1_fails_with_1007() {
 }
 
 #[test]
-fn no_context_takeover_sides_hand_their_codecs_back_when_idle() {
+fn idle_connections_hand_their_codecs_back_unless_told_to_keep_them() {
     let lean = {
         let mut deflate = DeflateConfig::default();
         deflate.server_no_context_takeover = true;
@@ -478,18 +478,23 @@ fn no_context_takeover_sides_hand_their_codecs_back_when_idle() {
         assert_eq!(s.deflate_codecs(), (false, false), "round {round}");
         assert_eq!(pool.codecs().len(), (1, 1));
     }
-    // With context takeover the state stays: it holds the history.
-    let (mut c, mut s) = pair(on(), on());
-    c.send_text("abc abc abc abc").unwrap();
-    s.recv(&take_output(&mut c));
-    s.send_text("abc abc abc abc").unwrap();
-    drain(&mut s);
-    take_output(&mut s);
-    let mut pool = BufferPool::new(4, 1 << 16);
-    s.park(&mut pool);
-    assert_eq!(s.deflate_codecs(), (true, true));
-    s.release_idle_memory();
-    assert_eq!(s.deflate_codecs(), (true, true));
+    // With context takeover the default hands them back too, keeping the
+    // windows; `DeflateMemory::Full` keeps them for the connection's life.
+    for (memory, kept) in [(DeflateMemory::Windows, false), (DeflateMemory::Full, true)] {
+        let mut config = DeflateConfig::preset(memory);
+        config.threshold = 0;
+        let (mut c, mut s) = pair(Some(config.clone()), Some(config));
+        c.send_text("abc abc abc abc").unwrap();
+        s.recv(&take_output(&mut c));
+        s.send_text("abc abc abc abc").unwrap();
+        drain(&mut s);
+        take_output(&mut s);
+        let mut pool = BufferPool::new(4, 1 << 16);
+        s.park(&mut pool);
+        assert_eq!(s.deflate_codecs(), (kept, kept), "{memory:?}");
+        s.release_idle_memory();
+        assert_eq!(s.deflate_codecs(), (kept, kept), "{memory:?}");
+    }
 }
 
 #[test]

@@ -4,9 +4,11 @@
 //! message each way, `Full` keeps its compressor and decompressor, while
 //! the other presets keep only their windows (RFC 7692 §7.1.1) and hand
 //! the codecs back to the loop, and still read and write the same stream.
+//! Measured once the loop has gone quiet and trimmed its pool of codecs.
 #![cfg(feature = "deflate")]
 
 use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
 
 use ws6455::proto::deflate::{DeflateConfig, DeflateMemory};
 use ws6455::proto::{ClientRequest, CloseCode, Config};
@@ -69,15 +71,25 @@ fn close(mut ws: WebSocket<TcpStream>) {
     }
 }
 
+/// The live heap once the loop has gone quiet: it trims its pool (spare
+/// buffers and codecs, down to 4 of each) after lending nothing for a
+/// whole second, checked once a second.
+fn quiet() -> isize {
+    std::thread::sleep(Duration::from_millis(2500));
+    settled(MUST)
+}
+
 /// Live heap bytes per idle connection of the loop serving `memory`.
 fn per_idle_connection(memory: DeflateMemory) -> isize {
     let server = counted_server(memory);
     let addr = server.local_addr();
-    // The loop's own buffers and codec pool exist from then on.
-    close(echoed(addr, memory, 1000));
-    let baseline = settled(MUST);
+    // The loop's own buffers and its idle pool (4 spare codecs of each
+    // kind) exist from then on.
+    let warm: Vec<_> = (0..6).map(|i| echoed(addr, memory, 1000 + i)).collect();
+    warm.into_iter().for_each(close);
+    let baseline = quiet();
     let idle: Vec<_> = (0..IDLE).map(|i| echoed(addr, memory, i)).collect();
-    let held = settled(MUST);
+    let held = quiet();
     // And they keep talking after going quiet: the windows resume.
     let idle: Vec<_> = idle
         .into_iter()

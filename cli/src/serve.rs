@@ -28,13 +28,13 @@ use crate::apps::Routes;
 use crate::policy_args::Policy;
 use crate::tls_args::ServerTls;
 
-/// Options of `ws6455 serve`.
 /// `serve --deflate-memory`: the library's [`DeflateMemory`] presets.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeflateMemoryArg {
-    /// Codecs kept (the fastest; about 340 KB per connection).
+    /// Codecs kept (about 340 KB per connection).
     Full,
-    /// 32 KiB windows kept between bursts, codecs lent (64 KiB).
+    /// 32 KiB windows kept between bursts, codecs lent (64 KiB; the
+    /// default).
     Windows,
     /// 4 KiB windows kept between bursts, codecs lent (about 8.5 KB).
     Small,
@@ -53,6 +53,7 @@ impl From<DeflateMemoryArg> for DeflateMemory {
     }
 }
 
+/// Options of `ws6455 serve`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Address to listen on.
@@ -76,15 +77,13 @@ pub struct Args {
     pub no_deflate: bool,
     /// Negotiate permessage-deflate without context takeover in either
     /// direction (RFC 7692 §7.1.1): compresses less, but an idle
-    /// connection holds no compression state (about 300 bytes instead of
-    /// about 330 KiB once a message went each way).
+    /// connection holds no compression state, not even the windows.
     #[arg(long, conflicts_with = "no_deflate")]
     pub deflate_no_context_takeover: bool,
     /// Negotiate permessage-deflate with `server_no_context_takeover` only
     /// (RFC 7692 §7.1.1.1, the server's own choice): our compressor keeps
-    /// no history, so one per event loop serves every connection, while
-    /// clients keep compressing with their history. An idle connection
-    /// then holds only its decompressor's window (about 40 KiB).
+    /// no history, while clients keep compressing with their history. An
+    /// idle connection then holds only the window of what it received.
     #[arg(long, conflicts_with_all = ["no_deflate", "deflate_no_context_takeover"])]
     pub deflate_server_no_context_takeover: bool,
     /// Send messages shorter than this many bytes uncompressed (RFC 7692
@@ -93,15 +92,16 @@ pub struct Args {
     #[arg(long, value_name = "BYTES", default_value_t = DeflateConfig::default().threshold,
           conflicts_with = "no_deflate")]
     pub deflate_threshold: usize,
-    /// permessage-deflate's memory per connection against its speed:
-    /// `full` keeps each connection's compressor and decompressor (32 KiB
-    /// windows, about 340 KB once a message went each way; the fastest),
-    /// `windows` keeps only the two 32 KiB windows between bursts and
-    /// lends codecs from the event loop (64 KiB), `small` the same with
+    /// permessage-deflate's memory per connection against its
+    /// compression: `windows` (the default) keeps only the two 32 KiB
+    /// windows between bursts and lends codecs from the event loop (a
+    /// busy connection gets its own back; 64 KiB), `small` the same with
     /// 4 KiB windows (about 8.5 KB), `tiny` with 512-byte windows (about
-    /// 1.5 KB). A client whose offer does not allow a smaller window still
-    /// gets a 32 KiB one for what it sends.
-    #[arg(long, value_name = "PRESET", value_enum, default_value_t = DeflateMemoryArg::Full,
+    /// 1.5 KB); `full` keeps each connection's compressor and decompressor
+    /// (32 KiB windows, about 340 KB once a message went each way). A
+    /// client whose offer does not allow a smaller window still gets a
+    /// 32 KiB one for what it sends.
+    #[arg(long, value_name = "PRESET", value_enum, default_value_t = DeflateMemoryArg::Windows,
           conflicts_with = "no_deflate")]
     pub deflate_memory: DeflateMemoryArg,
     /// TLS: serve https:// and wss:// instead of http:// and ws://.

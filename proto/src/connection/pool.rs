@@ -108,10 +108,14 @@ pub struct BufferPool {
     pub(super) codecs: crate::deflate::CodecPool,
 }
 
-/// Spare deflate codecs a pool keeps of each kind: connections lend them
-/// for one turn at a time, so a few serve a whole event loop.
+/// Spare deflate codecs a pool keeps of each kind while the loop is busy:
+/// connections lend them for one turn at a time, and this many busy
+/// connections that keep their context (RFC 7692 §7.1.1) find their own
+/// codec again instead of priming another from their window. At most
+/// about 16 × 300 KiB at 32 KiB windows, trimmed with the rest of the pool
+/// once the loop goes quiet ([`BufferPool::trim`]).
 #[cfg(feature = "deflate")]
-const POOLED_CODECS: usize = 4;
+const POOLED_CODECS: usize = 16;
 
 impl BufferPool {
     /// A pool holding at most `limit` spare parts, each keeping buffers of
@@ -209,8 +213,9 @@ impl BufferPool {
     }
 
     /// Shrink the pool to what an idle event loop needs: at most `spares`
-    /// spare parts, each with buffers of at most `keep` bytes; the rest
-    /// goes back to the allocator. Meant for when no part was lent for a
+    /// spare parts, each with buffers of at most `keep` bytes, and at most
+    /// `spares` deflate codecs of each kind; the rest goes back to the
+    /// allocator. Meant for when no part was lent for a
     /// while (see [`BufferPool::lends`]): the next busy moment allocates
     /// again what it needs, once.
     pub fn trim(&mut self, spares: usize, keep: usize) {
@@ -220,6 +225,8 @@ impl BufferPool {
         }
         self.large_held = 0;
         self.trimmed = true;
+        #[cfg(feature = "deflate")]
+        self.codecs.trim(spares);
     }
 
     pub(super) fn take(&mut self) -> Box<Active> {

@@ -13,7 +13,9 @@
 //! calls it while it parses frames and while it encodes messages. The
 //! compressor and decompressor are created on first use and, on a side
 //! that agreed to "no context takeover", are reset after every message so
-//! that they hold no history (§7.1.1).
+//! that they hold no history (§7.1.1); a side that keeps its context keeps
+//! its window apart (`history.rs`) and lends its codecs from the loop's
+//! [`CodecPool`] between bursts.
 
 pub mod codec;
 mod history;
@@ -44,8 +46,10 @@ pub const MAX_WINDOW_BITS: u8 = 15;
 ///
 /// Each side's compressor costs about 256 KiB while it holds a window of
 /// 32 KiB (`*_max_window_bits = 15`), its decompressor about 40 KiB; both
-/// are created on first use. With "no context takeover" on a side, that
-/// side's state is reset after each message and never carries history.
+/// are created on first use, and by default lent from the event loop only
+/// while the connection is busy (`release_when_idle`). With "no context
+/// takeover" on a side, that side's state is reset after each message and
+/// never carries history.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DeflateConfig {
@@ -80,12 +84,14 @@ pub struct DeflateConfig {
     pub threshold: usize,
     /// Between bursts of traffic, keep only what context takeover needs
     /// (§7.1.1: the last 2^bits bytes each way, a window's worth) and hand
-    /// the compressor and decompressor back to the event loop's pool. An
-    /// idle connection then holds its two windows (64 KiB at 15 bits, 1 KiB
-    /// at 9) instead of about 340 KB of codec state; when traffic resumes,
-    /// a pooled codec is primed with the window, which costs time in
-    /// proportion to the window. Off by default: a busy connection is
-    /// fastest with its codecs kept.
+    /// the compressor and decompressor back to the event loop's
+    /// [`CodecPool`]. An idle connection then holds its two windows (64 KiB
+    /// at 15 bits, 1 KiB at 9) instead of about 340 KB of codec state.
+    /// When traffic resumes the connection takes its own codec back if
+    /// no other connection needed it meanwhile (no cost), else a pooled
+    /// one primed with the window (time in proportion to the window). On
+    /// by default; off keeps each connection's codecs for its life
+    /// ([`DeflateMemory::Full`]).
     pub release_when_idle: bool,
 }
 
@@ -98,7 +104,7 @@ impl Default for DeflateConfig {
             client_max_window_bits: MAX_WINDOW_BITS,
             level: 6,
             threshold: 64,
-            release_when_idle: false,
+            release_when_idle: true,
         }
     }
 }
@@ -110,11 +116,12 @@ impl Default for DeflateConfig {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum DeflateMemory {
-    /// 32 KiB windows, codecs kept for the connection's life: the fastest
-    /// and the default (about 340 KB of codec state).
+    /// 32 KiB windows, codecs kept for the connection's life (about 340 KB
+    /// of codec state): for a few connections that are always busy.
     Full,
     /// 32 KiB windows, codecs handed back to the loop between bursts: the
-    /// same compression, 64 KiB of windows kept.
+    /// same compression, 64 KiB of windows kept. The default
+    /// ([`DeflateConfig::default`]).
     Windows,
     /// 4 KiB windows (12 bits), codecs handed back: about 8.5 KB kept.
     Small,
@@ -258,6 +265,9 @@ pub(crate) struct DeflateState {
     received: Option<History>,
     send_primed: bool,
     receive_primed: bool,
+    /// Marks the codecs this connection hands back mid-stream (see
+    /// [`CodecPool`]); 0 until it first hands one back.
+    ticket: u64,
 }
 
 impl DeflateState {
@@ -280,6 +290,7 @@ impl DeflateState {
             received,
             send_primed: true,
             receive_primed: true,
+            ticket: 0,
         }
     }
 
@@ -355,42 +366,70 @@ impl DeflateState {
 
     /// Take codecs from `pool` ahead of I/O, so that a busy connection
     /// does not allocate them: history-free ones, and with
-    /// `release_when_idle` the ones that resume from a kept window (primed
-    /// on first use, so a burst that compresses nothing pays nothing).
+    /// `release_when_idle` the ones that resume from a kept window — the
+    /// very codec this connection handed back if no other took it (still
+    /// mid-stream), else one primed from the window on first use (so a
+    /// burst that compresses nothing pays nothing).
     pub(crate) fn lend(&mut self, pool: &mut CodecPool) {
         let send_pooled = self.params.send_resets(self.role) || self.sent.is_some();
         if self.compressor.is_none() && send_pooled {
             if let Some(window) = self.params.send_window(self.role) {
-                self.compressor = pool.take_compressor(self.level, window);
+                let owner = self.owner(self.sent.is_some());
+                if let Some((c, own)) = pool.take_compressor(self.level, window, owner) {
+                    self.compressor = Some(c);
+                    self.send_primed = own;
+                }
             }
         }
         let receive_pooled = self.params.receive_resets(self.role) || self.received.is_some();
         if self.decompressor.is_none() && receive_pooled {
             let window = self.params.receive_window(self.role);
-            self.decompressor = pool.take_decompressor(window);
+            let owner = self.owner(self.received.is_some());
+            if let Some((d, own)) = pool.take_decompressor(window, owner) {
+                self.decompressor = Some(d);
+                self.receive_primed = own;
+            }
+        }
+    }
+
+    /// The ticket this connection's codecs carry in a pool when they keep
+    /// its stream (`keeps`), or 0.
+    fn owner(&self, keeps: bool) -> u64 {
+        if keeps {
+            self.ticket
+        } else {
+            0
         }
     }
 
     /// Hand back to `pool` (or free, when `pool` is `None`) what the
     /// connection need not keep between bursts: a side without context
     /// takeover holds no history, and with `release_when_idle` a side's
-    /// history is its kept window. An idle connection then keeps only the
+    /// history is its kept window (the codec goes back mid-stream, marked
+    /// as this connection's). An idle connection then keeps only the
     /// parameters and those windows.
     pub(crate) fn give_back(&mut self, mut pool: Option<&mut CodecPool>) {
+        if self.ticket == 0 && (self.sent.is_some() || self.received.is_some()) {
+            if let Some(pool) = pool.as_deref_mut() {
+                self.ticket = pool.ticket();
+            }
+        }
         if self.params.send_resets(self.role) || self.sent.is_some() {
             if let Some(c) = self.compressor.take() {
+                let owner = self.owner(self.sent.is_some() && self.send_primed);
                 self.send_primed = false;
                 if let Some(pool) = pool.as_deref_mut() {
-                    pool.put_compressor(c);
+                    pool.put_compressor(c, owner);
                 }
             }
         }
         let between_messages = self.decompressor.as_deref().is_none_or(|d| !d.in_message());
         if (self.params.receive_resets(self.role) || self.received.is_some()) && between_messages {
             if let Some(d) = self.decompressor.take() {
+                let owner = self.owner(self.received.is_some() && self.receive_primed);
                 self.receive_primed = false;
                 if let Some(pool) = pool {
-                    pool.put_decompressor(d);
+                    pool.put_decompressor(d, owner);
                 }
             }
         }
@@ -403,17 +442,71 @@ impl DeflateState {
     }
 }
 
-/// Spare history-free compressors and decompressors shared by the
-/// connections of one event loop (a connection lends them while it is
-/// busy and hands them back when it goes quiet), at most `limit`
-/// of each. Each is about 256 KiB or 40 KiB at a 32 KiB window.
+/// Spare compressors and decompressors shared by the connections of one
+/// event loop, at most `limit` of each (each is about 256 KiB or 40 KiB at
+/// a 32 KiB window); a connection lends them while it is busy and hands
+/// them back when it goes quiet.
+///
+/// A codec handed back by a connection that keeps its context (RFC 7692
+/// §7.1.1) stays as it was, marked with that connection's ticket: when the
+/// same connection comes back before another one needed the codec, it
+/// takes it back mid-stream and need not prime a fresh one from its
+/// window. A connection without its own takes a clean codec; failing
+/// that it makes a new one while the pool has room, and once it is full
+/// takes the one whose owner has been quiet the longest, and primes it.
+/// So up to `limit` busy connections run as fast as with codecs of their
+/// own, and many quiet ones cost only their windows.
 #[derive(Debug, Default)]
 pub struct CodecPool {
-    #[allow(clippy::vec_box)]
-    compressors: Vec<Box<Compressor>>,
-    #[allow(clippy::vec_box)]
-    decompressors: Vec<Box<Decompressor>>,
+    /// Oldest first.
+    compressors: Vec<Spare<Compressor>>,
+    decompressors: Vec<Spare<Decompressor>>,
     limit: usize,
+    /// The last ticket handed out (0 marks a clean codec).
+    tickets: u64,
+}
+
+/// A pooled codec and the ticket of the connection whose stream it holds
+/// (0: none, it was reset).
+#[derive(Debug)]
+struct Spare<T> {
+    codec: Box<T>,
+    owner: u64,
+}
+
+/// Where in `spares` to take a codec for `owner` from: its own if there,
+/// else a clean one that `fits`, else — only when the pool is full
+/// (`full`), so that busy connections each end up with a codec of their
+/// own — the oldest one that fits. The bool says whether it is the
+/// owner's own.
+fn pick<T>(
+    spares: &[Spare<T>],
+    owner: u64,
+    full: bool,
+    fits: impl Fn(&T) -> bool,
+) -> Option<(usize, bool)> {
+    if owner != 0 {
+        if let Some(at) = spares.iter().position(|s| s.owner == owner) {
+            return Some((at, true));
+        }
+    }
+    let clean = spares.iter().position(|s| s.owner == 0 && fits(&s.codec));
+    let oldest = || {
+        full.then(|| spares.iter().position(|s| fits(&s.codec)))
+            .flatten()
+    };
+    clean.or_else(oldest).map(|at| (at, false))
+}
+
+/// Keep `spare` as the newest, dropping the oldest when `limit` are held.
+fn keep<T>(spares: &mut Vec<Spare<T>>, spare: Spare<T>, limit: usize) {
+    if limit == 0 {
+        return;
+    }
+    if spares.len() >= limit {
+        spares.remove(0);
+    }
+    spares.push(spare);
 }
 
 impl CodecPool {
@@ -423,6 +516,7 @@ impl CodecPool {
             compressors: Vec::new(),
             decompressors: Vec::new(),
             limit,
+            tickets: 0,
         }
     }
 
@@ -431,35 +525,69 @@ impl CodecPool {
         (self.compressors.len(), self.decompressors.len())
     }
 
-    fn take_compressor(&mut self, level: u32, window: u8) -> Option<Box<Compressor>> {
-        let at = self
-            .compressors
-            .iter()
-            .position(|c| c.settings() == (level, window))?;
-        Some(self.compressors.swap_remove(at))
+    /// Keep at most `spares` codecs of each kind, the most recently handed
+    /// back (for an event loop that went quiet).
+    pub fn trim(&mut self, spares: usize) {
+        drop_oldest(&mut self.compressors, spares);
+        drop_oldest(&mut self.decompressors, spares);
     }
 
-    fn take_decompressor(&mut self, window: u8) -> Option<Box<Decompressor>> {
-        let at = self
-            .decompressors
-            .iter()
-            .position(|d| d.window() == window)?;
-        Some(self.decompressors.swap_remove(at))
+    /// A new ticket, never 0.
+    fn ticket(&mut self) -> u64 {
+        self.tickets = self.tickets.wrapping_add(1).max(1);
+        self.tickets
     }
 
-    fn put_compressor(&mut self, mut c: Box<Compressor>) {
-        if self.compressors.len() < self.limit {
-            c.reset();
-            self.compressors.push(c);
+    /// A compressor for `owner` (0: any clean one), and whether it is the
+    /// one `owner` handed back, still mid-stream. Any other was reset.
+    fn take_compressor(
+        &mut self,
+        level: u32,
+        window: u8,
+        owner: u64,
+    ) -> Option<(Box<Compressor>, bool)> {
+        let full = self.compressors.len() >= self.limit;
+        let (at, own) = pick(&self.compressors, owner, full, |c| {
+            c.settings() == (level, window)
+        })?;
+        let mut spare = self.compressors.remove(at);
+        if !own && spare.owner != 0 {
+            spare.codec.reset();
         }
+        Some((spare.codec, own))
     }
 
-    fn put_decompressor(&mut self, mut d: Box<Decompressor>) {
-        if self.decompressors.len() < self.limit {
-            d.reset();
-            self.decompressors.push(d);
+    fn take_decompressor(&mut self, window: u8, owner: u64) -> Option<(Box<Decompressor>, bool)> {
+        let full = self.decompressors.len() >= self.limit;
+        let (at, own) = pick(&self.decompressors, owner, full, |d| d.window() == window)?;
+        let mut spare = self.decompressors.remove(at);
+        if !own && spare.owner != 0 {
+            spare.codec.reset();
         }
+        Some((spare.codec, own))
     }
+
+    /// Keep `codec` for later: as `owner`'s, mid-stream, or reset when
+    /// `owner` is 0.
+    fn put_compressor(&mut self, mut codec: Box<Compressor>, owner: u64) {
+        if owner == 0 {
+            codec.reset();
+        }
+        keep(&mut self.compressors, Spare { codec, owner }, self.limit);
+    }
+
+    fn put_decompressor(&mut self, mut codec: Box<Decompressor>, owner: u64) {
+        if owner == 0 {
+            codec.reset();
+        }
+        keep(&mut self.decompressors, Spare { codec, owner }, self.limit);
+    }
+}
+
+/// Drop the oldest of `spares` until at most `left` remain.
+fn drop_oldest<T>(spares: &mut Vec<Spare<T>>, left: usize) {
+    let drop = spares.len().saturating_sub(left);
+    spares.drain(..drop);
 }
 
 #[cfg(test)]
