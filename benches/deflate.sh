@@ -8,11 +8,16 @@
 #   (`bench --idle --warm`) with and without the extension, and with
 #   `serve --deflate-no-context-takeover` and
 #   `--deflate-server-no-context-takeover`, and under each
-#   `--deflate-memory` preset that keeps only windows (windows, small,
-#   tiny) against Node `ws` with the same window bits;
+#   `--deflate-memory` preset (the default windows, full, small, tiny)
+#   against Node `ws` with the same window bits;
 # * echo: $CONNS connections echoing JSON-like text of each of $SIZES,
 #   every message compressed both ways (`bench --deflate`); payload MB per
-#   server CPU-second = what one core inflates and deflates.
+#   server CPU-second = what one core inflates and deflates; the default
+#   and `--deflate-memory full` against Node `ws`;
+# * ratio (first repetition only: it is deterministic): the chat and mixed
+#   corpora of benches/corpus.py echoed over one connection (`bench
+#   --ratio`), wire bytes of the server's echoes over payload bytes, per
+#   preset against Node `ws` with the same windows.
 #
 # With WS_BASE=path/to/another/ws6455, that build echoes too (as
 # ws6455-base), alternating with the current one: before/after in one run.
@@ -39,14 +44,17 @@ DURATION=${DURATION:-5}
 REPS=${REPS:-3}
 STAMP=$(date -u +%Y-%m-%dT%H%M%SZ)
 RAW=$RESULTS/.deflate-$STAMP.jsonl
+CORPUS=$(mktemp -d)
+trap 'rm -rf "$CORPUS"' EXIT
+python3 "$ROOT/benches/corpus.py" "$CORPUS"
 OUT=$RESULTS/deflate-$STAMP.json
 
 build_ws6455_and_node
 COMMIT=$(commit_of "$ROOT")
-ECHO_SERVERS="ws6455-deflate node-ws-deflate"
+ECHO_SERVERS="ws6455-deflate ws6455-full node-ws-deflate"
 base_args=()
 if [ -n "${WS_BASE:-}" ]; then
-    ECHO_SERVERS="ws6455-deflate ws6455-base node-ws-deflate"
+    ECHO_SERVERS="ws6455-deflate ws6455-full ws6455-base node-ws-deflate"
     base_args=(--base-commit "$(commit_of "$WS_BASE")" --base-path "$WS_BASE")
 fi
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -86,15 +94,33 @@ ws6455-deflate agreed --deflate
 node-ws-deflate agreed --deflate
 ws6455-deflate warm --deflate --warm
 node-ws-deflate warm --deflate --warm
+ws6455-full warm-full --deflate --warm
 ws6455-nct warm-nct --deflate --warm
 ws6455-snct warm-snct --deflate --warm
-ws6455-windows warm-windows --deflate --warm
-node-ws-deflate warm-windows --deflate --warm
 ws6455-small warm-small --deflate --warm
 node-ws-small warm-small --deflate --warm
 ws6455-tiny warm-tiny --deflate --warm
 node-ws-tiny warm-tiny --deflate --warm
 CASES
+    if [ "$rep" = 1 ]; then
+        while read -r server preset; do
+            for corpus in chat mixed; do
+                port=$((port + 1))
+                start_server "$server" "$port"
+                log "ratio: $server $corpus"
+                record ratio "$rep" "$server" "$preset-$corpus" -- --ratio "$CORPUS/$corpus.jsonl" \
+                    --url "ws://127.0.0.1:$port/"
+                stop_server
+            done
+        done <<'RATIOS'
+ws6455-deflate windows
+node-ws-deflate windows
+ws6455-small small
+node-ws-small small
+ws6455-tiny tiny
+node-ws-tiny tiny
+RATIOS
+    fi
     for size in $SIZES; do
         for server in $ECHO_SERVERS; do
             port=$((port + 1))

@@ -88,16 +88,19 @@ server_cmd() {
         tungstenite) echo "$PEERS/echo-tungstenite --listen 127.0.0.1:$2" ;;
         node-ws) echo "node $ROOT/benches/peers/node/echo-ws.js --listen 127.0.0.1:$2" ;;
         # permessage-deflate at the same settings on both (level 6, 32 KiB
-        # windows, context takeover); ws6455-nct: no context takeover;
-        # ws6455-snct: no context takeover for the server only.
-        ws6455-deflate) echo "$WS serve --listen 127.0.0.1:$2 --quiet" ;;
-        ws6455-nct) echo "$WS serve --listen 127.0.0.1:$2 --quiet --deflate-no-context-takeover" ;;
-        ws6455-snct) echo "$WS serve --listen 127.0.0.1:$2 --quiet --deflate-server-no-context-takeover" ;;
+        # windows, context takeover, every message compressed: threshold
+        # 0); ws6455-deflate is serve's default (codecs lent between
+        # bursts, `--deflate-memory windows`), ws6455-full keeps them;
+        # ws6455-nct: no context takeover; ws6455-snct: no context
+        # takeover for the server only.
+        ws6455-deflate) echo "$WS serve --listen 127.0.0.1:$2 --quiet --deflate-threshold 0" ;;
+        ws6455-full) echo "$WS serve --listen 127.0.0.1:$2 --quiet --deflate-threshold 0 --deflate-memory full" ;;
+        ws6455-nct) echo "$WS serve --listen 127.0.0.1:$2 --quiet --deflate-threshold 0 --deflate-no-context-takeover" ;;
+        ws6455-snct) echo "$WS serve --listen 127.0.0.1:$2 --quiet --deflate-threshold 0 --deflate-server-no-context-takeover" ;;
         node-ws-deflate) echo "node $ROOT/benches/peers/node/echo-ws.js --listen 127.0.0.1:$2 --deflate" ;;
         # serve --deflate-memory PRESET, and Node `ws` with the same windows.
-        ws6455-windows) echo "$WS serve --listen 127.0.0.1:$2 --quiet --deflate-memory windows" ;;
-        ws6455-small) echo "$WS serve --listen 127.0.0.1:$2 --quiet --deflate-memory small" ;;
-        ws6455-tiny) echo "$WS serve --listen 127.0.0.1:$2 --quiet --deflate-memory tiny" ;;
+        ws6455-small) echo "$WS serve --listen 127.0.0.1:$2 --quiet --deflate-threshold 0 --deflate-memory small" ;;
+        ws6455-tiny) echo "$WS serve --listen 127.0.0.1:$2 --quiet --deflate-threshold 0 --deflate-memory tiny" ;;
         node-ws-small) echo "node $ROOT/benches/peers/node/echo-ws.js --listen 127.0.0.1:$2 --deflate --deflate-window 12" ;;
         node-ws-tiny) echo "node $ROOT/benches/peers/node/echo-ws.js --listen 127.0.0.1:$2 --deflate --deflate-window 9" ;;
         raw-mio) echo "$PEERS/echo-raw-mio --listen 127.0.0.1:$2" ;;

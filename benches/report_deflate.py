@@ -9,31 +9,51 @@ IDLE_CASES = [
     ("plain", "no extension, after the handshake"),
     ("plain-warm", "no extension, after one ~1 KiB message each way"),
     ("agreed", "permessage-deflate agreed, no message yet"),
-    ("warm", "permessage-deflate, after one compressed message each way (context takeover)"),
+    ("warm", "permessage-deflate, after one compressed message each way (context takeover): the default, `--deflate-memory windows` (32 KiB windows kept, codecs lent from the loop)"),
+    ("warm-full", "the same with `--deflate-memory full` (codecs kept)"),
     ("warm-snct", "permessage-deflate, no context takeover for the server only (`--deflate-server-no-context-takeover`), after one message each way"),
     ("warm-nct", "permessage-deflate without context takeover either way (`--deflate-no-context-takeover`), after one message each way"),
-    ("warm-windows", "context takeover, 32 KiB windows, `--deflate-memory windows` (Node: the same windows), after one message each way"),
     ("warm-small", "context takeover, 4 KiB windows, `--deflate-memory small` (Node: `serverMaxWindowBits`/`clientMaxWindowBits` 12), after one message each way"),
     ("warm-tiny", "context takeover, 512-byte windows, `--deflate-memory tiny` (Node: window bits 9), after one message each way"),
 ]
+RATIO_PRESETS = [
+    ("windows", "default, `windows` (32 KiB windows)"),
+    ("small", "`small` (4 KiB windows; Node: window bits 12)"),
+    ("tiny", "`tiny` (512-byte windows; Node: window bits 9)"),
+]
+RATIO_CORPORA = [
+    ("chat", "chat JSON"),
+    ("mixed", "mixed text"),
+]
 PEER = "node-ws"
 BASE = "ws6455-base"
+FULL = "ws6455-full"
 
 
 def base(server):
     """ws6455-deflate and ws6455-nct are ws6455; node-ws-deflate is node-ws;
-    ws6455-base (another build, deflate.sh's WS_BASE) stays apart."""
-    if server == BASE:
-        return BASE
+    ws6455-base (another build, deflate.sh's WS_BASE) and ws6455-full (the
+    codecs-kept preset, echoed beside the default) stay apart."""
+    if server in (BASE, FULL):
+        return server
     return "ws6455" if server.startswith("ws6455") else PEER
 
 
 def summarize(runs):
-    idle, echo = {}, {}
+    idle, echo, ratio = {}, {}, {}
+    kinds = {"idle": idle, "echo": echo, "ratio": ratio}
     for r in runs:
         key = (base(r["server"]), r["case"])
-        (idle if r["kind"] == "idle" else echo).setdefault(key, []).append(r)
-    out = {"idle": [], "echo": []}
+        kinds[r["kind"]].setdefault(key, []).append(r)
+    out = {"idle": [], "echo": [], "ratio": []}
+    for (server, case), rs in sorted(ratio.items()):
+        ok = [r["result"] for r in rs if "result" in r]
+        out["ratio"].append({
+            "server": server, "case": case, "runs": len(rs), "errors": len(rs) - len(ok),
+            "payload_bytes": ok[0]["payload_bytes"] if ok else None,
+            "wire_bytes": ok[0]["wire_bytes"] if ok else None,
+            "ratio": ok[0]["ratio"] if ok else None,
+        })
     for (server, case), rs in sorted(idle.items()):
         ok = [r["result"] for r in rs if "result" in r]
         out["idle"].append({
@@ -82,7 +102,8 @@ def render(doc, path, caption=""):
     w(f"| connection state | ws6455 | {PEER} | ws6455 ÷ {PEER} |")
     w("|---|---:|---:|---:|")
     for case, label in IDLE_CASES:
-        ours = idle.get(("ws6455", case), {}).get("rss_per_connection")
+        server = FULL if case == "warm-full" else "ws6455"
+        ours = idle.get((server, case), {}).get("rss_per_connection")
         theirs = idle.get((PEER, case), {}).get("rss_per_connection")
         w(f"| {label} | {fmt(ours, ' B')} | {fmt(theirs, ' B')} | {ratio(ours, theirs)} |")
     w("")
@@ -101,6 +122,36 @@ def render(doc, path, caption=""):
           f"{ratio(a.get('mb_per_server_cpu_s'), b.get('mb_per_server_cpu_s'))} | {fmt(a.get('per_second'))} | "
           f"{fmt(b.get('per_second'))} | {ratio(a.get('per_second'), b.get('per_second'))} |")
     w("")
+    if any(k[0] == FULL for k in echo):
+        w(f"The default (codecs lent between bursts) against `--deflate-memory full` (codecs kept), "
+          f"same run:\n")
+        w(f"| message size | ws6455 MB/CPU-s | {FULL} MB/CPU-s | ws6455 ÷ {FULL} |")
+        w("|---|---:|---:|---:|")
+        for s in sizes:
+            a, b = echo.get(("ws6455", s), {}), echo.get((FULL, s), {})
+            w(f"| {size_label(s)} | {fmt(a.get('mb_per_server_cpu_s'))} | {fmt(b.get('mb_per_server_cpu_s'))} | "
+              f"{ratio(a.get('mb_per_server_cpu_s'), b.get('mb_per_server_cpu_s'))} |")
+        w("")
+    ratios = {(x["server"], x["case"]): x for x in doc.get("ratio", [])}
+    if ratios:
+        w("### Compression ratio by memory preset\n")
+        if caption:
+            w(caption)
+        w("Wire bytes of the server's echoes (frame headers included) over their payload, lower is better: "
+          "`ws6455 bench --ratio CORPUS` over one connection, every message compressed (threshold 0), "
+          "on the corpora of `benches/corpus.py` — *chat JSON*: 3,000 messages of the chat demo's "
+          "wire format (room messages, direct messages, presence, joins, room lists); *mixed text*: 3,000 "
+          "messages taking turns between README paragraphs, Rust source, the demo pages' HTML and chat JSON.\n")
+        w(f"| preset | corpus | payload | ws6455 wire | {PEER} wire | ws6455 ÷ {PEER} |")
+        w("|---|---|---:|---:|---:|---:|")
+        for preset, plabel in RATIO_PRESETS:
+            for corpus, clabel in RATIO_CORPORA:
+                a = ratios.get(("ws6455", f"{preset}-{corpus}"), {})
+                b = ratios.get((PEER, f"{preset}-{corpus}"), {})
+                pct = lambda x: "–" if x.get("ratio") is None else f"{x['ratio'] * 100:.1f} %"
+                w(f"| {plabel} | {clabel} | {fmt(a.get('payload_bytes'), ' B')} | {pct(a)} | {pct(b)} | "
+                  f"{ratio(a.get('ratio'), b.get('ratio'))} |")
+        w("")
     if any(k[0] == BASE for k in echo):
         w(f"Before and after, alternating in the same run ({BASE}: commit "
           f"`{doc.get('base', {}).get('commit', 'unknown')}`):\n")

@@ -7,8 +7,10 @@
 //! counters, the latency histogram and the CPU clocks (ours from
 //! /proc/self/stat, the server's from /proc/PID/stat) cover only the
 //! measured window after it. Two more modes: `--fanout` (one publisher,
-//! C subscribers of a broadcasting server) and `--idle` (C upgraded
-//! connections held open, for memory per idle connection).
+//! C subscribers of a broadcasting server), `--idle` (C upgraded
+//! connections held open, for memory per idle connection) and `--ratio`
+//! (a corpus echoed over one compressing connection, for the server's
+//! compression ratio).
 //!
 //! Echo and fan-out speak `wss://` too (`--ca`, `--insecure`); the idle
 //! mode writes its raw upgrade requests to plain sockets, so it is
@@ -18,6 +20,7 @@ mod echo;
 mod fanout;
 mod hist;
 mod idle;
+mod ratio;
 
 use std::fmt::Write as _;
 use std::io::{self, IsTerminal};
@@ -94,6 +97,12 @@ pub struct Args {
     /// decompressor once.
     #[arg(long, requires = "idle")]
     pub warm: bool,
+    /// Compression ratio: over one connection offering permessage-deflate,
+    /// echo each message of this JSON Lines file (one JSON string per
+    /// line) and report the bytes the server's echoes took on the wire
+    /// against their payload (RFC 7692; `ws://` only).
+    #[arg(long, value_name = "CORPUS", conflicts_with_all = ["idle", "fanout"])]
+    pub ratio: Option<std::path::PathBuf>,
     /// wss://: which certificates to trust.
     #[command(flatten)]
     pub tls: crate::tls_args::ClientTls,
@@ -163,6 +172,9 @@ pub fn run(args: Args) -> io::Result<()> {
     }
     if args.idle {
         return idle::run(&args);
+    }
+    if let Some(corpus) = &args.ratio {
+        return ratio::run(&args, corpus);
     }
     let mut options = ws6455::ConnectOptions::default();
     options.tls = args.tls.config(&args.url)?;
