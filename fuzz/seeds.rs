@@ -249,14 +249,15 @@ fn utf8_seeds() {
 
 fn inflate_seeds() {
     // Layout of the target's input: six u16 cuts, a u16 limit, window bits,
-    // level, reset, round trip, repeat count, then the bytes.
+    // level, reset, round trip, repeat count, session (0 here), then the
+    // bytes.
     let head = |limit: u16, round_trip: bool| -> Vec<u8> {
         let mut h = Vec::new();
         for cut in [3u16, 1, 7, 2, 0, 5] {
             h.extend_from_slice(&cut.to_le_bytes());
         }
         h.extend_from_slice(&limit.to_le_bytes());
-        h.extend_from_slice(&[6, 6, 0, u8::from(round_trip), 4]);
+        h.extend_from_slice(&[6, 6, 0, u8::from(round_trip), 4, 0]);
         h
     };
     let text = b"A WebSocket message, a WebSocket message, compressed twice over.";
@@ -300,11 +301,53 @@ fn inflate_seeds() {
             &[&head(*limit, *round_trip)[..], bytes].concat(),
         );
     }
+    // Sessions (the same head with session = 1, then a `Session`): each
+    // side is preset, windows (flag, server bits, client bits), the two
+    // no-context-takeover flags, threshold, release (flag, value); then
+    // the park bits (u32), eight u16 message lengths, and the text.
+    let side = |preset: u8, windows: Option<(u8, u8)>, threshold: u8| -> Vec<u8> {
+        let (flag, s, c) = windows.map_or((0, 0, 0), |(s, c)| (1, s, c));
+        vec![preset, flag, s, c, 0, 0, threshold, 0, 0]
+    };
+    let sessions: &[(&str, Vec<u8>, Vec<u8>, u32)] = &[
+        (
+            "session-default",
+            side(0, None, 0),
+            side(0, None, 64),
+            0x00ff_00ff,
+        ),
+        (
+            "session-tiny-full",
+            side(4, None, 0),
+            side(1, None, 0),
+            0x0055_00aa,
+        ),
+        (
+            "session-small-windows",
+            side(3, Some((10, 12)), 20),
+            side(2, Some((9, 15)), 0),
+            0xffff_ffff,
+        ),
+    ];
+    for (name, client, server, parks) in sessions {
+        let mut h = head(1000, true);
+        if let Some(last) = h.last_mut() {
+            *last = 1;
+        }
+        h.extend_from_slice(client);
+        h.extend_from_slice(server);
+        h.extend_from_slice(&parks.to_le_bytes());
+        for len in [300u16, 300, 5, 2000, 64, 63, 12000, 0] {
+            h.extend_from_slice(&len.to_le_bytes());
+        }
+        write("inflate", name, &[&h[..], text].concat());
+    }
 }
 
 fn extensions_seeds() {
-    // Client side, server side (each: two flags, two window bits), value.
-    let sides = [0u8, 0, 15, 15, 1, 1, 10, 12];
+    // Client side, server side (each: two flags, two window bits, a
+    // preset), value.
+    let sides = [0u8, 0, 15, 15, 0, 1, 1, 10, 12, 3];
     let values = [
         ("browser", "permessage-deflate; client_max_window_bits"),
         (

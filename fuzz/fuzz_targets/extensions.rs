@@ -5,7 +5,10 @@
 //! * `parse_extensions` never panics on any value; what it accepts,
 //!   written back in canonical form, parses to the same list;
 //! * `negotiate_server` never panics; an answer it gives is a single
-//!   well-formed permessage-deflate element;
+//!   well-formed permessage-deflate element, and what it agrees to never
+//!   lets our server compress with a larger window than its configuration
+//!   (or its memory preset) allows, keeps every window within 8–15 (RFC
+//!   7692 §7.1.2), and keeps a "no context takeover" we configured;
 //! * **differential between the two roles**: for any client and server
 //!   `DeflateConfig`, the server accepts the client's own offer, and the
 //!   client accepts the server's answer with exactly the parameters the
@@ -18,7 +21,8 @@
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use ws6455_proto::deflate::{
-    client_offer, negotiate_server, parse_extensions, validate_response, DeflateConfig, Extension,
+    client_offer, negotiate_server, parse_extensions, validate_response, DeflateConfig,
+    DeflateMemory, Extension,
 };
 
 #[derive(Arbitrary, Debug)]
@@ -27,16 +31,29 @@ struct Side {
     client_no_context_takeover: bool,
     server_max_window_bits: u8,
     client_max_window_bits: u8,
+    /// 0: no preset; 1–4: start from a [`DeflateMemory`] preset (its
+    /// windows are then replaced by the two above unless they are 0).
+    preset: u8,
 }
 
 impl Side {
     fn config(&self) -> DeflateConfig {
         {
-            let mut deflate = DeflateConfig::default();
+            let mut deflate = match self.preset % 5 {
+                1 => DeflateConfig::preset(DeflateMemory::Full),
+                2 => DeflateConfig::preset(DeflateMemory::Windows),
+                3 => DeflateConfig::preset(DeflateMemory::Small),
+                4 => DeflateConfig::preset(DeflateMemory::Tiny),
+                _ => DeflateConfig::default(),
+            };
             deflate.server_no_context_takeover = self.server_no_context_takeover;
             deflate.client_no_context_takeover = self.client_no_context_takeover;
-            deflate.server_max_window_bits = self.server_max_window_bits;
-            deflate.client_max_window_bits = self.client_max_window_bits;
+            if self.server_max_window_bits != 0 {
+                deflate.server_max_window_bits = self.server_max_window_bits;
+            }
+            if self.client_max_window_bits != 0 {
+                deflate.client_max_window_bits = self.client_max_window_bits;
+            }
             deflate
         }
     }
@@ -76,10 +93,14 @@ fuzz_target!(|input: Input<'_>| {
     }
 
     let (cc, sc) = (input.client.config(), input.server.config());
-    if let Some((_, answer)) = negotiate_server(input.value, &sc) {
+    if let Some((agreed, answer)) = negotiate_server(input.value, &sc) {
         let list = parse_extensions(&answer).expect("our answer parses");
         assert_eq!(list.len(), 1);
         assert_eq!(list[0].name, "permessage-deflate");
+        assert!((8..=sc.server_bits()).contains(&agreed.server_max_window_bits));
+        assert!((8..=15).contains(&agreed.client_max_window_bits));
+        assert!(!sc.server_no_context_takeover || agreed.server_no_context_takeover);
+        assert!(!sc.client_no_context_takeover || agreed.client_no_context_takeover);
     }
 
     let offer = client_offer(&cc);

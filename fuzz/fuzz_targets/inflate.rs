@@ -13,10 +13,17 @@
 //!   shared window) inflates back to exactly itself when within the limit,
 //!   and fails with `MessageTooLarge` having handed on only a prefix of it
 //!   when not.
+//!
+//! And a third, chosen by `session`: the rest of the input drives a whole
+//! compressing session between a client and a server core under drawn
+//! settings (memory presets, windows 9–15 each way, threshold, codecs
+//! released when idle and taken back from a pool), with its own oracles
+//! (`ws6455_fuzz::deflate_session`).
 #![no_main]
 
-use arbitrary::Arbitrary;
+use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
+use ws6455_fuzz::deflate_session::{self, Session};
 use ws6455_proto::deflate::{Compressor, Decompressor, InflateSink, INFLATE_CHUNK};
 use ws6455_proto::ProtocolError;
 
@@ -36,6 +43,8 @@ struct Input<'a> {
     /// The second message is `data` with this many bytes of its front
     /// repeated, so it can point into the first one's window.
     second: u8,
+    /// `data` is a [`Session`] instead.
+    session: bool,
     data: &'a [u8],
 }
 
@@ -95,6 +104,12 @@ fn inflate(
 }
 
 fuzz_target!(|input: Input<'_>| {
+    if input.session {
+        if let Ok(session) = Session::arbitrary_take_rest(Unstructured::new(input.data)) {
+            deflate_session::run(&session);
+        }
+        return;
+    }
     let limit = u64::from(input.limit);
     let window = 9 + input.window_bits % 7;
     if !input.round_trip {

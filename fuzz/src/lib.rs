@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 
 mod canned;
 pub mod conn;
+pub mod deflate_session;
 mod payload;
 pub mod script;
 pub mod vectored;
