@@ -15,7 +15,11 @@
 //!   the agreement checked from our side (response header and the
 //!   connection's parameters), and the bytes on our socket counted; the
 //!   lean variant has Node's server answer our requests with smaller
-//!   windows than we asked for.
+//!   windows than we asked for;
+//! * our event-loop client under each memory preset (`windows`, `small`,
+//!   `tiny`) against its server: the reduced windows agreed, every message
+//!   (the two of 1 MiB among them) echoed intact while our connection
+//!   hands its codecs back to the loop between messages.
 //!
 //! The messages (`ws_peer.js deflate-messages`): JSON-like text with keys
 //! repeating across messages, binary with patterns and some noise, 0 to
@@ -29,14 +33,16 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use ws6455::blocking::ReadTimeout;
-use ws6455::proto::deflate::{DeflateConfig, DeflateParams};
+use ws6455::proto::deflate::{DeflateConfig, DeflateMemory, DeflateParams};
+use ws6455::proto::handshake::Response;
 use ws6455::proto::uri::WsUri;
 use ws6455::proto::{ClientRequest, CloseCode, Config};
-use ws6455::{Incoming, WebSocket};
+use ws6455::{ConnId, ConnectOptions, Ctx, Handler, Incoming, Message, WebSocket};
 use ws6455_test_support::interop::{
     command, listening, node_module_missing, peer_available, serve_with, Proc, DEFLATE_PRESETS,
     PATIENCE,
 };
+use ws6455_test_support::loopback::run_client;
 
 /// Messages per connection: enough for context takeover to matter.
 const MESSAGES: usize = 400;
@@ -449,4 +455,118 @@ fn ws6455_client_lean_with_node_server() {
             client_max_window_bits: 10,
         },
     );
+}
+
+/// Our event-loop client: sends `messages` one at a time, checks each
+/// echo, closes after the last. Between messages its connection goes
+/// quiet and, under a memory preset, hands its codecs back to the loop.
+struct LoopClient {
+    messages: Vec<Incoming>,
+    next: usize,
+    agreed: Option<String>,
+    failure: Option<String>,
+    closed: Option<(CloseCode, bool)>,
+}
+
+impl LoopClient {
+    fn send_next(&mut self, ctx: &mut Ctx<'_>, id: ConnId) {
+        let sent = match self.messages.get(self.next) {
+            Some(Incoming::Text(t)) => ctx.send_text(id, t),
+            Some(Incoming::Binary(b)) => ctx.send_binary(id, b),
+            _ => ctx.close(id, CloseCode::NORMAL, "deflate done"),
+        };
+        if let Err(e) = sent {
+            self.failure
+                .get_or_insert(format!("send {}: {e:?}", self.next));
+        }
+    }
+}
+
+impl Handler for LoopClient {
+    fn on_open(&mut self, ctx: &mut Ctx<'_>, id: ConnId, response: Option<&Response>) {
+        self.agreed = response.and_then(|r| r.extensions()).map(str::to_owned);
+        self.send_next(ctx, id);
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_>, id: ConnId, message: Message<'_>) {
+        let same = match (&message, self.messages.get(self.next)) {
+            (Message::Text(a), Some(Incoming::Text(b))) => a == b,
+            (Message::Binary(a), Some(Incoming::Binary(b))) => a == b,
+            _ => false,
+        };
+        if !same {
+            self.failure
+                .get_or_insert(format!("echo of message {} differs", self.next));
+            let _ = ctx.close(id, CloseCode::NORMAL, "mismatch");
+            return;
+        }
+        self.next += 1;
+        self.send_next(ctx, id);
+    }
+
+    fn on_closed(&mut self, ctx: &mut Ctx<'_>, _: ConnId, code: CloseCode, clean: bool) {
+        self.closed = Some((code, clean));
+        ctx.stop();
+    }
+}
+
+#[test]
+fn ws6455_loop_client_under_each_memory_preset_with_node_server() {
+    let test = "ws6455_loop_client_under_each_memory_preset_with_node_server";
+    if !node_ready(test) {
+        return;
+    }
+    let all = messages(MESSAGES);
+    assert!(all.iter().any(|m| len(m) >= 1 << 20), "a 1 MiB message");
+    for (memory, bits, header) in [
+        (DeflateMemory::Windows, 15, "permessage-deflate"),
+        (
+            DeflateMemory::Small,
+            12,
+            "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12",
+        ),
+        (
+            DeflateMemory::Tiny,
+            9,
+            "permessage-deflate; server_max_window_bits=9; client_max_window_bits=9",
+        ),
+    ] {
+        let mut peer = Proc::spawn(
+            "ws_peer.js deflate-server default",
+            command("node", &["node/ws_peer.js", "deflate-server", "default"]),
+        );
+        let url = format!("{}/deflate", listening(&mut peer));
+        let mut config = Config::default();
+        config.deflate = Some({
+            let mut deflate = DeflateConfig::preset(memory);
+            deflate.threshold = 0;
+            deflate
+        });
+        config.max_message_size = 64 << 20;
+        let client = LoopClient {
+            messages: all.clone(),
+            next: 0,
+            agreed: None,
+            failure: None,
+            closed: None,
+        };
+        let (client, _) = run_client(config, vec![(url, ConnectOptions::default())], client);
+        assert_eq!(client.failure, None, "{test}: {memory:?}");
+        assert_eq!(
+            client.agreed.as_deref(),
+            Some(header),
+            "{test}: {memory:?} ({bits} bits)"
+        );
+        assert_eq!(
+            client.next,
+            all.len(),
+            "{test}: {memory:?}: every echo came back"
+        );
+        assert_eq!(
+            client.closed,
+            Some((CloseCode::NORMAL, true)),
+            "{test}: {memory:?}"
+        );
+        peer.expect(|l| l == "CLOSED 1000 deflate done");
+    }
 }
