@@ -34,15 +34,14 @@ use std::time::Duration;
 
 use ws6455::blocking::ReadTimeout;
 use ws6455::proto::deflate::{DeflateConfig, DeflateMemory, DeflateParams};
-use ws6455::proto::handshake::Response;
 use ws6455::proto::uri::WsUri;
 use ws6455::proto::{ClientRequest, CloseCode, Config};
-use ws6455::{ConnId, ConnectOptions, Ctx, Handler, Incoming, Message, WebSocket};
+use ws6455::{Incoming, WebSocket};
+use ws6455_test_support::echo_each::echo_each;
 use ws6455_test_support::interop::{
     command, listening, node_module_missing, peer_available, serve_with, Proc, DEFLATE_PRESETS,
     PATIENCE,
 };
-use ws6455_test_support::loopback::run_client;
 
 /// Messages per connection: enough for context takeover to matter.
 const MESSAGES: usize = 400;
@@ -457,59 +456,6 @@ fn ws6455_client_lean_with_node_server() {
     );
 }
 
-/// Our event-loop client: sends `messages` one at a time, checks each
-/// echo, closes after the last. Between messages its connection goes
-/// quiet and, under a memory preset, hands its codecs back to the loop.
-struct LoopClient {
-    messages: Vec<Incoming>,
-    next: usize,
-    agreed: Option<String>,
-    failure: Option<String>,
-    closed: Option<(CloseCode, bool)>,
-}
-
-impl LoopClient {
-    fn send_next(&mut self, ctx: &mut Ctx<'_>, id: ConnId) {
-        let sent = match self.messages.get(self.next) {
-            Some(Incoming::Text(t)) => ctx.send_text(id, t),
-            Some(Incoming::Binary(b)) => ctx.send_binary(id, b),
-            _ => ctx.close(id, CloseCode::NORMAL, "deflate done"),
-        };
-        if let Err(e) = sent {
-            self.failure
-                .get_or_insert(format!("send {}: {e:?}", self.next));
-        }
-    }
-}
-
-impl Handler for LoopClient {
-    fn on_open(&mut self, ctx: &mut Ctx<'_>, id: ConnId, response: Option<&Response>) {
-        self.agreed = response.and_then(|r| r.extensions()).map(str::to_owned);
-        self.send_next(ctx, id);
-    }
-
-    fn on_message(&mut self, ctx: &mut Ctx<'_>, id: ConnId, message: Message<'_>) {
-        let same = match (&message, self.messages.get(self.next)) {
-            (Message::Text(a), Some(Incoming::Text(b))) => a == b,
-            (Message::Binary(a), Some(Incoming::Binary(b))) => a == b,
-            _ => false,
-        };
-        if !same {
-            self.failure
-                .get_or_insert(format!("echo of message {} differs", self.next));
-            let _ = ctx.close(id, CloseCode::NORMAL, "mismatch");
-            return;
-        }
-        self.next += 1;
-        self.send_next(ctx, id);
-    }
-
-    fn on_closed(&mut self, ctx: &mut Ctx<'_>, _: ConnId, code: CloseCode, clean: bool) {
-        self.closed = Some((code, clean));
-        ctx.stop();
-    }
-}
-
 #[test]
 fn ws6455_loop_client_under_each_memory_preset_with_node_server() {
     let test = "ws6455_loop_client_under_each_memory_preset_with_node_server";
@@ -536,21 +482,9 @@ fn ws6455_loop_client_under_each_memory_preset_with_node_server() {
             command("node", &["node/ws_peer.js", "deflate-server", "default"]),
         );
         let url = format!("{}/deflate", listening(&mut peer));
-        let mut config = Config::default();
-        config.deflate = Some({
-            let mut deflate = DeflateConfig::preset(memory);
-            deflate.threshold = 0;
-            deflate
-        });
-        config.max_message_size = 64 << 20;
-        let client = LoopClient {
-            messages: all.clone(),
-            next: 0,
-            agreed: None,
-            failure: None,
-            closed: None,
-        };
-        let (client, _) = run_client(config, vec![(url, ConnectOptions::default())], client);
+        let mut deflate = DeflateConfig::preset(memory);
+        deflate.threshold = 0;
+        let client = echo_each(&url, deflate, all.clone());
         assert_eq!(client.failure, None, "{test}: {memory:?}");
         assert_eq!(
             client.agreed.as_deref(),
@@ -558,7 +492,7 @@ fn ws6455_loop_client_under_each_memory_preset_with_node_server() {
             "{test}: {memory:?} ({bits} bits)"
         );
         assert_eq!(
-            client.next,
+            client.echoed,
             all.len(),
             "{test}: {memory:?}: every echo came back"
         );

@@ -1,6 +1,7 @@
 //! permessage-deflate interop with Python `websockets` (which compresses
 //! by default), in both roles: its client against `ws6455 serve`, and our
-//! blocking client against its server. Hundreds of messages per
+//! blocking client against its server (and our event-loop client under
+//! each memory preset, 1 MiB messages included). Hundreds of messages per
 //! connection exercise context takeover; the "lean" variants exercise no
 //! context takeover and small windows on both sides.
 //!
@@ -13,9 +14,10 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
-use ws6455::proto::deflate::DeflateConfig;
+use ws6455::proto::deflate::{DeflateConfig, DeflateMemory};
 use ws6455::proto::{ClientRequest, CloseCode, Config};
 use ws6455::{Incoming, WebSocket};
+use ws6455_test_support::echo_each::echo_each;
 use ws6455_test_support::interop::{serve_with, DEFLATE_PRESETS};
 use ws6455_test_support::server::ServerProcess;
 use ws6455_test_support::MUST;
@@ -270,4 +272,46 @@ fn ws6455_client_against_python_server() {
         "permessage-deflate; server_no_context_takeover; client_no_context_takeover; \
          server_max_window_bits=11; client_max_window_bits=10",
     );
+}
+
+#[test]
+fn ws6455_loop_client_under_each_memory_preset_against_python_server() {
+    if !python_websockets() {
+        return;
+    }
+    // Python's messages, then 1 MiB of text that repeats far beyond any
+    // window and 1 MiB of bytes that do not compress.
+    let mut all = messages(200);
+    all.push(Incoming::Text(
+        (0..50_000)
+            .map(|k| format!("{k:06} lorem ipsum dolor "))
+            .collect::<String>()[..1 << 20]
+            .to_owned(),
+    ));
+    all.push(Incoming::Binary(
+        (0u64..1 << 20)
+            .map(|k| ((k.wrapping_mul(2_654_435_761) >> 13) % 256) as u8)
+            .collect(),
+    ));
+    for (memory, header) in [
+        (DeflateMemory::Windows, "permessage-deflate"),
+        (
+            DeflateMemory::Small,
+            "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12",
+        ),
+        (
+            DeflateMemory::Tiny,
+            "permessage-deflate; server_max_window_bits=9; client_max_window_bits=9",
+        ),
+    ] {
+        let server = PyServer::start("default");
+        let url = format!("ws://127.0.0.1:{}/", server.1);
+        let mut deflate = DeflateConfig::preset(memory);
+        deflate.threshold = 0;
+        let client = echo_each(&url, deflate, all.clone());
+        assert_eq!(client.failure, None, "{memory:?}");
+        assert_eq!(client.agreed.as_deref(), Some(header), "{memory:?}");
+        assert_eq!(client.echoed, all.len(), "{memory:?}: every echo came back");
+        assert_eq!(client.closed, Some((CloseCode::NORMAL, true)), "{memory:?}");
+    }
 }

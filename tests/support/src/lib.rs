@@ -18,6 +18,8 @@
 //! * [`conformance`] — the RFC conformance harness (every role, one case);
 //! * [`interop`] — foreign peers (Node, Python, browsers) and their
 //!   line protocol;
+//! * [`echo_each`] — our event-loop client checking a peer's echoes one
+//!   message at a time;
 //! * [`tls`] — certificates made at test time, and TLS configurations
 //!   that trust them.
 
@@ -29,6 +31,7 @@ pub mod bin;
 pub mod conformance;
 pub mod core;
 pub mod counting;
+pub mod echo_each;
 pub mod handshake;
 pub mod interop;
 pub mod loopback;
