@@ -413,7 +413,7 @@ def render(results, markdown, max_load):
         render_scale(w, *shown["scale"])
     if "deflate" in shown:
         path, doc = shown["deflate"]
-        w(report_deflate.render(doc, shown_path(path), provenance(doc, path, doc.get("runs", []), ("idle", "echo"))))
+        w(report_deflate.render(doc, shown_path(path), provenance(doc, path, doc.get("runs", []), ("idle", "echo", "ratio"))))
     notes = os.path.join(results, "notes.md")
     if current and os.path.exists(notes):
         with open(notes) as f:

@@ -84,6 +84,18 @@ def ratio(a, b):
     return "–" if a is None or not b else f"{a / b:.2f}×"
 
 
+def pair_table(w, echo, sizes, other, intro):
+    """ws6455's echo throughput against another ws6455 server of the run."""
+    w(intro)
+    w(f"| message size | ws6455 MB/CPU-s | {other} MB/CPU-s | ws6455 ÷ {other} |")
+    w("|---|---:|---:|---:|")
+    for s in sizes:
+        a, b = echo.get(("ws6455", s), {}), echo.get((other, s), {})
+        w(f"| {size_label(s)} | {fmt(a.get('mb_per_server_cpu_s'))} | {fmt(b.get('mb_per_server_cpu_s'))} | "
+          f"{ratio(a.get('mb_per_server_cpu_s'), b.get('mb_per_server_cpu_s'))} |")
+    w("")
+
+
 def render(doc, path, caption=""):
     """The section; `caption` (commit, date, load) goes under each table's heading."""
     out = []
@@ -123,15 +135,9 @@ def render(doc, path, caption=""):
           f"{fmt(b.get('per_second'))} | {ratio(a.get('per_second'), b.get('per_second'))} |")
     w("")
     if any(k[0] == FULL for k in echo):
-        w(f"The default (codecs lent between bursts) against `--deflate-memory full` (codecs kept), "
-          f"same run:\n")
-        w(f"| message size | ws6455 MB/CPU-s | {FULL} MB/CPU-s | ws6455 ÷ {FULL} |")
-        w("|---|---:|---:|---:|")
-        for s in sizes:
-            a, b = echo.get(("ws6455", s), {}), echo.get((FULL, s), {})
-            w(f"| {size_label(s)} | {fmt(a.get('mb_per_server_cpu_s'))} | {fmt(b.get('mb_per_server_cpu_s'))} | "
-              f"{ratio(a.get('mb_per_server_cpu_s'), b.get('mb_per_server_cpu_s'))} |")
-        w("")
+        pair_table(w, echo, sizes, FULL,
+                   "The default (codecs lent between bursts) against `--deflate-memory full` (codecs kept), "
+                   "same run:\n")
     ratios = {(x["server"], x["case"]): x for x in doc.get("ratio", [])}
     if ratios:
         w("### Compression ratio by memory preset\n")
@@ -153,13 +159,7 @@ def render(doc, path, caption=""):
                   f"{ratio(a.get('ratio'), b.get('ratio'))} |")
         w("")
     if any(k[0] == BASE for k in echo):
-        w(f"Before and after, alternating in the same run ({BASE}: commit "
-          f"`{doc.get('base', {}).get('commit', 'unknown')}`):\n")
-        w(f"| message size | ws6455 MB/CPU-s | {BASE} MB/CPU-s | ws6455 ÷ {BASE} |")
-        w("|---|---:|---:|---:|")
-        for s in sizes:
-            a, b = echo.get(("ws6455", s), {}), echo.get((BASE, s), {})
-            w(f"| {size_label(s)} | {fmt(a.get('mb_per_server_cpu_s'))} | {fmt(b.get('mb_per_server_cpu_s'))} | "
-              f"{ratio(a.get('mb_per_server_cpu_s'), b.get('mb_per_server_cpu_s'))} |")
-        w("")
+        pair_table(w, echo, sizes, BASE,
+                   f"Before and after, alternating in the same run ({BASE}: commit "
+                   f"`{doc.get('base', {}).get('commit', 'unknown')}`):\n")
     return "\n".join(out)
