@@ -185,6 +185,16 @@ pub fn run(args: Args) -> io::Result<()> {
     }
 }
 
+/// `url` parsed, refused unless it is `ws://` (`why`: what needs plain
+/// sockets, for the error).
+fn plain_uri(url: &str, why: &str) -> io::Result<ws6455::proto::uri::WsUri> {
+    let uri = ws6455::proto::uri::WsUri::parse(url).map_err(io::Error::other)?;
+    if uri.secure {
+        return Err(crate::BadOptions(format!("{why}: it takes a ws:// URL, not {url}")).into());
+    }
+    Ok(uri)
+}
+
 /// Linux's USER_HZ: the unit of utime/stime in /proc/*/stat, fixed at
 /// 100 in the kernel's ABI whatever the kernel's own tick rate.
 const USER_HZ: f64 = 100.0;

@@ -21,7 +21,6 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use socket2::{Domain, Protocol, Socket, Type};
-use ws6455::proto::uri::WsUri;
 
 use super::{json_str, status_bytes, Args};
 
@@ -154,15 +153,8 @@ fn warm_frame(deflate: bool) -> Vec<u8> {
 }
 
 pub fn run(args: &Args) -> io::Result<()> {
-    let uri = WsUri::parse(&args.url).map_err(io::Error::other)?;
-    if uri.secure {
-        // Its raw sockets carry hand-written frames, not TLS records.
-        return Err(crate::BadOptions(format!(
-            "--idle opens plain sockets: it takes a ws:// URL, not {}",
-            args.url
-        ))
-        .into());
-    }
+    // Its raw sockets carry hand-written frames, not TLS records.
+    let uri = super::plain_uri(&args.url, "--idle opens plain sockets")?;
     let addr = std::net::ToSocketAddrs::to_socket_addrs(&(uri.host.as_str(), uri.port))?
         .next()
         .ok_or_else(|| io::Error::other(format!("{}: no address", uri.host)))?;

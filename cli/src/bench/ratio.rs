@@ -18,7 +18,6 @@ use std::time::Duration;
 
 use ws6455::blocking::ReadTimeout;
 use ws6455::proto::deflate::DeflateConfig;
-use ws6455::proto::uri::WsUri;
 use ws6455::proto::{ClientRequest, Config};
 use ws6455::{CloseCode, Incoming, WebSocket};
 
@@ -75,14 +74,7 @@ fn corpus(path: &std::path::Path) -> io::Result<Vec<String>> {
 }
 
 pub fn run(args: &Args, path: &std::path::Path) -> io::Result<()> {
-    let uri = WsUri::parse(&args.url).map_err(io::Error::other)?;
-    if uri.secure {
-        return Err(crate::BadOptions(format!(
-            "--ratio counts plain socket bytes: it takes a ws:// URL, not {}",
-            args.url
-        ))
-        .into());
-    }
+    let uri = super::plain_uri(&args.url, "--ratio counts plain socket bytes")?;
     let messages = corpus(path)?;
     let stream = TcpStream::connect((uri.host.as_str(), uri.port))?;
     stream.set_nodelay(true)?;
