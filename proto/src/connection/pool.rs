@@ -102,8 +102,10 @@ pub struct BufferPool {
     lends: u64,
     /// Nothing was given back since the last [`BufferPool::trim`].
     trimmed: bool,
-    /// History-free permessage-deflate codecs (RFC 7692 "no context
-    /// takeover" sides), shared the same way.
+    /// Permessage-deflate codecs that quiet connections handed back
+    /// (clean ones from "no context takeover" sides, and ones still
+    /// holding a stream for the connection that will want it back), shared
+    /// the same way.
     #[cfg(feature = "deflate")]
     pub(super) codecs: crate::deflate::CodecPool,
 }
