@@ -498,10 +498,47 @@ fn pick<T>(
     clean.or_else(oldest).map(|at| (at, false))
 }
 
-/// Keep `spare` as the newest, dropping the oldest when `limit` are held.
-fn keep<T>(spares: &mut Vec<Spare<T>>, spare: Spare<T>, limit: usize) {
+/// A codec the pool can make clean (forget its stream).
+trait Reset {
+    fn reset(&mut self);
+}
+
+impl Reset for Compressor {
+    fn reset(&mut self) {
+        Compressor::reset(self);
+    }
+}
+
+impl Reset for Decompressor {
+    fn reset(&mut self) {
+        Decompressor::reset(self);
+    }
+}
+
+/// Take the codec [`pick`] chooses out of `spares` (`limit` of them make
+/// the pool full), reset unless it is `owner`'s own.
+fn take<T: Reset>(
+    spares: &mut Vec<Spare<T>>,
+    limit: usize,
+    owner: u64,
+    fits: impl Fn(&T) -> bool,
+) -> Option<(Box<T>, bool)> {
+    let (at, own) = pick(spares, owner, spares.len() >= limit, fits)?;
+    let mut spare = spares.remove(at);
+    if !own && spare.owner != 0 {
+        spare.codec.reset();
+    }
+    Some((spare.codec, own))
+}
+
+/// Keep `spare` as the newest (reset first when it has no owner),
+/// dropping the oldest when `limit` are held.
+fn keep<T: Reset>(spares: &mut Vec<Spare<T>>, mut spare: Spare<T>, limit: usize) {
     if limit == 0 {
         return;
+    }
+    if spare.owner == 0 {
+        spare.codec.reset();
     }
     if spares.len() >= limit {
         spares.remove(0);
@@ -546,40 +583,24 @@ impl CodecPool {
         window: u8,
         owner: u64,
     ) -> Option<(Box<Compressor>, bool)> {
-        let full = self.compressors.len() >= self.limit;
-        let (at, own) = pick(&self.compressors, owner, full, |c| {
+        take(&mut self.compressors, self.limit, owner, |c| {
             c.settings() == (level, window)
-        })?;
-        let mut spare = self.compressors.remove(at);
-        if !own && spare.owner != 0 {
-            spare.codec.reset();
-        }
-        Some((spare.codec, own))
+        })
     }
 
     fn take_decompressor(&mut self, window: u8, owner: u64) -> Option<(Box<Decompressor>, bool)> {
-        let full = self.decompressors.len() >= self.limit;
-        let (at, own) = pick(&self.decompressors, owner, full, |d| d.window() == window)?;
-        let mut spare = self.decompressors.remove(at);
-        if !own && spare.owner != 0 {
-            spare.codec.reset();
-        }
-        Some((spare.codec, own))
+        take(&mut self.decompressors, self.limit, owner, |d| {
+            d.window() == window
+        })
     }
 
     /// Keep `codec` for later: as `owner`'s, mid-stream, or reset when
     /// `owner` is 0.
-    fn put_compressor(&mut self, mut codec: Box<Compressor>, owner: u64) {
-        if owner == 0 {
-            codec.reset();
-        }
+    fn put_compressor(&mut self, codec: Box<Compressor>, owner: u64) {
         keep(&mut self.compressors, Spare { codec, owner }, self.limit);
     }
 
-    fn put_decompressor(&mut self, mut codec: Box<Decompressor>, owner: u64) {
-        if owner == 0 {
-            codec.reset();
-        }
+    fn put_decompressor(&mut self, codec: Box<Decompressor>, owner: u64) {
         keep(&mut self.decompressors, Spare { codec, owner }, self.limit);
     }
 }
