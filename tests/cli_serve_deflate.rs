@@ -74,9 +74,10 @@ fn each_serve_option_agrees_to_what_it_says_and_echoes() {
     }
 }
 
-/// The first byte of serve's echo of a 1,000-byte compressible text sent
-/// uncompressed over a raw socket that offered permessage-deflate.
-fn echo_first_byte(options: &[&str]) -> u8 {
+/// The first two bytes (flags and opcode; mask bit and 7-bit length) of
+/// serve's echo of a 1,000-byte compressible text sent uncompressed over a
+/// raw socket that offered permessage-deflate.
+fn echo_head(options: &[&str]) -> [u8; 2] {
     use std::io::{BufRead, BufReader, Read, Write};
     let serve = ws6455_test_support::interop::serve_with("127.0.0.1:0", options);
     let mut stream = TcpStream::connect(serve.addr).unwrap();
@@ -102,22 +103,37 @@ fn echo_first_byte(options: &[&str]) -> u8 {
     let mut frame = vec![0x81, 0x80 | 126, 0x03, 0xE8, 0, 0, 0, 0];
     frame.extend_from_slice(&[b'a'; 1000]);
     stream.write_all(&frame).unwrap();
-    let mut first = [0u8; 1];
-    reader.read_exact(&mut first).unwrap();
-    first[0]
+    let mut head = [0u8; 2];
+    reader.read_exact(&mut head).unwrap();
+    head
 }
 
 #[test]
 fn deflate_threshold_sends_shorter_messages_uncompressed() {
     // RSV1 (0x40) marks a compressed message (RFC 7692 §6).
     assert_eq!(
-        echo_first_byte(&[]) & 0x40,
+        echo_head(&[])[0] & 0x40,
         0x40,
         "1,000 B > 64 B: compressed"
     );
     assert_eq!(
-        echo_first_byte(&["--deflate-threshold", "100000"]) & 0x40,
+        echo_head(&["--deflate-threshold", "100000"])[0] & 0x40,
         0,
         "1,000 B < 100,000 B: sent as it is"
     );
+}
+
+#[test]
+fn deflate_level_sets_how_hard_the_server_compresses() {
+    // Level 0 stores: the compressed message (RSV1 set) is the text plus
+    // a stored block's header, so it needs the 16-bit length (126). Level
+    // 9, like the default 6, squeezes 1,000 equal bytes into a few.
+    let stored = echo_head(&["--deflate-level", "0"]);
+    assert_eq!(stored[0] & 0x40, 0x40, "still a compressed message");
+    assert_eq!(stored[1], 126, "1,000 B stored: a 16-bit length");
+    for options in [&["--deflate-level", "9"][..], &[]] {
+        let squeezed = echo_head(options);
+        assert_eq!(squeezed[0] & 0x40, 0x40, "{options:?}");
+        assert!(squeezed[1] < 30, "{options:?}: {} bytes", squeezed[1]);
+    }
 }

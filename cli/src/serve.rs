@@ -92,6 +92,13 @@ pub struct Args {
     #[arg(long, value_name = "BYTES", default_value_t = DeflateConfig::default().threshold,
           conflicts_with = "no_deflate")]
     pub deflate_threshold: usize,
+    /// zlib compression level for what we send, 0 (store) to 9 (smallest
+    /// output): 6, zlib's default, balances the two; each step down costs
+    /// some ratio and saves compressor time, which dominates a compressing
+    /// server's CPU for messages of kilobytes and more (BENCHMARKS.md).
+    #[arg(long, value_name = "0-9", default_value_t = DeflateConfig::default().level,
+          value_parser = clap::value_parser!(u32).range(0..=9), conflicts_with = "no_deflate")]
+    pub deflate_level: u32,
     /// permessage-deflate's memory per connection against its
     /// compression: `windows` (the default) keeps only the two 32 KiB
     /// windows between bursts and lends codecs from the event loop (a
@@ -181,6 +188,7 @@ pub fn run(args: Args) -> io::Result<()> {
                 args.deflate_no_context_takeover || args.deflate_server_no_context_takeover;
             deflate.client_no_context_takeover = args.deflate_no_context_takeover;
             deflate.threshold = args.deflate_threshold;
+            deflate.level = args.deflate_level;
             deflate
         });
         config.rate_limit = args.policy.rate_limit()?;
