@@ -111,11 +111,7 @@ fn echo_head(options: &[&str]) -> [u8; 2] {
 #[test]
 fn deflate_threshold_sends_shorter_messages_uncompressed() {
     // RSV1 (0x40) marks a compressed message (RFC 7692 §6).
-    assert_eq!(
-        echo_head(&[])[0] & 0x40,
-        0x40,
-        "1,000 B > 64 B: compressed"
-    );
+    assert_eq!(echo_head(&[])[0] & 0x40, 0x40, "1,000 B > 64 B: compressed");
     assert_eq!(
         echo_head(&["--deflate-threshold", "100000"])[0] & 0x40,
         0,
