@@ -20,7 +20,10 @@ RATIO_PRESETS = [
     ("windows", "default, `windows` (32 KiB windows)"),
     ("small", "`small` (4 KiB windows; Node: window bits 12)"),
     ("tiny", "`tiny` (512-byte windows; Node: window bits 9)"),
+    ("level5", "default at `--deflate-level 5` (Node: the default, level 6)"),
 ]
+# Node's case each ws6455 ratio case is set against, where not the same.
+RATIO_NODE_CASE = {"level5": "windows"}
 RATIO_CORPORA = [
     ("chat", "chat JSON"),
     ("mixed", "mixed text"),
@@ -28,13 +31,15 @@ RATIO_CORPORA = [
 PEER = "node-ws"
 BASE = "ws6455-base"
 FULL = "ws6455-full"
+LEVEL5 = "ws6455-level5"
 
 
 def base(server):
     """ws6455-deflate and ws6455-nct are ws6455; node-ws-deflate is node-ws;
-    ws6455-base (another build, deflate.sh's WS_BASE) and ws6455-full (the
-    codecs-kept preset, echoed beside the default) stay apart."""
-    if server in (BASE, FULL):
+    ws6455-base (another build, deflate.sh's WS_BASE), ws6455-full (the
+    codecs-kept preset, echoed beside the default) and ws6455-level5 (the
+    default at zlib level 5) stay apart."""
+    if server in (BASE, FULL, LEVEL5):
         return server
     return "ws6455" if server.startswith("ws6455") else PEER
 
@@ -84,15 +89,20 @@ def ratio(a, b):
     return "–" if a is None or not b else f"{a / b:.2f}×"
 
 
-def pair_table(w, echo, sizes, other, intro):
-    """ws6455's echo throughput against another ws6455 server of the run."""
+def pair_table(w, echo, sizes, other, intro, against_peer=False):
+    """ws6455's echo throughput against another ws6455 server of the run
+    (and, with `against_peer`, that server's against Node's)."""
     w(intro)
-    w(f"| message size | ws6455 MB/CPU-s | {other} MB/CPU-s | ws6455 ÷ {other} |")
-    w("|---|---:|---:|---:|")
+    extra = f" {other} ÷ {PEER} |" if against_peer else ""
+    w(f"| message size | ws6455 MB/CPU-s | {other} MB/CPU-s | ws6455 ÷ {other} |{extra}")
+    w("|---|---:|---:|---:|" + ("---:|" if against_peer else ""))
     for s in sizes:
         a, b = echo.get(("ws6455", s), {}), echo.get((other, s), {})
-        w(f"| {size_label(s)} | {fmt(a.get('mb_per_server_cpu_s'))} | {fmt(b.get('mb_per_server_cpu_s'))} | "
-          f"{ratio(a.get('mb_per_server_cpu_s'), b.get('mb_per_server_cpu_s'))} |")
+        mine, theirs = a.get("mb_per_server_cpu_s"), b.get("mb_per_server_cpu_s")
+        row = f"| {size_label(s)} | {fmt(mine)} | {fmt(theirs)} | {ratio(mine, theirs)} |"
+        if against_peer:
+            row += f" {ratio(theirs, echo.get((PEER, s), {}).get('mb_per_server_cpu_s'))} |"
+        w(row)
     w("")
 
 
@@ -138,6 +148,11 @@ def render(doc, path, caption=""):
         pair_table(w, echo, sizes, FULL,
                    "The default (codecs lent between bursts) against `--deflate-memory full` (codecs kept), "
                    "same run:\n")
+    if any(k[0] == LEVEL5 for k in echo):
+        pair_table(w, echo, sizes, LEVEL5,
+                   "The default at zlib level 6 against the same at level 5 (`--deflate-level 5`), same run: "
+                   "above a few KiB the compressor is most of the server's CPU, and level 5 searches shorter "
+                   "match chains (what it costs in ratio is in the next table):\n", against_peer=True)
     ratios = {(x["server"], x["case"]): x for x in doc.get("ratio", [])}
     if ratios:
         w("### Compression ratio by memory preset\n")
@@ -152,8 +167,9 @@ def render(doc, path, caption=""):
         w("|---|---|---:|---:|---:|---:|")
         for preset, plabel in RATIO_PRESETS:
             for corpus, clabel in RATIO_CORPORA:
-                a = ratios.get(("ws6455", f"{preset}-{corpus}"), {})
-                b = ratios.get((PEER, f"{preset}-{corpus}"), {})
+                ours = LEVEL5 if preset == "level5" else "ws6455"
+                a = ratios.get((ours, f"{preset}-{corpus}"), {})
+                b = ratios.get((PEER, f"{RATIO_NODE_CASE.get(preset, preset)}-{corpus}"), {})
                 pct = lambda x: "–" if x.get("ratio") is None else f"{x['ratio'] * 100:.1f} %"
                 w(f"| {plabel} | {clabel} | {fmt(a.get('payload_bytes'), ' B')} | {pct(a)} | {pct(b)} | "
                   f"{ratio(a.get('ratio'), b.get('ratio'))} |")
