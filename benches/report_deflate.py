@@ -5,6 +5,11 @@ render(doc, path, caption) writes the section from them.
 """
 from report_common import med, size_label
 
+PEER = "node-ws"
+BASE = "ws6455-base"
+FULL = "ws6455-full"
+LEVEL5 = "ws6455-level5"
+
 IDLE_CASES = [
     ("plain", "no extension, after the handshake"),
     ("plain-warm", "no extension, after one ~1 KiB message each way"),
@@ -16,22 +21,18 @@ IDLE_CASES = [
     ("warm-small", "context takeover, 4 KiB windows, `--deflate-memory small` (Node: `serverMaxWindowBits`/`clientMaxWindowBits` 12), after one message each way"),
     ("warm-tiny", "context takeover, 512-byte windows, `--deflate-memory tiny` (Node: window bits 9), after one message each way"),
 ]
+# Ratio rows: the case, its label, the ws6455 server that ran it and the
+# Node case it is set against.
 RATIO_PRESETS = [
-    ("windows", "default, `windows` (32 KiB windows)"),
-    ("small", "`small` (4 KiB windows; Node: window bits 12)"),
-    ("tiny", "`tiny` (512-byte windows; Node: window bits 9)"),
-    ("level5", "default at `--deflate-level 5` (Node: the default, level 6)"),
+    ("windows", "default, `windows` (32 KiB windows)", "ws6455", "windows"),
+    ("small", "`small` (4 KiB windows; Node: window bits 12)", "ws6455", "small"),
+    ("tiny", "`tiny` (512-byte windows; Node: window bits 9)", "ws6455", "tiny"),
+    ("level5", "default at `--deflate-level 5` (Node: the default, level 6)", LEVEL5, "windows"),
 ]
-# Node's case each ws6455 ratio case is set against, where not the same.
-RATIO_NODE_CASE = {"level5": "windows"}
 RATIO_CORPORA = [
     ("chat", "chat JSON"),
     ("mixed", "mixed text"),
 ]
-PEER = "node-ws"
-BASE = "ws6455-base"
-FULL = "ws6455-full"
-LEVEL5 = "ws6455-level5"
 
 
 def base(server):
@@ -165,11 +166,10 @@ def render(doc, path, caption=""):
           "messages taking turns between README paragraphs, Rust source, the demo pages' HTML and chat JSON.\n")
         w(f"| preset | corpus | payload | ws6455 wire | {PEER} wire | ws6455 ÷ {PEER} |")
         w("|---|---|---:|---:|---:|---:|")
-        for preset, plabel in RATIO_PRESETS:
+        for preset, plabel, ours, node_case in RATIO_PRESETS:
             for corpus, clabel in RATIO_CORPORA:
-                ours = LEVEL5 if preset == "level5" else "ws6455"
                 a = ratios.get((ours, f"{preset}-{corpus}"), {})
-                b = ratios.get((PEER, f"{RATIO_NODE_CASE.get(preset, preset)}-{corpus}"), {})
+                b = ratios.get((PEER, f"{node_case}-{corpus}"), {})
                 pct = lambda x: "–" if x.get("ratio") is None else f"{x['ratio'] * 100:.1f} %"
                 w(f"| {plabel} | {clabel} | {fmt(a.get('payload_bytes'), ' B')} | {pct(a)} | {pct(b)} | "
                   f"{ratio(a.get('ratio'), b.get('ratio'))} |")
