@@ -12,14 +12,14 @@
 #   against Node `ws` with the same window bits;
 # * echo: $CONNS connections echoing JSON-like text of each of $SIZES,
 #   every message compressed both ways (`bench --deflate`); payload MB per
-#   server CPU-second = what one core inflates and deflates; the default,
-#   `--deflate-memory full` and the default at `--deflate-level 5` against
-#   Node `ws` (level 6);
+#   server CPU-second = what one core inflates and deflates; the default
+#   (zlib level 5), `--deflate-memory full` and the default at
+#   `--deflate-level 6` against Node `ws` (its default, level 6);
 # * ratio (first repetition only: it is deterministic): the chat and mixed
 #   corpora of benches/corpus.py echoed over one connection (`bench
 #   --ratio`), wire bytes of the server's echoes over payload bytes, per
 #   preset against Node `ws` with the same windows, and the default at
-#   level 5 against Node's at 6.
+#   level 6 against Node's at 6.
 #
 # With WS_BASE=path/to/another/ws6455, that build echoes too (as
 # ws6455-base), alternating with the current one: before/after in one run.
@@ -53,10 +53,10 @@ OUT=$RESULTS/deflate-$STAMP.json
 
 build_ws6455_and_node
 COMMIT=$(commit_of "$ROOT")
-ECHO_SERVERS="ws6455-deflate ws6455-full ws6455-level5 node-ws-deflate"
+ECHO_SERVERS="ws6455-deflate ws6455-full ws6455-level6 node-ws-deflate"
 base_args=()
 if [ -n "${WS_BASE:-}" ]; then
-    ECHO_SERVERS="ws6455-deflate ws6455-full ws6455-level5 ws6455-base node-ws-deflate"
+    ECHO_SERVERS="ws6455-deflate ws6455-full ws6455-level6 ws6455-base node-ws-deflate"
     base_args=(--base-commit "$(commit_of "$WS_BASE")" --base-path "$WS_BASE")
 fi
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -121,7 +121,7 @@ ws6455-small small
 node-ws-small small
 ws6455-tiny tiny
 node-ws-tiny tiny
-ws6455-level5 level5
+ws6455-level6 level6
 RATIOS
     fi
     for size in $SIZES; do

@@ -87,17 +87,18 @@ server_cmd() {
         tokio-tungstenite) echo "$PEERS/echo-tokio-tungstenite --listen 127.0.0.1:$2" ;;
         tungstenite) echo "$PEERS/echo-tungstenite --listen 127.0.0.1:$2" ;;
         node-ws) echo "node $ROOT/benches/peers/node/echo-ws.js --listen 127.0.0.1:$2" ;;
-        # permessage-deflate at the same settings on both (level 6, 32 KiB
-        # windows, context takeover, every message compressed: threshold
-        # 0); ws6455-deflate is serve's default (codecs lent between
+        # permessage-deflate with each side's defaults (ws6455 at zlib
+        # level 5, Node at 6; 32 KiB windows, context takeover, every
+        # message compressed: threshold 0); ws6455-deflate is serve's
+        # default (codecs lent between
         # bursts, `--deflate-memory windows`), ws6455-full keeps them;
         # ws6455-nct: no context takeover; ws6455-snct: no context
         # takeover for the server only.
         ws6455-deflate) echo "$WS serve --listen 127.0.0.1:$2 --quiet --deflate-threshold 0" ;;
         ws6455-full) echo "$WS serve --listen 127.0.0.1:$2 --quiet --deflate-threshold 0 --deflate-memory full" ;;
-        # The default at zlib level 5: what a step down the level buys in
-        # compressor time and costs in ratio (Node stays at 6).
-        ws6455-level5) echo "$WS serve --listen 127.0.0.1:$2 --quiet --deflate-threshold 0 --deflate-level 5" ;;
+        # The default at zlib level 6, Node's: what the default's step
+        # down to 5 buys in compressor time and costs in ratio.
+        ws6455-level6) echo "$WS serve --listen 127.0.0.1:$2 --quiet --deflate-threshold 0 --deflate-level 6" ;;
         ws6455-nct) echo "$WS serve --listen 127.0.0.1:$2 --quiet --deflate-threshold 0 --deflate-no-context-takeover" ;;
         ws6455-snct) echo "$WS serve --listen 127.0.0.1:$2 --quiet --deflate-threshold 0 --deflate-server-no-context-takeover" ;;
         node-ws-deflate) echo "node $ROOT/benches/peers/node/echo-ws.js --listen 127.0.0.1:$2 --deflate" ;;

@@ -93,9 +93,10 @@ pub struct Args {
           conflicts_with = "no_deflate")]
     pub deflate_threshold: usize,
     /// zlib compression level for what we send, 0 (store) to 9 (smallest
-    /// output): 6, zlib's default, balances the two; each step down costs
-    /// some ratio and saves compressor time, which dominates a compressing
-    /// server's CPU for messages of kilobytes and more (BENCHMARKS.md).
+    /// output). Each step down costs some ratio and saves compressor time,
+    /// which dominates a compressing server's CPU for messages of
+    /// kilobytes and more; the default, 5, is one step below zlib's and
+    /// Node's 6 (BENCHMARKS.md measures both).
     #[arg(long, value_name = "0-9", default_value_t = DeflateConfig::default().level,
           value_parser = clap::value_parser!(u32).range(0..=9), conflicts_with = "no_deflate")]
     pub deflate_level: u32,
