@@ -90,10 +90,9 @@ server_cmd() {
         # permessage-deflate with each side's defaults (ws6455 at zlib
         # level 5, Node at 6; 32 KiB windows, context takeover, every
         # message compressed: threshold 0); ws6455-deflate is serve's
-        # default (codecs lent between
-        # bursts, `--deflate-memory windows`), ws6455-full keeps them;
-        # ws6455-nct: no context takeover; ws6455-snct: no context
-        # takeover for the server only.
+        # default (codecs lent between bursts, `--deflate-memory
+        # windows`), ws6455-full keeps them; ws6455-nct: no context
+        # takeover; ws6455-snct: no context takeover for the server only.
         ws6455-deflate) echo "$WS serve --listen 127.0.0.1:$2 --quiet --deflate-threshold 0" ;;
         ws6455-full) echo "$WS serve --listen 127.0.0.1:$2 --quiet --deflate-threshold 0 --deflate-memory full" ;;
         # The default at zlib level 6, Node's: what the default's step
