@@ -50,6 +50,9 @@ pub struct Assembler {
     /// Reassembly buffer for fragmented messages; kept between messages so
     /// that steady-state traffic does not allocate.
     buffer: Vec<u8>,
+    /// How long the message in progress will probably be (see
+    /// [`Assembler::expect`]); 0 for no guess.
+    expected: usize,
 }
 
 impl Assembler {
@@ -128,11 +131,29 @@ impl Assembler {
         })
     }
 
+    /// The fragmented message just begun will probably be `len` bytes long
+    /// (the connection's last one was; the caller bounds `len` by the
+    /// message size limit). Nothing is reserved until the buffer must
+    /// grow: then it grows to `len` at once instead of doubling its way
+    /// there, since each doubling copies what was received so far into
+    /// fresh memory that faults its pages in again. A guess that is too
+    /// small falls back to doubling; one that is too large costs address
+    /// space the message never touches.
+    pub fn expect(&mut self, len: usize) {
+        self.expected = len;
+    }
+
     /// Payload bytes of a fragment (already unmasked) arrived: validate
     /// them if the message is text, fail-fast (§8.1), and collect them.
     pub fn push_fragment(&mut self, kind: MessageKind, bytes: &[u8]) -> Result<(), ProtocolError> {
         if kind == MessageKind::Text {
             self.utf8.feed(bytes)?;
+        }
+        let len = self.buffer.len();
+        let needed = len.saturating_add(bytes.len());
+        if needed > self.buffer.capacity() && self.expected >= needed {
+            // `reserve_exact` counts from the length, not the capacity.
+            self.buffer.reserve_exact(self.expected.saturating_sub(len));
         }
         self.buffer.extend_from_slice(bytes);
         Ok(())
@@ -143,6 +164,7 @@ impl Assembler {
     pub fn finish_message(&mut self) -> Result<(), ProtocolError> {
         let kind = self.current.take();
         self.size = 0;
+        self.expected = 0;
         self.compressed = false;
         if kind == Some(MessageKind::Text) {
             self.utf8.finish()?;
@@ -351,5 +373,58 @@ mod tests {
         a.begin_frame(OpCode::Continuation, true, 0, MAX).unwrap();
         a.finish_message().unwrap();
         assert_eq!(a.message(), &[2, 2, 2]);
+    }
+
+    /// Fragments of `total` bytes in pieces of `piece`: the buffer's
+    /// address after each push.
+    fn push_in_pieces(a: &mut Assembler, total: usize, piece: usize) -> Vec<*const u8> {
+        a.begin_frame(OpCode::Binary, false, 0, MAX).unwrap();
+        let bytes = alloc::vec![7u8; total];
+        bytes
+            .chunks(piece)
+            .map(|chunk| {
+                a.push_fragment(MessageKind::Binary, chunk).unwrap();
+                a.message().as_ptr()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_expected_length_is_allocated_once_when_the_buffer_first_grows() {
+        let mut a = Assembler::new();
+        a.expect(10_000);
+        let addresses = push_in_pieces(&mut a, 10_000, 1_000);
+        a.finish_message().unwrap();
+        assert_eq!(a.message(), &[7u8; 10_000][..]);
+        assert_eq!(a.capacity(), 10_000);
+        // Never moved: no reallocation after the first.
+        assert!(addresses.windows(2).all(|w| w[0] == w[1]));
+    }
+
+    #[test]
+    fn a_wrong_guess_still_assembles_the_message() {
+        let mut small = Assembler::new();
+        small.expect(2_000);
+        push_in_pieces(&mut small, 10_000, 1_000);
+        small.finish_message().unwrap();
+        assert_eq!(small.message(), &[7u8; 10_000][..]);
+
+        let mut large = Assembler::new();
+        large.expect(100_000);
+        push_in_pieces(&mut large, 3_000, 1_000);
+        large.finish_message().unwrap();
+        assert_eq!(large.message(), &[7u8; 3_000][..]);
+        assert_eq!(large.capacity(), 100_000);
+    }
+
+    #[test]
+    fn the_guess_lasts_one_message() {
+        let mut a = Assembler::new();
+        a.expect(100_000);
+        push_in_pieces(&mut a, 10, 5);
+        a.finish_message().unwrap();
+        a.trim(0);
+        push_in_pieces(&mut a, 10, 5);
+        assert!(a.capacity() < 100_000, "capacity {}", a.capacity());
     }
 }

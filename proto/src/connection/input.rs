@@ -176,6 +176,7 @@ impl Connection {
     fn read_header(&mut self) -> Result<Progress, ProtocolError> {
         let role = self.role;
         let compression = self.compression_agreed();
+        let expected = self.last_fragmented_len;
         let config = &*self.config;
         let a = self.active.get_or_insert_with(Box::default);
         let data = a.rx.data();
@@ -209,6 +210,11 @@ impl Connection {
             )?)
         };
         let keep = place.is_none_or(|p| p.single);
+        if !keep && header.opcode != OpCode::Continuation {
+            let cap = usize::try_from(config.max_message_size).unwrap_or(usize::MAX);
+            a.assembler
+                .expect(usize::try_from(expected).unwrap_or(usize::MAX).min(cap));
+        }
         let mut header_len = header_len;
         if !keep {
             // A fragment streams into the assembler: its header is done with.
@@ -387,6 +393,7 @@ impl Connection {
                 }
                 a.assembler.finish_message()?;
                 let len = a.assembler.message().len();
+                self.last_fragmented_len = u32::try_from(len).unwrap_or(u32::MAX);
                 self.admit_message(len)?;
                 Ok(Progress::Event(Ready::Assembled(place.kind)))
             }

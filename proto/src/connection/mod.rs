@@ -35,6 +35,8 @@ mod input;
 mod opening;
 mod output;
 mod pool;
+#[cfg(test)]
+mod reassembly_tests;
 mod sender;
 mod state;
 mod timers;
@@ -121,6 +123,11 @@ pub struct Connection {
     /// Handshake-time state, freed once the connection is open.
     opening: Option<Box<Opening>>,
     notices: Notices,
+    /// The length of the last fragmented message received (saturating):
+    /// the next one that outgrows the reassembly buffer is given this much
+    /// room at once (see [`Assembler::expect`]). Fits the padding beside
+    /// `role` and `notices`, so an idle connection costs nothing more.
+    last_fragmented_len: u32,
 }
 
 impl core::fmt::Debug for Connection {
@@ -180,6 +187,7 @@ impl Connection {
             outbound,
             opening: None,
             notices: Notices::default(),
+            last_fragmented_len: 0,
         }
     }
 

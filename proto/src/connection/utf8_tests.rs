@@ -19,7 +19,7 @@ const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\
 Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
 Sec-WebSocket-Version: 13\r\n\r\n";
 
-fn open_server() -> Connection {
+pub(super) fn open_server() -> Connection {
     let now = Timestamp::ZERO;
     let mut conn = Connection::server(Arc::new(Config::default()), now);
     conn.recv(REQUEST);
