@@ -136,8 +136,9 @@
 //!   that sees bursts should use one that returns freed pages: jemalloc
 //!   with a background thread and short decay (the `ws6455` binary uses
 //!   `tikv-jemallocator` with
-//!   `background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0`, and
-//!   comes back to within 4 MB of its baseline after such a burst),
+//!   `background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0`, five
+//!   seconds for allocations of 8 MiB and more, and comes back to within
+//!   4 MB of its baseline after such a burst),
 //!   mimalloc with `MIMALLOC_PURGE_DELAY=0`, or glibc's `malloc_trim(0)`
 //!   called from a [`Handler::on_timer`] after a burst. BENCHMARKS.md
 //!   ("Memory after bursts", `benches/churn.sh`) has the figures.

@@ -59,6 +59,9 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(code) = alloc::keep_giant_buffers_longer() {
+        eprintln!("ws6455: jemalloc refused the oversize arena's decay (error {code})");
+    }
     log::init(log::level(cli.verbose, cli.quiet));
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
