@@ -13,6 +13,7 @@ use crate::proto::connection::{Sender, Transmit};
 use crate::proto::error::UsageError;
 use crate::proto::prepared::PreparedMessage;
 use crate::refusals::Refusals;
+use crate::remote::Remote;
 use crate::transmit;
 
 /// The handle a [`crate::Handler`] callback gets to act on the loop: send
@@ -213,6 +214,14 @@ impl<'a> Ctx<'a> {
             .filter(|(_, s)| s.is_open())
             .map(|(id, _)| *id);
         current.chain(self.core.open_ids())
+    }
+
+    /// A [`Remote`] for this loop: hand it to another thread (a broker's,
+    /// a queue's) so it can post work here or
+    /// [notify](Remote::notify) the handler. Typically taken in
+    /// [`crate::Handler::on_start`].
+    pub fn remote(&self) -> Remote {
+        self.core.remote.clone()
     }
 
     /// Shut the loop down gracefully: stop accepting, close every

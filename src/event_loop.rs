@@ -93,6 +93,8 @@ impl EventLoop {
     pub fn new(config: Config) -> io::Result<Self> {
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let mailbox = Arc::new(Mailbox::default());
+        let remote = Remote::new(&mailbox, waker.clone());
         let registry = poll.registry().try_clone()?;
         let now = clock::now();
         Ok(EventLoop {
@@ -117,13 +119,14 @@ impl EventLoop {
                 #[cfg(feature = "tls")]
                 tls_server: None,
                 admission: Admission::default(),
+                remote,
             },
             listener: None,
             shutdown: ShutdownHandle {
                 flag: Arc::new(AtomicBool::new(false)),
                 waker,
             },
-            mailbox: Arc::default(),
+            mailbox,
             accept_errors: AcceptErrors::default(),
         })
     }
@@ -198,7 +201,7 @@ impl EventLoop {
     /// A handle that posts closures into this loop from any thread (see
     /// [`Remote`]).
     pub fn remote(&self) -> Remote {
-        Remote::new(&self.mailbox, self.shutdown.waker.clone())
+        self.core.remote.clone()
     }
 
     /// Record every frame of the connections accepted or opened from now
@@ -225,6 +228,7 @@ impl EventLoop {
                 ""
             }
         );
+        handler.on_start(&mut Ctx::new(&mut self.core, None));
         let result = self.run_until_done(handler);
         match &result {
             Ok(()) => log::debug!("event loop stopped"),
@@ -249,7 +253,7 @@ impl EventLoop {
             }
             self.core.now = clock::now();
             self.handle_events(handler);
-            self.run_remote_tasks();
+            self.run_remote_tasks(handler);
             self.retry_leftovers(handler);
             self.fire_deadlines(handler);
             self.fire_timers(handler);
@@ -314,10 +318,15 @@ impl EventLoop {
 
     /// Closures posted through a [`Remote`]; what they send is flushed at
     /// the end of the turn like any other send through the table.
-    fn run_remote_tasks(&mut self) {
-        for task in self.mailbox.take() {
+    /// Then the handler hears each token of [`Remote::notify`] once.
+    fn run_remote_tasks<H: Handler>(&mut self, handler: &mut H) {
+        let taken = self.mailbox.take();
+        for task in taken.tasks {
             let mut ctx = Ctx::new(&mut self.core, None);
             task(&mut ctx);
+        }
+        for token in taken.notices {
+            handler.on_notify(&mut Ctx::new(&mut self.core, None), token);
         }
     }
 

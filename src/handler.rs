@@ -337,6 +337,20 @@ pub trait Handler {
         let _ = (ctx, id, code, clean);
     }
 
+    /// The loop is about to start running: called once at the start of
+    /// every `run`, before any connection event. A handler that needs a
+    /// [`crate::Remote`] for its own loop (to give a background thread a
+    /// way in) takes it here with [`Ctx::remote`].
+    fn on_start(&mut self, ctx: &mut Ctx<'_>) {
+        let _ = ctx;
+    }
+
+    /// Another thread called [`crate::Remote::notify`] with `token`; called
+    /// once per loop turn per token, however many notices came.
+    fn on_notify(&mut self, ctx: &mut Ctx<'_>, token: u64) {
+        let _ = (ctx, token);
+    }
+
     /// A timer set with [`Ctx::set_timer`] fired.
     fn on_timer(&mut self, ctx: &mut Ctx<'_>, token: u64) {
         let _ = (ctx, token);

@@ -25,6 +25,7 @@ use crate::proto::config::Config;
 use crate::proto::connection::{BufferPool, Connection, Sender, Transmit};
 use crate::proto::error::UsageError;
 use crate::proto::Timestamp;
+use crate::remote::Remote;
 use crate::socket::Socket;
 use crate::transmit;
 
@@ -100,6 +101,8 @@ pub(crate) struct LoopCore {
     /// The server's policies for upgrade requests (Origin), and the
     /// counts of what they refused.
     pub(crate) admission: Admission,
+    /// A handle on this loop's mailbox, for [`crate::Ctx::remote`].
+    pub(crate) remote: Remote,
 }
 
 /// The rule for giving the buffer pool's memory back, checked at intervals

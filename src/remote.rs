@@ -6,6 +6,12 @@
 //! loop, which runs each one with a `Ctx` on its next turn. The closures
 //! go through a mutex-guarded list and the loop's mio `Waker` wakes it;
 //! nothing here knows about frames, so the loop stays a byte mover.
+//!
+//! A closure cannot reach the loop's [`crate::Handler`], which owns the
+//! application's state. [`Remote::notify`] can: it asks the loop to call
+//! [`crate::Handler::on_notify`] with a token, once per turn however many
+//! times it was asked, which is how a thread that fills a queue (a pub/sub
+//! broker's, say) tells the handler to drain it.
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,18 +30,31 @@ pub(crate) struct Mailbox {
     /// Set after a push, so an idle turn costs one atomic swap, no lock.
     pending: AtomicBool,
     tasks: Mutex<Vec<Task>>,
+    /// Tokens for `Handler::on_notify`, each at most once.
+    notices: Mutex<Vec<u64>>,
 }
 
 impl Mailbox {
     /// Everything posted since the last call, oldest first.
-    pub(crate) fn take(&self) -> Vec<Task> {
+    pub(crate) fn take(&self) -> Taken {
         if !self.pending.swap(false, Ordering::Acquire) {
-            return Vec::new();
+            return Taken::default();
         }
         // A panicking task runs outside the lock, so poisoning can only
         // come from a panic inside `Vec::push`; the list is still sound.
-        std::mem::take(&mut *self.tasks.lock().unwrap_or_else(PoisonError::into_inner))
+        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(PoisonError::into_inner));
+        // Notices are taken with the tasks: `pending` covers both.
+        let notices =
+            std::mem::take(&mut *self.notices.lock().unwrap_or_else(PoisonError::into_inner));
+        Taken { tasks, notices }
     }
+}
+
+/// What [`Mailbox::take`] found: closures to run, then tokens to notify.
+#[derive(Default)]
+pub(crate) struct Taken {
+    pub(crate) tasks: Vec<Task>,
+    pub(crate) notices: Vec<u64>,
 }
 
 /// A handle that posts closures into an [`crate::EventLoop`] from any
@@ -100,6 +119,30 @@ impl Remote {
             .push(Box::new(task));
         mailbox.pending.store(true, Ordering::Release);
         // A failed wake only delays the task to the loop's next event.
+        let _ = self.waker.wake();
+        Ok(())
+    }
+
+    /// Ask the loop to call [`crate::Handler::on_notify`] with `token` on
+    /// its next turn. Returns at once and allocates nothing once the
+    /// loop has seen a few tokens. Notices of one token coalesce: however
+    /// many arrive before the loop's turn, the handler hears it once — so
+    /// a producer that pushes into a queue and then notifies wakes the
+    /// loop once per turn, not once per item. Notices come after the
+    /// turn's [`Remote::send`] tasks, in the order first asked.
+    pub fn notify(&self, token: u64) -> Result<(), LoopGone> {
+        let mailbox = self.mailbox.upgrade().ok_or(LoopGone)?;
+        {
+            let mut notices = mailbox
+                .notices
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if notices.contains(&token) {
+                return Ok(());
+            }
+            notices.push(token);
+        }
+        mailbox.pending.store(true, Ordering::Release);
         let _ = self.waker.wake();
         Ok(())
     }
