@@ -173,6 +173,7 @@ pub use ws6455_proto as proto;
 mod admission;
 pub mod auth;
 pub mod blocking;
+pub mod broker;
 mod client;
 pub mod clock;
 mod conn_id;

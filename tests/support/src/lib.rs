@@ -20,6 +20,7 @@
 //!   line protocol;
 //! * [`echo_each`] — our event-loop client checking a peer's echoes one
 //!   message at a time;
+//! * [`redis`] — a real `redis-server` on a free port, for the broker;
 //! * [`tls`] — certificates made at test time, and TLS configurations
 //!   that trust them.
 
@@ -37,6 +38,7 @@ pub mod interop;
 pub mod loopback;
 pub mod peer;
 pub mod program;
+pub mod redis;
 pub mod server;
 pub mod tls;
 pub mod wire;
