@@ -13,7 +13,10 @@
 //! nothing is limited, which is what the Autobahn testee needs.
 
 use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+
+use ws6455::broker::redis::{RedisBroker, RedisOptions};
 
 use ws6455::proto::deflate::{DeflateConfig, DeflateMemory};
 use ws6455::proto::handshake::Request;
@@ -24,6 +27,7 @@ use ws6455_describe::TraceLine;
 
 use log::info;
 
+use crate::apps::cluster::{default_node_id, Cluster};
 use crate::apps::Routes;
 use crate::policy_args::Policy;
 use crate::tls_args::ServerTls;
@@ -118,6 +122,20 @@ pub struct Args {
     /// Who may connect: `--allow-origin`.
     #[command(flatten)]
     pub policy: Policy,
+    /// Share the chat and the game with every server using this Redis
+    /// (`redis://host:port`): rooms, presence, direct messages and the
+    /// field span them all. Without it each server is its own world.
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
+    /// This server's name on the shared Redis, shown to users beside
+    /// everyone's name (default: host name and process id).
+    #[arg(long, value_name = "NAME", requires = "redis")]
+    pub node_id: Option<String>,
+    /// With --redis: seconds a killed server's users stay in everyone's
+    /// presence lists at most (refreshed every third of it).
+    #[arg(long, value_name = "SECS", default_value_t = 9, requires = "redis",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub presence_ttl: u64,
 }
 
 /// Subprotocols the echo endpoint agrees to (§1.9, §4.2.2): echoing
@@ -206,6 +224,18 @@ pub fn run(args: Args) -> io::Result<()> {
         None => String::new(),
     };
     let allowed = origins.to_string();
+    let cluster = match &args.redis {
+        Some(url) => {
+            let options = RedisOptions {
+                presence_ttl: Duration::from_secs(args.presence_ttl),
+                ..RedisOptions::default()
+            };
+            let node = args.node_id.clone().unwrap_or_else(default_node_id);
+            info!("sharing the demos through redis {url} as server {node}");
+            Some(Cluster::new(RedisBroker::connect(url, options)?, node))
+        }
+        None => None,
+    };
     let secure = tls.is_some();
     let mut server = Server::new()
         .config(config)
@@ -230,14 +260,20 @@ pub fn run(args: Args) -> io::Result<()> {
         args.threads,
         addr = server.local_addr(),
     );
-    if args.threads > 1 {
+    if args.threads > 1 && cluster.is_none() {
         info!(
             "the chat and game demos need --threads 1; with {} event loops they answer 503",
             args.threads
         );
     }
-    let (trace, demos) = (args.trace, args.threads <= 1);
-    server.run(move || Routes::new(Echo { trace }, demos).with_chat_tokens(chat_tokens.clone()))?;
+    let (trace, demos) = (args.trace, args.threads <= 1 || cluster.is_some());
+    let (loops, started) = (args.threads, AtomicUsize::new(0));
+    server.run(move || {
+        let index = started.fetch_add(1, Ordering::Relaxed);
+        Routes::new(Echo { trace }, demos)
+            .with_chat_tokens(chat_tokens.clone())
+            .with_cluster(cluster.as_ref().map(|c| c.for_loop(index, loops)))
+    })?;
     let refusals = handle.refusals();
     info!("refused origins: {}", refusals.origin);
     info!("auth failed: {}", refusals.auth_failed);

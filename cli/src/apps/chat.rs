@@ -21,6 +21,8 @@ use ws6455::{ConnId, Ctx, Handler, Message};
 
 use super::{encode, FRAGMENT_SIZE};
 
+mod cluster;
+
 /// The page served on `GET /`.
 pub const PAGE: &str = include_str!("chat.html");
 
@@ -54,6 +56,10 @@ enum ToPage<'a> {
     Presence {
         room: &'a str,
         users: Vec<&'a str>,
+        /// With `serve --redis`: the server each user is on, in the
+        /// order of `users`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        servers: Option<Vec<&'a str>>,
     },
     Rooms {
         rooms: Vec<RoomSize<'a>>,
@@ -72,12 +78,30 @@ enum ToPage<'a> {
         from: &'a str,
         text: &'a str,
         time: i64,
+        /// With `serve --redis`: the sender's server.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        server: Option<&'a str>,
     },
     Dm {
         from: &'a str,
         to: &'a str,
         text: &'a str,
         time: i64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        server: Option<&'a str>,
+    },
+    /// With `serve --redis`: which server this page is connected to, and
+    /// whether the servers can reach each other (`up`, `down`).
+    Server {
+        node: &'a str,
+        cluster: &'a str,
+    },
+    /// With `serve --redis`: the sender's own message reached this
+    /// server's users but not the other servers'.
+    Undelivered {
+        to: &'a str,
+        text: &'a str,
+        reason: &'a str,
     },
 }
 
@@ -105,6 +129,8 @@ pub struct Chat {
     /// Nicknames bound by a token in `on_request`, until `on_open` moves
     /// them into `users`.
     bound: HashMap<ConnId, String>,
+    /// With `serve --redis`: the other servers' users, and the link to them.
+    cluster: Option<cluster::Linked>,
 }
 
 impl Chat {
@@ -114,6 +140,7 @@ impl Chat {
             users: HashMap::new(),
             rooms: BTreeMap::new(),
             bound: HashMap::new(),
+            cluster: None,
         }
     }
 
@@ -135,13 +162,19 @@ impl Chat {
     }
 
     fn nick_in_use(&self, nick: &str, except: ConnId) -> bool {
-        self.users.iter().any(|(&id, user)| {
-            id != except
-                && user
-                    .nick
-                    .as_deref()
-                    .is_some_and(|n| n.to_lowercase() == nick.to_lowercase())
-        })
+        let lower = nick.to_lowercase();
+        let elsewhere = self
+            .cluster
+            .as_ref()
+            .is_some_and(|c| c.remote_users().any(|(_, _, n)| n.to_lowercase() == lower));
+        elsewhere
+            || self.users.iter().any(|(&id, user)| {
+                id != except
+                    && user
+                        .nick
+                        .as_deref()
+                        .is_some_and(|n| n.to_lowercase() == nick.to_lowercase())
+            })
     }
 
     fn find_nick(&self, nick: &str) -> Option<ConnId> {
@@ -156,25 +189,47 @@ impl Chat {
         let Some(members) = self.rooms.get(room) else {
             return;
         };
-        let mut nicks: Vec<&str> = members
+        let here = self.cluster.as_ref().map_or("", |c| c.node());
+        let mut nicks: Vec<(&str, &str)> = members
             .iter()
-            .filter_map(|id| self.users.get(id)?.nick.as_deref())
+            .filter_map(|id| Some((self.users.get(id)?.nick.as_deref()?, here)))
             .collect();
-        nicks.sort_unstable_by_key(|n| n.to_lowercase());
-        let text = encode(&ToPage::Presence { room, users: nicks });
+        if let Some(cluster) = &self.cluster {
+            nicks.extend(
+                cluster
+                    .remote_users()
+                    .filter(|(_, r, _)| *r == room)
+                    .map(|(node, _, nick)| (nick, node)),
+            );
+        }
+        nicks.sort_unstable_by_key(|(n, _)| n.to_lowercase());
+        let text = encode(&ToPage::Presence {
+            room,
+            users: nicks.iter().map(|(n, _)| *n).collect(),
+            servers: self
+                .cluster
+                .as_ref()
+                .map(|_| nicks.iter().map(|(_, s)| *s).collect()),
+        });
         Self::to_room(ctx, members, &text);
     }
 
     /// `{"type":"rooms","rooms":[{"name":…,"users":n}…]}` to every chat
     /// connection, so every page's room list stays current.
     fn send_rooms(&self, ctx: &mut Ctx<'_>, to: Option<ConnId>) {
-        let rooms = self
+        let mut sizes: BTreeMap<&str, usize> = self
             .rooms
             .iter()
-            .map(|(name, members)| RoomSize {
-                name,
-                users: members.len(),
-            })
+            .map(|(name, members)| (name.as_str(), members.len()))
+            .collect();
+        if let Some(cluster) = &self.cluster {
+            for (_, room, _) in cluster.remote_users() {
+                *sizes.entry(room).or_default() += 1;
+            }
+        }
+        let rooms = sizes
+            .into_iter()
+            .map(|(name, users)| RoomSize { name, users })
             .collect();
         let text = encode(&ToPage::Rooms { rooms });
         match to {
@@ -205,14 +260,17 @@ impl Chat {
             }
             None => Vec::new(),
         };
+        let text = encode(&ToPage::Left {
+            room: &room,
+            nick: &nick,
+            reason,
+        });
+        if let Some(cluster) = &mut self.cluster {
+            cluster.left(&room, &nick, &text, remaining.is_empty());
+        }
         if remaining.is_empty() {
             self.rooms.remove(&room);
         } else {
-            let text = encode(&ToPage::Left {
-                room: &room,
-                nick: &nick,
-                reason,
-            });
             Self::to_room(ctx, &remaining, &text);
             self.send_presence(ctx, &room);
         }
@@ -237,13 +295,19 @@ impl Chat {
         }
         self.leave(ctx, id, "left");
         let user = self.users.entry(id).or_default();
-        user.nick = Some(nick.to_owned());
+        let previous = user.nick.replace(nick.to_owned());
         user.room = Some(room.to_owned());
         info!("{id} chat {nick} joined {room}");
         let members = self.rooms.entry(room.to_owned()).or_default();
         members.push(id);
         let members = members.clone();
         let text = encode(&ToPage::Joined { room, nick });
+        if let Some(cluster) = &mut self.cluster {
+            if let Some(previous) = previous.filter(|p| p != nick) {
+                cluster.forget_user(&previous);
+            }
+            cluster.joined(room, nick, &text);
+        }
         Self::to_room(ctx, &members, &text);
         self.send_presence(ctx, room);
         self.send_rooms(ctx, None);
@@ -264,9 +328,20 @@ impl Chat {
             from: nick,
             text,
             time: now_ms(),
+            server: self.cluster.as_ref().map(|c| c.node()),
         });
         let members = self.rooms.get(room).cloned().unwrap_or_default();
         Self::to_room(ctx, &members, &message);
+        if let Some(cluster) = &mut self.cluster {
+            if let Err(why) = cluster.publish_room(room, &message) {
+                let notice = encode(&ToPage::Undelivered {
+                    to: room,
+                    text,
+                    reason: &why.to_string(),
+                });
+                let _ = ctx.send_text(id, &notice);
+            }
+        }
     }
 
     fn dm(&mut self, ctx: &mut Ctx<'_>, id: ConnId, to: &str, text: &str) {
@@ -276,22 +351,38 @@ impl Chat {
         let Some(text) = valid_text(text) else {
             return Self::error(ctx, id, "a message is 1 to 2000 characters");
         };
-        let Some(target) = self.find_nick(to) else {
+        let target = self.find_nick(to);
+        let remote = target.is_none()
+            && self
+                .cluster
+                .as_ref()
+                .is_some_and(|c| c.remote_users().any(|(_, _, n)| n == to));
+        if target.is_none() && !remote {
             return Self::error(ctx, id, &format!("nobody called {to} is online"));
-        };
+        }
         let message = encode(&ToPage::Dm {
             from: &from,
             to,
             text,
             time: now_ms(),
+            server: self.cluster.as_ref().map(|c| c.node()),
         });
         // The sender gets its own copy so its page shows the conversation.
-        let recipients = if target == id {
-            vec![id]
-        } else {
-            vec![target, id]
+        let recipients = match target {
+            Some(target) if target != id => vec![target, id],
+            _ => vec![id],
         };
         Self::to_room(ctx, &recipients, &message);
+        if let (true, Some(cluster)) = (remote, &mut self.cluster) {
+            if let Err(why) = cluster.publish_dm(to, &message) {
+                let notice = encode(&ToPage::Undelivered {
+                    to,
+                    text,
+                    reason: &why.to_string(),
+                });
+                let _ = ctx.send_text(id, &notice);
+            }
+        }
     }
 }
 
@@ -314,6 +405,9 @@ impl Handler for Chat {
                 ..User::default()
             },
         );
+        if let Some(cluster) = &self.cluster {
+            let _ = ctx.send_text(id, &cluster.status());
+        }
         self.send_rooms(ctx, Some(id));
     }
 
@@ -364,7 +458,11 @@ impl Handler for Chat {
             "lost"
         };
         self.leave(ctx, id, reason);
-        self.users.remove(&id);
+        if let (Some(user), Some(cluster)) = (self.users.remove(&id), &mut self.cluster) {
+            if let Some(nick) = user.nick {
+                cluster.forget_user(&nick);
+            }
+        }
         self.bound.remove(&id);
     }
 }

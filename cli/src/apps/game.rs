@@ -22,6 +22,8 @@ use ws6455::{ConnId, Ctx, Handler, Message};
 
 use super::{encode, FRAGMENT_SIZE};
 
+mod cluster;
+
 /// The page served on `GET /game`.
 pub const PAGE: &str = include_str!("game.html");
 
@@ -47,6 +49,9 @@ enum ToPlayer<'a> {
         width: i64,
         height: i64,
         hz: i64,
+        /// With `serve --redis`: this server's name.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        server: Option<&'a str>,
     },
     State {
         tick: i64,
@@ -58,12 +63,15 @@ enum ToPlayer<'a> {
 }
 
 /// A player as the pages draw it: whole pixels.
-#[derive(Serialize)]
-struct Dot {
+#[derive(Serialize, serde::Deserialize, Clone, Debug, PartialEq)]
+pub(super) struct Dot {
     id: i64,
     x: i64,
     y: i64,
     hue: i64,
+    /// With `serve --redis`: the server the player is connected to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    server: Option<String>,
 }
 
 struct Player {
@@ -77,6 +85,8 @@ struct Player {
 /// The game's state: players and the tick clock.
 pub struct Game {
     players: BTreeMap<ConnId, Player>,
+    /// With `serve --redis`: the other servers' players.
+    cluster: Option<cluster::Linked>,
     next_number: i64,
     tick: i64,
     /// When the next tick is due, while the tick timer runs.
@@ -88,6 +98,7 @@ impl Game {
     pub fn new() -> Self {
         Game {
             players: BTreeMap::new(),
+            cluster: None,
             next_number: 1,
             tick: 0,
             next_tick: None,
@@ -104,16 +115,21 @@ fn step(p: &mut Player) {
     p.y = (p.y + SPEED * dt * p.dy / norm).clamp(RADIUS, HEIGHT - RADIUS);
 }
 
-/// `{"type":"state","tick":n,"players":[{"id":1,"x":…,"y":…,"hue":…}…]}`
-fn state<'a>(tick: i64, players: impl Iterator<Item = &'a Player>) -> String {
-    let players = players
+/// Where `players` are now, as the pages draw them.
+fn dots<'a>(players: impl Iterator<Item = &'a Player>, server: Option<&str>) -> Vec<Dot> {
+    players
         .map(|p| Dot {
             id: p.number,
             x: p.x.round() as i64,
             y: p.y.round() as i64,
             hue: hue(p.number),
+            server: server.map(str::to_owned),
         })
-        .collect();
+        .collect()
+}
+
+/// `{"type":"state","tick":n,"players":[{"id":1,"x":…,"y":…,"hue":…}…]}`
+fn state(tick: i64, players: Vec<Dot>) -> String {
     encode(&ToPlayer::State { tick, players })
 }
 
@@ -152,6 +168,7 @@ impl Handler for Game {
             width: WIDTH as i64,
             height: HEIGHT as i64,
             hz: 1000 / TICK.as_millis() as i64,
+            server: self.cluster.as_ref().map(|c| c.node()),
         };
         let _ = ctx.send_text(id, &encode(&welcome));
         if self.next_tick.is_none() {
@@ -203,11 +220,20 @@ impl Handler for Game {
         if self.players.is_empty() {
             // Nobody plays: let the clock stop until the next player.
             self.next_tick = None;
+            if let Some(cluster) = &mut self.cluster {
+                cluster.idle();
+            }
             return;
         }
         self.tick += 1;
         self.players.values_mut().for_each(step);
-        let frame = PreparedMessage::text(&state(self.tick, self.players.values()), FRAGMENT_SIZE);
+        let server = self.cluster.as_ref().map(|c| c.node());
+        let mut players = dots(self.players.values(), server);
+        if let Some(cluster) = &mut self.cluster {
+            cluster.share(&players);
+            players.extend(cluster.others(ctx.now()));
+        }
+        let frame = PreparedMessage::text(&state(self.tick, players), FRAGMENT_SIZE);
         ctx.broadcast(self.players.keys().copied(), &frame);
         // Aim at a fixed schedule so the rate does not drift with the
         // loop's latency; if we fell behind, restart the schedule from now.
@@ -248,11 +274,11 @@ mod tests {
             "a diagonal step is as long as a straight one"
         );
         assert_eq!(
-            state(7, [&p].into_iter()),
+            state(7, dots([&p].into_iter(), None)),
             r#"{"type":"state","tick":7,"players":[{"id":1,"x":624,"y":94,"hue":137}]}"#
         );
         assert_eq!(
-            state(0, std::iter::empty()),
+            state(0, Vec::new()),
             r#"{"type":"state","tick":0,"players":[]}"#
         );
     }

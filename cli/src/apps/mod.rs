@@ -13,9 +13,12 @@
 //! over N loops that cannot see each other, so two tabs could sit in "the
 //! same" room without meeting. Rather than a demo that is silently wrong,
 //! the demo routes then answer 503 with the reason; the echo endpoint
-//! scales across threads as before.
+//! scales across threads as before — unless the loops share a broker
+//! (`serve --redis`, [`cluster`]): then every loop, of this server or
+//! another, is one member of the same chat and the same field.
 
 pub mod chat;
+pub mod cluster;
 pub mod game;
 pub mod tokens;
 
@@ -95,7 +98,13 @@ pub struct Routes<H> {
     demos: bool,
     /// `--chat-token-file`: `/chat` then needs one of these tokens.
     chat_tokens: Option<tokens::ChatTokens>,
+    /// `--redis`: the demos span every server on that Redis.
+    cluster: Option<cluster::Cluster>,
 }
+
+/// Notify tokens of the apps' broker links.
+const CHAT_BROKER: u64 = 0x6368_6174; // "chat"
+const GAME_BROKER: u64 = 0x6761_6d65; // "game"
 
 impl<H: Handler> Routes<H> {
     /// The demos in front of `fallback`. `demos` false (several event
@@ -109,7 +118,15 @@ impl<H: Handler> Routes<H> {
             http: HashSet::new(),
             demos,
             chat_tokens: None,
+            cluster: None,
         }
+    }
+
+    /// Share the chat and the game with every server on `cluster`'s
+    /// broker (`serve --redis`); links are taken when the loop starts.
+    pub fn with_cluster(mut self, cluster: Option<cluster::Cluster>) -> Self {
+        self.cluster = cluster;
+        self
     }
 
     /// Require a token from `tokens` on `/chat`: the token's name is the
@@ -150,6 +167,26 @@ impl<H: Handler> Routes<H> {
 }
 
 impl<H: Handler> Handler for Routes<H> {
+    fn on_start(&mut self, ctx: &mut Ctx<'_>) {
+        if let Some(cluster) = &self.cluster {
+            let node = cluster.node().to_owned();
+            self.chat
+                .attach(Box::new(cluster.link(ctx, CHAT_BROKER)), &node);
+            self.game
+                .attach(Box::new(cluster.link(ctx, GAME_BROKER)), &node);
+            info!("demos shared through redis as server {node}");
+        }
+        self.fallback.on_start(ctx);
+    }
+
+    fn on_notify(&mut self, ctx: &mut Ctx<'_>, token: u64) {
+        match token {
+            CHAT_BROKER => self.chat.on_broker(ctx),
+            GAME_BROKER => self.game.on_broker(ctx),
+            _ => self.fallback.on_notify(ctx, token),
+        }
+    }
+
     fn on_request(&mut self, ctx: &mut Ctx<'_>, id: ConnId, request: &Request) -> Decision {
         let app = match request.path() {
             "/chat" => App::Chat,
