@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the peers that the interop tests (tests/interop_*.rs) drive:
 # Python `websockets` (pip), the npm packages of tests/interop/node (`ws`,
-# `playwright-core`, pinned by its package-lock.json) and Debian's
-# `chromium`. Idempotent and quiet: whatever is already there is skipped.
+# `playwright-core`, pinned by its package-lock.json), Debian's
+# `chromium`, and Debian's `redis-server` for the broker tests (each test
+# starts its own on a free port; the package's own service is stopped). Idempotent and quiet: whatever is already there is skipped.
 # Runs as root (CI does); safe to run by hand.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,4 +40,14 @@ else
   export DEBIAN_FRONTEND=noninteractive
   quietly apt-get update
   quietly apt-get install -y chromium
+fi
+
+if command -v redis-server >/dev/null 2>&1; then
+  echo "redis-server: present"
+else
+  echo "redis-server: installing (apt-get)"
+  export DEBIAN_FRONTEND=noninteractive
+  quietly apt-get update
+  # No init system starts it in a container; tests start their own.
+  quietly apt-get install -y redis-server
 fi
