@@ -318,3 +318,44 @@ fn ten_thousand_room_messages_arrive_once_and_in_order_per_sender() {
         ]
     );
 }
+
+#[test]
+fn a_subscriber_that_never_reads_slows_nobody() {
+    use ws6455_test_support::interop::{command, peer_available, probe, Proc};
+    if !peer_available(
+        "cluster stalled subscriber",
+        probe("python3", &["-c", "import websockets.asyncio.client"])
+            .map(|_| "python3 with websockets >= 13 is not installed".to_owned()),
+    ) {
+        return;
+    }
+    let Some(redis) = RedisServer::start("cluster stalled subscriber") else {
+        return;
+    };
+    let servers = [server(&redis, "n1"), server(&redis, "n2")];
+    let urls: Vec<String> = servers
+        .iter()
+        .map(|s| format!("ws://{}/chat", s.addr))
+        .collect();
+    // 8,000 messages of 1,900 characters: 15 MB to the stalled client,
+    // past what its socket buffers hold (a receive buffer grows only as
+    // its application reads) and its 1 MiB output bound.
+    let mut args = vec!["cluster_order.py", "--size", "1900", "--stalled"];
+    args.push(&urls[1]);
+    args.push("8000");
+    args.extend(urls.iter().map(String::as_str));
+    let started = Instant::now();
+    let mut python = Proc::spawn("cluster_order.py", command("python3", &args));
+    python.succeed();
+    eprintln!(
+        "8,000 × 1.9 KB past a stalled reader in {:?}",
+        started.elapsed()
+    );
+    assert!(python
+        .passes()
+        .contains(&"a client that never reads slowed nobody"));
+    let mut servers = servers;
+    for s in &mut servers {
+        s.assert_alive();
+    }
+}
