@@ -21,7 +21,7 @@
 //! connections itself, at once, which is also why its local users keep
 //! talking while the broker is down.
 //!
-//! The implementation is [`redis::RedisBroker`] (feature `redis`).
+//! The implementation is `redis::RedisBroker` (feature `redis`).
 
 #[cfg(feature = "redis")]
 pub mod redis;

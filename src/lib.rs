@@ -72,6 +72,15 @@
 //! connection lives in the handler's own map keyed by [`ConnId`] (see
 //! [`Handler`], "Per-connection state", and `examples/token_auth.rs`).
 //!
+//! ## Several servers
+//!
+//! A connection can only be sent to from its own loop. An application
+//! whose users sit on several loops or processes (a chat room, a game)
+//! gives each loop's handler a [`broker::Broker`]: taken in
+//! [`Handler::on_start`] with [`Ctx::remote`], drained in
+//! [`Handler::on_notify`]. See [`broker`] and, with the `redis` feature,
+//! `broker::redis::RedisBroker`.
+//!
 //! ## A blocking client
 //!
 //! ```no_run
@@ -153,6 +162,10 @@
 //!   `ConnectOptions::tls`) and the blocking adapter
 //!   (`WebSocket::connect_tls`, or any rustls `StreamOwned`); see the
 //!   `tls` module.
+//! - `redis`: `broker::redis::RedisBroker`, which joins the loops of
+//!   several processes through a Redis server (pub/sub for messages,
+//!   expiring sorted sets for presence); the [`broker`] module and its
+//!   [`broker::Broker`] trait are always there.
 //! - `testing`: hooks that conformance tools and tests need and
 //!   applications must not have, such as sending a frame RFC 6455
 //!   forbids (`Connection::send_raw_frame`, `WebSocket::send_raw_frame`).

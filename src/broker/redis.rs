@@ -10,7 +10,7 @@
 //!   sets again when they change;
 //! - the **subscriber thread** owns the `SUBSCRIBE` connection. It keeps
 //!   Redis subscribed to the union of every loop's channels and hands each
-//!   message to the loops that want it, through their [`Inbox`].
+//!   message to the loops that want it, through their own event queue.
 //!
 //! When Redis goes away both reconnect with backoff and jitter; on the
 //! way back the command thread adds this process's presence entries again
@@ -273,8 +273,8 @@ impl RedisLink {
         let _ = self.broker.inner.commands.try_send(command);
     }
 
-    /// Events dropped because this loop let [`MAX_QUEUED`](inbox::MAX_QUEUED)
-    /// pile up without draining them.
+    /// Events dropped because this loop let 65,536 pile up without
+    /// draining them.
     pub fn dropped_events(&self) -> u64 {
         self.inbox.dropped()
     }
