@@ -359,3 +359,41 @@ fn a_subscriber_that_never_reads_slows_nobody() {
         s.assert_alive();
     }
 }
+
+#[test]
+fn a_server_started_before_redis_serves_its_own_users_and_joins_when_redis_comes() {
+    let Some(mut redis) = RedisServer::reserve("cluster redis later") else {
+        return;
+    };
+    let n1 = server(&redis, "n1");
+    let n2 = server(&redis, "n2");
+    let mut ann = Page::open(n1.addr, "ann");
+    let mut al = Page::open(n1.addr, "al");
+    let mut bob = Page::open(n2.addr, "bob");
+    ann.cluster_is("down");
+    ann.join("lobby");
+    al.join("lobby");
+    bob.join("lobby");
+    ann.presence(&["al", "ann"], &["n1", "n1"]);
+    ann.say("local only");
+    al.wait("a local message", PATIENCE, is_message("ann", "local only"));
+    ann.wait("undelivered", PATIENCE, |v| v["type"] == "undelivered");
+
+    redis.restart();
+    ann.cluster_is("up");
+    ann.presence(&["al", "ann", "bob"], &["n1", "n1", "n2"]);
+    ann.say("everywhere");
+    bob.wait("the message", PATIENCE, is_message("ann", "everywhere"));
+}
+
+#[test]
+fn a_malformed_redis_url_is_refused_before_serving() {
+    let output = std::process::Command::new(ws6455_test_support::bin::ws6455_bin())
+        .args(["serve", "--listen", "127.0.0.1:0", "--redis", "not-a-url"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--redis not-a-url"), "{stderr}");
+    assert!(!stderr.contains("serving on"), "{stderr}");
+}

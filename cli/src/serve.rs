@@ -129,13 +129,23 @@ pub struct Args {
     pub redis: Option<String>,
     /// This server's name on the shared Redis, shown to users beside
     /// everyone's name (default: host name and process id).
-    #[arg(long, value_name = "NAME", requires = "redis")]
+    #[arg(long, value_name = "NAME", requires = "redis", value_parser = node_id)]
     pub node_id: Option<String>,
     /// With --redis: seconds a killed server's users stay in everyone's
     /// presence lists at most (refreshed every third of it).
     #[arg(long, value_name = "SECS", default_value_t = 9, requires = "redis",
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub presence_ttl: u64,
+}
+
+/// `--node-id`: 1 to 64 characters, none of them control characters
+/// (presence entries are lines) or spaces (it is shown in pages and logs).
+fn node_id(name: &str) -> Result<String, String> {
+    let ok = !name.is_empty()
+        && name.chars().count() <= 64
+        && !name.chars().any(|c| c.is_control() || c.is_whitespace());
+    ok.then(|| name.to_owned())
+        .ok_or_else(|| "1 to 64 characters, no spaces or control characters".into())
 }
 
 /// Subprotocols the echo endpoint agrees to (§1.9, §4.2.2): echoing
@@ -231,8 +241,10 @@ pub fn run(args: Args) -> io::Result<()> {
                 ..RedisOptions::default()
             };
             let node = args.node_id.clone().unwrap_or_else(default_node_id);
+            let broker = RedisBroker::connect(url, options)
+                .map_err(|e| io::Error::new(e.kind(), format!("--redis {e}")))?;
             info!("sharing the demos through redis {url} as server {node}");
-            Some(Cluster::new(RedisBroker::connect(url, options)?, node))
+            Some(Cluster::new(broker, node))
         }
         None => None,
     };

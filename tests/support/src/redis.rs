@@ -31,6 +31,14 @@ impl RedisServer {
         Some(server)
     }
 
+    /// Like [`RedisServer::start`], but not running yet: a port for
+    /// servers to find nobody on, until [`RedisServer::restart`].
+    pub fn reserve(test: &str) -> Option<RedisServer> {
+        let mut server = Self::start(test)?;
+        server.kill();
+        Some(server)
+    }
+
     /// `redis://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
