@@ -161,7 +161,15 @@ pub(crate) struct Shared {
     /// thread then brings Redis's subscriptions up to date.
     pub(crate) interest_changed: AtomicBool,
     pub(crate) links: Mutex<Links>,
+    /// This process's presence entries: set → member → how many of its
+    /// loops joined it. Changed by the links themselves, so a join is
+    /// never lost to a full queue: the command thread writes every entry
+    /// here to Redis on each refresh and reconnection.
+    pub(crate) own: Mutex<Own>,
 }
+
+/// Set → member → how many loops joined it.
+pub(crate) type Own = HashMap<String, HashMap<String, usize>>;
 
 /// Every loop of the process and what it wants.
 #[derive(Default)]
@@ -176,6 +184,36 @@ pub(crate) struct Links {
 impl Shared {
     pub(crate) fn links(&self) -> std::sync::MutexGuard<'_, Links> {
         self.links.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn own(&self) -> std::sync::MutexGuard<'_, Own> {
+        self.own.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Count a loop into `member` of `set`.
+    fn count_in(&self, set: &str, member: &str) {
+        *self
+            .own()
+            .entry(set.to_owned())
+            .or_default()
+            .entry(member.to_owned())
+            .or_default() += 1;
+    }
+
+    /// Count a loop out; the entry goes when no loop is left in it.
+    fn count_out(&self, set: &str, member: &str) {
+        let mut own = self.own();
+        if let Some(members) = own.get_mut(set) {
+            if let Some(count) = members.get_mut(member) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    members.remove(member);
+                }
+            }
+            if members.is_empty() {
+                own.remove(set);
+            }
+        }
     }
 
     pub(crate) fn channel_key(&self, channel: &str) -> String {
@@ -212,6 +250,7 @@ impl RedisBroker {
             stop: AtomicBool::new(false),
             interest_changed: AtomicBool::new(true),
             links: Mutex::new(Links::default()),
+            own: Mutex::new(Own::new()),
         });
         let (commands, queue) = sync_channel(options.queue.max(1));
         let ttl = options.presence_ttl.max(Duration::from_millis(300));
@@ -267,8 +306,9 @@ impl RedisLink {
         &self.broker.inner.shared
     }
 
-    /// Queue a presence command; a full queue only delays it to the next
-    /// refresh, which sends every entry of the process again.
+    /// Queue a presence command; a full queue only delays a join to the
+    /// next refresh (which writes every entry of the process again) and a
+    /// leave to the entry's expiry.
     fn command(&self, command: Command) {
         let _ = self.broker.inner.commands.try_send(command);
     }
@@ -325,6 +365,7 @@ impl Broker for RedisLink {
 
     fn join_presence(&mut self, set: &str, member: &str) {
         if self.joined.insert((set.to_owned(), member.to_owned())) {
+            self.shared().count_in(set, member);
             self.command(Command::Join {
                 set: set.to_owned(),
                 member: member.to_owned(),
@@ -334,6 +375,7 @@ impl Broker for RedisLink {
 
     fn leave_presence(&mut self, set: &str, member: &str) {
         if self.joined.remove(&(set.to_owned(), member.to_owned())) {
+            self.shared().count_out(set, member);
             self.command(Command::Leave {
                 set: set.to_owned(),
                 member: member.to_owned(),
@@ -377,6 +419,7 @@ impl Broker for RedisLink {
 impl Drop for RedisLink {
     fn drop(&mut self) {
         for (set, member) in std::mem::take(&mut self.joined) {
+            self.shared().count_out(&set, &member);
             self.command(Command::Leave { set, member });
         }
         for channel in std::mem::take(&mut self.channels) {

@@ -58,7 +58,6 @@ pub(crate) fn spawn(
         shared,
         queue,
         con: None,
-        own: HashMap::new(),
         last: HashMap::new(),
         ttl,
         refresh: ttl / 3,
@@ -78,9 +77,6 @@ struct Worker {
     shared: Arc<Shared>,
     queue: Receiver<Command>,
     con: Option<Connection>,
-    /// This process's presence entries: set → member → how many loops
-    /// joined it (added again on every refresh and reconnection).
-    own: HashMap<String, HashMap<String, usize>>,
     /// What each watched set held when last read.
     last: HashMap<String, Arc<[String]>>,
     ttl: Duration,
@@ -161,17 +157,14 @@ impl Worker {
                 batch.publishes.push((origin, channel, body));
             }
             Command::Join { set, member } => {
-                *self
-                    .own
-                    .entry(set.clone())
-                    .or_default()
-                    .entry(member.clone())
-                    .or_default() += 1;
                 self.add_entry(&mut batch.pipe, &set, &member);
                 self.announce(&mut batch.pipe, &set);
             }
             Command::Leave { set, member } => {
-                self.forget(&set, &member);
+                if self.is_own(&set, &member) {
+                    // Another loop of ours still has it.
+                    return;
+                }
                 batch
                     .pipe
                     .cmd("ZREM")
@@ -188,19 +181,11 @@ impl Worker {
         }
     }
 
-    /// Count a loop out of `member`; the entry goes when no loop is left.
-    fn forget(&mut self, set: &str, member: &str) {
-        if let Some(members) = self.own.get_mut(set) {
-            if let Some(count) = members.get_mut(member) {
-                *count = count.saturating_sub(1);
-                if *count == 0 {
-                    members.remove(member);
-                }
-            }
-            if members.is_empty() {
-                self.own.remove(set);
-            }
-        }
+    fn is_own(&self, set: &str, member: &str) -> bool {
+        self.shared
+            .own()
+            .get(set)
+            .is_some_and(|m| m.contains_key(member))
     }
 
     fn add_entry(&self, pipe: &mut Pipeline, set: &str, member: &str) {
@@ -227,7 +212,7 @@ impl Worker {
 
     /// Every entry of this process again, and every watched set read.
     fn add_refresh(&self, batch: &mut Batch) {
-        for (set, members) in &self.own {
+        for (set, members) in self.shared.own().iter() {
             for member in members.keys() {
                 self.add_entry(&mut batch.pipe, set, member);
             }
@@ -341,7 +326,7 @@ impl Worker {
             .get_connection_with_timeout(CONNECT_TIMEOUT)
             .and_then(|mut con| {
                 let mut pipe = redis::pipe();
-                for (set, members) in &self.own {
+                for (set, members) in self.shared.own().iter() {
                     for member in members.keys() {
                         self.add_entry(&mut pipe, set, member);
                     }
@@ -361,7 +346,7 @@ impl Worker {
                     info!(
                         "redis {} reachable again: presence rebuilt ({} set(s))",
                         self.url,
-                        self.own.len()
+                        self.shared.own().len()
                     );
                 } else {
                     info!("redis {} connected", self.url);
@@ -395,8 +380,7 @@ impl Worker {
     }
 
     /// While down: wait `pause`, answering every publish with
-    /// `Undelivered` and keeping presence changes for the rebuild. True
-    /// when asked to stop.
+    /// `Undelivered`. True when asked to stop.
     fn wait_down(&mut self, pause: Duration) -> bool {
         let until = Instant::now() + pause;
         loop {
@@ -410,11 +394,13 @@ impl Worker {
                     channel,
                     body,
                 }) => self.undelivered(vec![(origin, channel, body)]),
-                Ok(Command::Join { set, member }) => {
-                    *self.own.entry(set).or_default().entry(member).or_default() += 1;
-                }
-                Ok(Command::Leave { set, member }) => self.forget(&set, &member),
-                Ok(Command::Read { .. } | Command::Check) => {}
+                // Presence lives in `Shared::own`: rebuilt on reconnection.
+                Ok(
+                    Command::Join { .. }
+                    | Command::Leave { .. }
+                    | Command::Read { .. }
+                    | Command::Check,
+                ) => {}
                 Ok(Command::Stop) | Err(RecvTimeoutError::Disconnected) => return true,
                 Err(RecvTimeoutError::Timeout) => {}
             }
@@ -428,7 +414,7 @@ impl Worker {
             return;
         };
         let mut pipe = redis::pipe();
-        for (set, members) in &self.own {
+        for (set, members) in self.shared.own().iter() {
             for member in members.keys() {
                 pipe.cmd("ZREM")
                     .arg(self.shared.set_key(set))
