@@ -59,3 +59,28 @@ impl Inbox {
         self.dropped.load(Ordering::Relaxed)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Config, EventLoop};
+
+    #[test]
+    fn a_full_inbox_drops_and_counts_instead_of_growing() {
+        let event_loop = EventLoop::new(Config::default()).unwrap();
+        let inbox = Inbox::new(event_loop.remote(), 1);
+        for _ in 0..MAX_QUEUED + 5 {
+            inbox.push(BrokerEvent::Up);
+        }
+        assert_eq!(inbox.dropped(), 5);
+        let mut drained = 0;
+        while inbox.pop().is_some() {
+            drained += 1;
+        }
+        assert_eq!(drained, MAX_QUEUED);
+        // Room again once drained.
+        inbox.push(BrokerEvent::Down);
+        assert_eq!(inbox.pop(), Some(BrokerEvent::Down));
+        assert_eq!(inbox.dropped(), 5);
+    }
+}
