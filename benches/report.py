@@ -9,6 +9,7 @@ BENCHMARKS.md (and benches/results/chart.svg) from the newest results.
     report.py deflate RAW.jsonl OUT.json [...]
     report.py tls     RAW.jsonl OUT.json [... --force --base-commit C --base-path P]
     report.py churn   RAW.jsonl OUT.json [...]
+    report.py cluster RAW.jsonl OUT.json [...]
     report.py render                      # BENCHMARKS.md from benches/results/
 
 Every command also takes --results DIR (default benches/results) and
@@ -25,8 +26,9 @@ What gets rendered, so that no table claims what it did not measure:
   rendered, and every table says that commit, the date and the load;
 * benches/results/notes.md is included only if its first line names the
   same commit (`<!-- commit: abc1234 -->`);
-* the wss:// (TLS) section (benches/tls.sh) and the memory-after-bursts
-  section (benches/churn.sh) are runs of their own: the newest
+* the wss:// (TLS) section (benches/tls.sh), the memory-after-bursts
+  section (benches/churn.sh) and the across-servers section
+  (benches/cluster.sh) are runs of their own: the newest
   publishable file of each is shown whatever its commit, which its
   tables name, and does not decide the current commit of the others;
   `tls --force` (tls.sh's FORCE=1) publishes a run over the load limit,
@@ -50,6 +52,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import chart  # noqa: E402
 import report_churn  # noqa: E402
+import report_cluster  # noqa: E402
 import report_deflate  # noqa: E402
 import report_tls  # noqa: E402
 from report_common import med, ordered, size_label  # noqa: E402
@@ -61,7 +64,7 @@ KNOWN_SERVERS = ["ws6455", "ws6455-base", "fastwebsockets", "tokio-tungstenite",
 # The kinds whose newest file sets the page's current commit; the others
 # are shown on their own (see the module doc).
 MAIN_KINDS = ["peers", "fanout", "scale", "deflate"]
-STANDALONE_KINDS = ["tls", "churn"]
+STANDALONE_KINDS = ["tls", "churn", "cluster"]
 KINDS = MAIN_KINDS + STANDALONE_KINDS
 DEFAULT_MAX_LOAD = float(os.environ.get("MAXLOAD") or 1.5)
 
@@ -381,9 +384,10 @@ def render(results, markdown, max_load):
     w(f"Rules of this page: a run whose 1-minute load average exceeded {max_load:g} when it started "
       "is kept in the results directory but not shown; of the others, only runs measured at the commit "
       "of the newest one are shown, and each table names its commit, date and load. The wss:// (TLS) "
-      "section (`benches/tls.sh`) and the memory-after-bursts section (`benches/churn.sh`) are runs "
+      "section (`benches/tls.sh`), the memory-after-bursts section (`benches/churn.sh`) and the "
+      "across-servers section (`benches/cluster.sh`) are runs "
       "of their own: the newest publishable run of each is shown, at the commit its tables name.\n")
-    titles = {"tls": "wss:// (TLS)", "churn": "memory-after-bursts"}
+    titles = {"tls": "wss:// (TLS)", "churn": "memory-after-bursts", "cluster": "across-servers"}
     apart = [f"the {titles[k]} section, a run of its own at commit `{commit_of(shown[k][1])}`"
              for k in STANDALONE_KINDS if k in shown and commit_of(shown[k][1]) != current]
     if current is None:
@@ -434,6 +438,10 @@ def render(results, markdown, max_load):
         # Its servers run one after another, not alternately: the section
         # names the base build itself.
         w(report_churn.render(doc, shown_path(path), provenance(dict(doc, base=None), path)))
+    if "cluster" in shown:
+        path, doc = shown["cluster"]
+        w(report_cluster.render(doc, shown_path(path),
+                                lambda rs: provenance(doc, path, rs, ("cluster",)), current))
     newest_skipped = {}
     for kind, path, doc, reason in sorted(skipped, key=lambda x: x[1]):
         newest_skipped[kind] = (path, doc, reason)
@@ -456,6 +464,7 @@ def commands(w):
     w("benches/deflate.sh     # permessage-deflate: memory per idle connection, compressed echo")
     w("benches/tls.sh         # wss://: echo, RSS per idle TLS connection, handshakes per CPU-second")
     w("benches/churn.sh       # memory after bursts: RSS after rounds of connections that all end")
+    w("benches/cluster.sh     # 1 publisher → 10,000 subscribers on 3 servers sharing Redis, against Socket.IO")
     w("QUICK=1 benches/run-peers.sh   # a dry run of a script: results and this page go to a temp directory")
     w("```\n")
     w("Knobs (environment): `SERVERS`, `CONNS`, `SIZES`, `REPS`, `WARMUP`, `DURATION`, `IDLE`; "
@@ -758,6 +767,11 @@ def main():
         elif args.kind == "churn":
             runs = read_jsonl(args.raw)
             doc.update(report_churn.summarize(runs))
+            doc["runs"] = runs
+        elif args.kind == "cluster":
+            runs = read_jsonl(args.raw)
+            doc["cluster_versions"] = report_cluster.versions()
+            doc.update(report_cluster.summarize(runs))
             doc["runs"] = runs
         elif args.kind == "fanout":
             runs = read_jsonl(args.raw)

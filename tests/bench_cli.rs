@@ -2,7 +2,9 @@
 //! and idle modes complete and print their JSON figures (the fan-out mode
 //! needs the broadcasting example and is run by benches/fanout.sh), with
 //! and without permessage-deflate, and a refused connection or a declined
-//! `--deflate` fails the run with a clear message.
+//! `--deflate` fails the run with a clear message. `--fanout --socketio`
+//! runs against an in-process fake of a Socket.IO server, with
+//! subscribers spread over several URLs and several server pids summed.
 
 use std::process::Command;
 use ws6455_test_support::server::Echo;
@@ -222,4 +224,104 @@ fn deflate_modes_compress_and_insist_on_the_extension() {
             "{args:?}: {err}"
         );
     }
+}
+
+/// Just enough of a Socket.IO server for `bench --fanout --socketio`: the
+/// Engine.IO open packet, a join, one ping per joined connection, and
+/// every `publish` event emitted as `m` to every joined connection (the
+/// publisher's too, as `io.emit` does), after a packet the client must
+/// ignore.
+struct FakeSocketIo {
+    joined: Vec<ws6455::ConnId>,
+    pongs: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl ws6455::Handler for FakeSocketIo {
+    fn on_open(
+        &mut self,
+        ctx: &mut ws6455::Ctx<'_>,
+        id: ws6455::ConnId,
+        _: Option<&ws6455::proto::Response>,
+    ) {
+        let _ = ctx.send_text(
+            id,
+            r#"0{"sid":"e","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#,
+        );
+    }
+
+    fn on_message(
+        &mut self,
+        ctx: &mut ws6455::Ctx<'_>,
+        id: ws6455::ConnId,
+        message: ws6455::Message<'_>,
+    ) {
+        let text = std::str::from_utf8(message.as_bytes()).unwrap_or("");
+        if text == "40" {
+            self.joined.push(id);
+            let _ = ctx.send_text(id, r#"40{"sid":"s"}"#);
+            let _ = ctx.send_text(id, "9 not a packet");
+            let _ = ctx.send_text(id, "2");
+        } else if text == "3" {
+            self.pongs
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        } else if let Some(payload) = text
+            .strip_prefix(r#"42["publish",""#)
+            .and_then(|p| p.strip_suffix(r#""]"#))
+        {
+            let event = format!(r#"42["m","{payload}"]"#);
+            for &to in &self.joined {
+                let _ = ctx.send_text(to, &event);
+            }
+        }
+    }
+}
+
+#[test]
+fn socketio_fanout_over_several_urls_sums_server_pids() {
+    let pongs = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = pongs.clone();
+    let server = Server::new()
+        .bind("127.0.0.1:0")
+        .expect("bind")
+        .spawn(move || FakeSocketIo {
+            joined: Vec::new(),
+            pongs: counter.clone(),
+        });
+    let url = format!("ws://{}", server.local_addr());
+    let pid = std::process::id().to_string();
+    let pids = format!("{pid},{pid}");
+    let json = bench(&[
+        "--fanout",
+        "--socketio",
+        "--url",
+        &url,
+        "--subscribe-url",
+        &url,
+        "--subscribe-url",
+        &format!("{url}/"),
+        "-c",
+        "4",
+        "-w",
+        "0.2",
+        "-d",
+        "0.5",
+        "--json",
+        "--server-pid",
+        &pids,
+    ]);
+    assert!(number(&json, "deliveries") > 0.0, "{json}");
+    assert!(json.contains("\"protocol\":\"socketio\""), "{json}");
+    assert!(
+        json.contains(&format!("\"server_pids\":[{pids}]")),
+        "{json}"
+    );
+    assert!(json.contains("\"subscribe_urls\":["), "{json}");
+    assert!(json.contains("\"latency_us\""), "{json}");
+    assert!(!json.contains("subscribers_lost"), "{json}");
+    // Every subscriber and the publisher answered its ping.
+    assert_eq!(
+        pongs.load(std::sync::atomic::Ordering::Relaxed),
+        5,
+        "{json}"
+    );
 }

@@ -7,7 +7,9 @@
 //! counters, the latency histogram and the CPU clocks (ours from
 //! /proc/self/stat, the server's from /proc/PID/stat) cover only the
 //! measured window after it. Two more modes: `--fanout` (one publisher,
-//! C subscribers of a broadcasting server), `--idle` (C upgraded
+//! C subscribers of a broadcasting server, or of several servers sharing
+//! a broker with `--subscribe-url`; plain WebSocket or `--socketio`),
+//! `--idle` (C upgraded
 //! connections held open, for memory per idle connection) and `--ratio`
 //! (a corpus echoed over one compressing connection, for the server's
 //! compression ratio).
@@ -21,6 +23,7 @@ mod fanout;
 mod hist;
 mod idle;
 mod ratio;
+mod socketio;
 
 use std::fmt::Write as _;
 use std::io::{self, IsTerminal};
@@ -30,9 +33,20 @@ use std::time::{Duration, Instant};
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
     /// Server URL (`--fanout`: the server's base; `/publish` and
-    /// `/subscribe` are appended).
+    /// `/subscribe` are appended, or with `--socketio` the Socket.IO
+    /// path).
     #[arg(long, default_value = "ws://127.0.0.1:9001/")]
     pub url: String,
+    /// Fan-out: a server base URL for the subscribers (repeatable); they
+    /// are spread over these round robin while the publisher stays on
+    /// `--url`. Default: `--url` alone.
+    #[arg(long, value_name = "URL", requires = "fanout")]
+    pub subscribe_url: Vec<String>,
+    /// Fan-out: speak Socket.IO v5 over Engine.IO v4 (WebSocket
+    /// transport, default namespace) instead of plain text messages: the
+    /// publisher emits `publish` events, the subscribers count `m` events.
+    #[arg(long, requires = "fanout")]
+    pub socketio: bool,
     /// Connections to open (subscribers with `--fanout`).
     #[arg(long, short, default_value_t = 100)]
     pub connections: usize,
@@ -52,9 +66,11 @@ pub struct Args {
     #[arg(long)]
     pub json: bool,
     /// The server's process id: its CPU time over the window gives
-    /// messages per server CPU-second.
-    #[arg(long)]
-    pub server_pid: Option<u32>,
+    /// messages per server CPU-second. Repeatable or comma-separated
+    /// (echo and fan-out): the CPU time is summed over every process
+    /// listed (several servers and their broker, say).
+    #[arg(long, value_name = "PID", value_delimiter = ',')]
+    pub server_pid: Vec<u32>,
     /// Handshakes in flight while opening connections (keeps the
     /// server's accept backlog from overflowing).
     #[arg(long, default_value_t = 256)]
@@ -170,6 +186,12 @@ pub fn run(args: Args) -> io::Result<()> {
     if args.connections == 0 {
         return Err(io::Error::other("--connections must be at least 1"));
     }
+    if args.server_pid.len() > 1 && (args.idle || args.ratio.is_some()) {
+        return Err(crate::BadOptions(
+            "--idle and --ratio read one server's memory: give one --server-pid".to_owned(),
+        )
+        .into());
+    }
     if args.idle {
         return idle::run(&args);
     }
@@ -230,24 +252,31 @@ pub fn status_bytes(pid: u32, field: &str) -> Option<u64> {
 pub struct Window {
     start: Instant,
     own_cpu: Option<f64>,
-    server_cpu: Option<f64>,
-    server_pid: Option<u32>,
+    /// Each server process and its CPU clock then.
+    servers: Vec<(u32, Option<f64>)>,
 }
 
 /// What the clocks said over the window.
 pub struct Measured {
     pub secs: f64,
     pub own_cpu: Option<f64>,
+    /// The servers' CPU seconds summed; `None` without servers or if any
+    /// of them could not be read at either end (a partial sum would
+    /// flatter the figure per CPU-second).
     pub server_cpu: Option<f64>,
+    /// Each server process and its CPU seconds over the window.
+    pub server_cpus: Vec<(u32, Option<f64>)>,
 }
 
 impl Window {
-    pub fn start(server_pid: Option<u32>) -> Self {
+    pub fn start(server_pids: &[u32]) -> Self {
         Window {
             start: Instant::now(),
             own_cpu: cpu_seconds(None),
-            server_cpu: server_pid.and_then(|p| cpu_seconds(Some(p))),
-            server_pid,
+            servers: server_pids
+                .iter()
+                .map(|&p| (p, cpu_seconds(Some(p))))
+                .collect(),
         }
     }
 
@@ -258,13 +287,21 @@ impl Window {
     pub fn finish(&self) -> Measured {
         let secs = self.start.elapsed().as_secs_f64();
         let delta = |a: Option<f64>, b: Option<f64>| Some(b? - a?);
+        let server_cpus: Vec<(u32, Option<f64>)> = self
+            .servers
+            .iter()
+            .map(|&(p, before)| (p, delta(before, cpu_seconds(Some(p)))))
+            .collect();
+        let server_cpu = if server_cpus.is_empty() {
+            None
+        } else {
+            server_cpus.iter().map(|&(_, cpu)| cpu).sum()
+        };
         Measured {
             secs,
             own_cpu: delta(self.own_cpu, cpu_seconds(None)),
-            server_cpu: delta(
-                self.server_cpu,
-                self.server_pid.and_then(|p| cpu_seconds(Some(p))),
-            ),
+            server_cpu,
+            server_cpus,
         }
     }
 }
@@ -356,6 +393,15 @@ impl Report {
                 cpu / self.measured.secs.max(1e-9) * 100.0,
                 self.unit
             );
+            if self.measured.server_cpus.len() > 1 {
+                let each: Vec<String> = self
+                    .measured
+                    .server_cpus
+                    .iter()
+                    .map(|(p, cpu)| format!("{p}: {:.2} s", cpu.unwrap_or(0.0)))
+                    .collect();
+                let _ = writeln!(s, "    summed over pids {}", each.join(", "));
+            }
         }
         for (k, v) in &self.extra {
             let _ = writeln!(s, "  {k}: {v}");
@@ -397,13 +443,32 @@ impl Report {
             num(share.map(|x| x * 100.0)),
             num(share.map(|x| x * 100.0 / cores)),
         );
+        // server_pid: the first (the only one before several were
+        // allowed); server_pids and server_cpus_s: every one, in order.
         let _ = write!(
             s,
             ",\"server_pid\":{},\"server_cpu_s\":{},\"per_server_cpu_s\":{}",
-            a.server_pid.map_or("null".to_owned(), |p| p.to_string()),
+            a.server_pid
+                .first()
+                .map_or("null".to_owned(), |p| p.to_string()),
             num(self.measured.server_cpu),
             num(self.per_server_cpu())
         );
+        if a.server_pid.len() > 1 {
+            let pids: Vec<String> = a.server_pid.iter().map(u32::to_string).collect();
+            let cpus: Vec<String> = self
+                .measured
+                .server_cpus
+                .iter()
+                .map(|&(_, cpu)| num(cpu))
+                .collect();
+            let _ = write!(
+                s,
+                ",\"server_pids\":[{}],\"server_cpus_s\":[{}]",
+                pids.join(","),
+                cpus.join(",")
+            );
+        }
         for (k, v) in &self.extra {
             let _ = write!(s, ",{}:{v}", json_str(k));
         }

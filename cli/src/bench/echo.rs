@@ -55,9 +55,11 @@ pub fn check_agreed(args: &Args, response: Option<&Response>) -> Result<(), Stri
     Ok(())
 }
 
-/// Opens connections `ramp` at a time: one more for each that opens.
+/// Opens connections `ramp` at a time: one more for each that opens,
+/// spread round robin over `urls`.
 pub struct Opener {
-    pub url: String,
+    /// Where connections go: the n-th started to `urls[n % urls.len()]`.
+    pub urls: Vec<String>,
     /// For every connection (`--ca`, `--insecure`).
     pub options: ConnectOptions,
     pub total: usize,
@@ -69,9 +71,11 @@ pub struct Opener {
 }
 
 impl Opener {
-    pub fn new(args: &Args, url: String, options: ConnectOptions) -> Self {
+    /// An opener of `args.connections` connections over `urls` (at least
+    /// one).
+    pub fn new(args: &Args, urls: Vec<String>, options: ConnectOptions) -> Self {
         Opener {
-            url,
+            urls,
             options,
             total: args.connections,
             started: 0,
@@ -87,7 +91,7 @@ impl Opener {
         let mut ids = Vec::new();
         while self.started < self.total.min(ramp.max(1)) {
             ids.push(
-                ev.connect(&self.url, &self.options)
+                ev.connect(self.url_of(self.started), &self.options)
                     .map_err(io::Error::other)?,
             );
             self.started += 1;
@@ -101,8 +105,9 @@ impl Opener {
         if self.started >= self.total {
             return None;
         }
+        let n = self.started;
         self.started += 1;
-        match ctx.connect(&self.url, &self.options) {
+        match ctx.connect(self.url_of(n), &self.options) {
             Ok(id) => Some(id),
             Err(e) => {
                 self.fail(
@@ -112,6 +117,13 @@ impl Opener {
                 None
             }
         }
+    }
+
+    /// The URL of the `n`-th connection.
+    fn url_of(&self, n: usize) -> &str {
+        self.urls
+            .get(n % self.urls.len().max(1))
+            .map_or("", String::as_str)
     }
 
     pub fn all_open(&self) -> bool {
@@ -213,7 +225,7 @@ impl Load {
         self.hist.clear();
         self.count = 0;
         self.mismatched = 0;
-        self.window = Some(Window::start(self.args.server_pid));
+        self.window = Some(Window::start(&self.args.server_pid));
         ctx.set_timer(Duration::from_secs_f64(self.args.duration.max(0.1)), PHASE);
     }
 
@@ -339,7 +351,7 @@ pub fn run(args: &Args, options: ConnectOptions) -> io::Result<()> {
         sends: 0,
         text,
         binary,
-        opener: Opener::new(args, args.url.clone(), options),
+        opener: Opener::new(args, vec![args.url.clone()], options),
         phase: Phase::Opening,
         ids: Vec::with_capacity(args.connections),
         sent_at: HashMap::with_capacity(args.connections),

@@ -2,6 +2,15 @@
 //! `<url>/publish` keeping `--window` messages in flight (it publishes
 //! the next one once the subscribers have received all but `window` of the
 //! messages sent). Counts deliveries and their publish-to-delivery latency.
+//!
+//! With `--subscribe-url` (repeated) the subscribers are spread round robin
+//! over several servers (which must relay among themselves, through a
+//! broker), the publisher staying on `--url`. With `--socketio` every
+//! connection speaks Socket.IO instead (see [`super::socketio`]): it
+//! counts as open once the server has let it into the default namespace,
+//! the publisher emits `publish` events and a delivery is an event the
+//! server emits; the window, the sequence numbers and the latencies are
+//! the same.
 
 use std::io;
 use std::time::{Duration, Instant};
@@ -12,7 +21,8 @@ use ws6455::{ConnError, ConnId, ConnectOptions, Ctx, EventLoop, Handler, Message
 
 use super::echo::{client_config, Opener};
 use super::hist::Histogram;
-use super::{Args, Measured, Progress, Report, Window};
+use super::socketio::{self, Packet};
+use super::{json_str, Args, Measured, Progress, Report, Window};
 
 const TICK: u64 = 1;
 const PHASE: u64 = 2;
@@ -48,6 +58,9 @@ struct Fanout {
     sent_at_start: u64,
     ticking: bool,
     progress: Progress,
+    /// `--socketio`: Socket.IO framing, and the publish event's text.
+    socketio: bool,
+    frame: String,
 }
 
 impl Fanout {
@@ -76,7 +89,13 @@ impl Fanout {
         let head = format!("{seq:016x}");
         self.body[..16].copy_from_slice(head.as_bytes());
         let text = std::str::from_utf8(&self.body).unwrap_or("");
-        if ctx.send_text(publisher, text).is_err() {
+        let sent = if self.socketio {
+            socketio::publish_into(&mut self.frame, text);
+            ctx.send_text(publisher, &self.frame)
+        } else {
+            ctx.send_text(publisher, text)
+        };
+        if sent.is_err() {
             return false;
         }
         self.sent_at[seq as usize % RING] = Some(Instant::now());
@@ -90,11 +109,12 @@ impl Fanout {
             ctx.set_timer(Duration::from_secs(1), TICK);
         }
     }
-}
 
-impl Handler for Fanout {
-    fn on_open(&mut self, ctx: &mut Ctx<'_>, id: ConnId, _: Option<&Response>) {
-        self.ensure_ticking(ctx);
+    /// Connection `id` is ready: its WebSocket is open, and with
+    /// `--socketio` it has joined the default namespace. While opening,
+    /// start the next subscriber, or once all are ready the publisher;
+    /// once the publisher is ready, start the warm-up.
+    fn ready(&mut self, ctx: &mut Ctx<'_>, id: ConnId) {
         match self.phase {
             Phase::Opening => {
                 self.opener.next(ctx);
@@ -116,13 +136,41 @@ impl Handler for Fanout {
         }
     }
 
-    fn on_message(&mut self, ctx: &mut Ctx<'_>, id: ConnId, message: Message<'_>) {
-        if Some(id) == self.publisher || self.phase == Phase::Done {
+    /// A Socket.IO packet on connection `id`: answer the handshake and
+    /// pings, note who joined, count deliveries; ignore the rest.
+    fn on_socketio(&mut self, ctx: &mut Ctx<'_>, id: ConnId, message: &[u8]) {
+        match socketio::parse(message) {
+            Packet::Open => {
+                let _ = ctx.send_text(id, socketio::CONNECT);
+            }
+            Packet::Ping(data) => {
+                let _ = ctx.send_text(id, &socketio::pong(data));
+            }
+            Packet::Connected => self.ready(ctx, id),
+            Packet::ConnectError(why)
+                if matches!(self.phase, Phase::Opening | Phase::Publisher) =>
+            {
+                let why = String::from_utf8_lossy(why).into_owned();
+                self.opener.fail(
+                    ctx,
+                    format!("connection {id}: the Socket.IO server refused to connect: {why}"),
+                );
+            }
+            Packet::Event(_) if Some(id) != self.publisher => {
+                self.deliver(ctx, socketio::delivery_payload(message).unwrap_or_default());
+            }
+            _ => {}
+        }
+    }
+
+    /// A subscriber received a published message whose payload is
+    /// `payload` (16 hex digits of sequence number first).
+    fn deliver(&mut self, ctx: &mut Ctx<'_>, payload: &[u8]) {
+        if self.phase == Phase::Done {
             return;
         }
         let now = Instant::now();
-        let seq = message
-            .as_bytes()
+        let seq = payload
             .get(..16)
             .and_then(|h| std::str::from_utf8(h).ok())
             .and_then(|h| u64::from_str_radix(h, 16).ok());
@@ -137,6 +185,24 @@ impl Handler for Fanout {
             }
         }
         self.pump(ctx);
+    }
+}
+
+impl Handler for Fanout {
+    fn on_open(&mut self, ctx: &mut Ctx<'_>, id: ConnId, _: Option<&Response>) {
+        self.ensure_ticking(ctx);
+        // A Socket.IO connection is ready only once it has joined.
+        if !self.socketio {
+            self.ready(ctx, id);
+        }
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_>, id: ConnId, message: Message<'_>) {
+        if self.socketio {
+            self.on_socketio(ctx, id, message.as_bytes());
+        } else if Some(id) != self.publisher {
+            self.deliver(ctx, message.as_bytes());
+        }
     }
 
     fn on_error(&mut self, ctx: &mut Ctx<'_>, id: ConnId, error: &ConnError) {
@@ -192,7 +258,7 @@ impl Handler for Fanout {
                     self.hist.clear();
                     self.count = 0;
                     self.sent_at_start = self.sent;
-                    self.window = Some(Window::start(self.args.server_pid));
+                    self.window = Some(Window::start(&self.args.server_pid));
                     ctx.set_timer(Duration::from_secs_f64(self.args.duration.max(0.1)), PHASE);
                 }
                 Phase::Measure => {
@@ -207,13 +273,31 @@ impl Handler for Fanout {
     }
 }
 
+/// The URL a subscriber (`publish` false) or the publisher connects to on
+/// the server whose base URL is `base`.
+fn endpoint(base: &str, socketio: bool, publish: bool) -> String {
+    if socketio {
+        return socketio::url(base);
+    }
+    let base = base.trim_end_matches('/');
+    format!("{base}/{}", if publish { "publish" } else { "subscribe" })
+}
+
 pub fn run(args: &Args, options: ConnectOptions) -> io::Result<()> {
-    let base = args.url.trim_end_matches('/');
+    let bases = if args.subscribe_url.is_empty() {
+        std::slice::from_ref(&args.url)
+    } else {
+        &args.subscribe_url[..]
+    };
+    let subscribe_urls = bases
+        .iter()
+        .map(|b| endpoint(b, args.socketio, false))
+        .collect();
     let mut ev = EventLoop::new(client_config(args.size, false))?;
     let mut f = Fanout {
         args: args.clone(),
-        publish_url: format!("{base}/publish"),
-        opener: Opener::new(args, format!("{base}/subscribe"), options),
+        publish_url: endpoint(&args.url, args.socketio, true),
+        opener: Opener::new(args, subscribe_urls, options),
         phase: Phase::Opening,
         publisher: None,
         body: b"x".repeat(args.size.max(16)),
@@ -230,6 +314,8 @@ pub fn run(args: &Args, options: ConnectOptions) -> io::Result<()> {
         sent_at_start: 0,
         ticking: false,
         progress: Progress::new(),
+        socketio: args.socketio,
+        frame: String::new(),
     };
     f.opener.start(&mut ev, args.ramp)?;
     ev.run(&mut f)?;
@@ -250,6 +336,13 @@ pub fn run(args: &Args, options: ConnectOptions) -> io::Result<()> {
     }
     if f.lost > 0 {
         extra.push(("subscribers_lost", f.lost.to_string()));
+    }
+    if args.socketio {
+        extra.push(("protocol", json_str("socketio")));
+    }
+    if !args.subscribe_url.is_empty() {
+        let urls: Vec<String> = args.subscribe_url.iter().map(|u| json_str(u)).collect();
+        extra.push(("subscribe_urls", format!("[{}]", urls.join(","))));
     }
     Report {
         mode: "fanout",

@@ -180,7 +180,7 @@ pub fn run(args: &Args) -> io::Result<()> {
     let mut conns: Vec<Option<Idle>> = Vec::with_capacity(total);
     let (mut in_flight, mut opened, mut closed, mut pings) = (0usize, 0usize, 0u64, 0u64);
     let rss = |pid: Option<u32>| pid.and_then(|p| status_bytes(p, "VmRSS"));
-    let rss_before = rss(args.server_pid);
+    let rss_before = rss(args.server_pid.first().copied());
     let began = Instant::now();
     let timeout = Duration::from_secs_f64(args.connect_timeout.max(0.1));
     let mut ready_at: Option<Instant> = None;
@@ -313,7 +313,7 @@ pub fn run(args: &Args) -> io::Result<()> {
         }
     }
     // Measured before closing anything: the server still holds them all.
-    let rss_after = rss(args.server_pid);
+    let rss_after = rss(args.server_pid.first().copied());
     let per_conn = match (rss_before, rss_after) {
         (Some(b), Some(a)) => Some((a as f64 - b as f64) / total as f64),
         _ => None,
@@ -327,7 +327,7 @@ pub fn run(args: &Args) -> io::Result<()> {
         sources.len().max(1),
         ready_at.map_or(0.0, |r| r.duration_since(began).as_secs_f64()),
         ready_at.map_or(0.0, |r| r.elapsed().as_secs_f64()),
-        num(args.server_pid.map(u64::from)),
+        num(args.server_pid.first().map(|&p| u64::from(p))),
         num(rss_before),
         num(rss_after),
         per_conn.map_or("null".to_owned(), |v| format!("{v:.0}")),
