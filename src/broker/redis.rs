@@ -32,7 +32,7 @@ mod subscriber;
 
 use std::collections::{HashMap, HashSet};
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -156,10 +156,15 @@ impl Drop for Inner {
 pub(crate) struct Shared {
     pub(crate) prefix: String,
     pub(crate) up: AtomicBool,
+    /// The subscriber thread is connected with every subscription in
+    /// place; `up` waits for it.
+    pub(crate) listening: AtomicBool,
     pub(crate) stop: AtomicBool,
     /// Set when a loop's channels or watched sets change; the subscriber
     /// thread then brings Redis's subscriptions up to date.
     pub(crate) interest_changed: AtomicBool,
+    /// The `Links::generation` whose subscriptions Redis has confirmed.
+    pub(crate) applied: AtomicU64,
     pub(crate) links: Mutex<Links>,
     /// This process's presence entries: set → member → how many of its
     /// loops joined it. Changed by the links themselves, so a join is
@@ -179,11 +184,22 @@ pub(crate) struct Links {
     pub(crate) channels: HashMap<String, Vec<u64>>,
     /// Presence set (as the application names it) → loops watching.
     pub(crate) watchers: HashMap<String, Vec<u64>>,
+    /// Counts changes to `channels` and `watchers`.
+    pub(crate) generation: u64,
 }
 
 impl Shared {
     pub(crate) fn links(&self) -> std::sync::MutexGuard<'_, Links> {
         self.links.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Change what the loops want, and have the subscriber catch up.
+    fn change_interest(&self, change: impl FnOnce(&mut Links)) {
+        let mut links = self.links();
+        change(&mut links);
+        links.generation = links.generation.wrapping_add(1);
+        drop(links);
+        self.interest_changed.store(true, Ordering::SeqCst);
     }
 
     pub(crate) fn own(&self) -> std::sync::MutexGuard<'_, Own> {
@@ -247,8 +263,10 @@ impl RedisBroker {
         let shared = Arc::new(Shared {
             prefix: options.prefix.clone(),
             up: AtomicBool::new(false),
+            listening: AtomicBool::new(false),
             stop: AtomicBool::new(false),
             interest_changed: AtomicBool::new(true),
+            applied: AtomicU64::new(0),
             links: Mutex::new(Links::default()),
             own: Mutex::new(Own::new()),
         });
@@ -345,13 +363,9 @@ impl Broker for RedisLink {
             return;
         }
         let key = self.shared().channel_key(channel);
+        let id = self.id;
         self.shared()
-            .links()
-            .channels
-            .entry(key)
-            .or_default()
-            .push(self.id);
-        self.shared().interest_changed.store(true, Ordering::SeqCst);
+            .change_interest(|links| links.channels.entry(key).or_default().push(id));
     }
 
     fn unsubscribe(&mut self, channel: &str) {
@@ -359,16 +373,21 @@ impl Broker for RedisLink {
             return;
         }
         let key = self.shared().channel_key(channel);
-        remove_from(&mut self.shared().links().channels, &key, self.id);
-        self.shared().interest_changed.store(true, Ordering::SeqCst);
+        let id = self.id;
+        self.shared()
+            .change_interest(|links| remove_from(&mut links.channels, &key, id));
     }
 
     fn join_presence(&mut self, set: &str, member: &str) {
         if self.joined.insert((set.to_owned(), member.to_owned())) {
             self.shared().count_in(set, member);
+            // Announced once this loop's subscriptions so far are in
+            // place: whoever sees the member can reach it.
+            let after = self.shared().links().generation;
             self.command(Command::Join {
                 set: set.to_owned(),
                 member: member.to_owned(),
+                after,
             });
         }
     }
@@ -387,13 +406,10 @@ impl Broker for RedisLink {
         if !self.watching.insert(set.to_owned()) {
             return;
         }
-        self.shared()
-            .links()
-            .watchers
-            .entry(set.to_owned())
-            .or_default()
-            .push(self.id);
-        self.shared().interest_changed.store(true, Ordering::SeqCst);
+        let id = self.id;
+        self.shared().change_interest(|links| {
+            links.watchers.entry(set.to_owned()).or_default().push(id);
+        });
         self.command(Command::Read {
             set: set.to_owned(),
             force: true,
@@ -402,8 +418,9 @@ impl Broker for RedisLink {
 
     fn unwatch_presence(&mut self, set: &str) {
         if self.watching.remove(set) {
-            remove_from(&mut self.shared().links().watchers, set, self.id);
-            self.shared().interest_changed.store(true, Ordering::SeqCst);
+            let id = self.id;
+            self.shared()
+                .change_interest(|links| remove_from(&mut links.watchers, set, id));
         }
     }
 
@@ -422,25 +439,18 @@ impl Drop for RedisLink {
             self.shared().count_out(&set, &member);
             self.command(Command::Leave { set, member });
         }
-        for channel in std::mem::take(&mut self.channels) {
-            self.unsubscribe_quietly(&channel);
-        }
+        let channels = std::mem::take(&mut self.channels);
         let watching = std::mem::take(&mut self.watching);
-        let shared = self.broker.inner.shared.clone();
-        let mut links = shared.links();
-        for set in watching {
-            remove_from(&mut links.watchers, &set, self.id);
-        }
-        links.inboxes.remove(&self.id);
-        drop(links);
-        shared.interest_changed.store(true, Ordering::SeqCst);
-    }
-}
-
-impl RedisLink {
-    fn unsubscribe_quietly(&self, channel: &str) {
-        let key = self.shared().channel_key(channel);
-        remove_from(&mut self.shared().links().channels, &key, self.id);
+        let (id, shared) = (self.id, self.shared());
+        shared.change_interest(|links| {
+            for channel in channels {
+                remove_from(&mut links.channels, &shared.channel_key(&channel), id);
+            }
+            for set in watching {
+                remove_from(&mut links.watchers, &set, id);
+            }
+            links.inboxes.remove(&id);
+        });
     }
 }
 

@@ -12,7 +12,7 @@ use log::{debug, info, warn};
 use redis::{Client, Connection, Pipeline, RedisResult};
 
 use super::backoff::Backoff;
-use super::Shared;
+use super::{Own, Shared};
 use crate::broker::BrokerEvent;
 
 /// Most commands sent as one pipeline.
@@ -28,9 +28,12 @@ pub(crate) enum Command {
         channel: Arc<str>,
         body: Vec<u8>,
     },
+    /// `after`: the interest generation whose subscriptions must be in
+    /// place before the member is announced.
     Join {
         set: String,
         member: String,
+        after: u64,
     },
     Leave {
         set: String,
@@ -133,6 +136,7 @@ impl Worker {
                 self.fail(batch, &e);
                 continue;
             }
+            self.update_state();
             if batch.stop {
                 self.leave_all();
                 return;
@@ -156,7 +160,12 @@ impl Worker {
                     .ignore();
                 batch.publishes.push((origin, channel, body));
             }
-            Command::Join { set, member } => {
+            Command::Join { set, member, after } => {
+                if !self.shared.up.load(Ordering::SeqCst) {
+                    // Written by the rebuild when Up comes.
+                    return;
+                }
+                self.wait_subscribed(after);
                 self.add_entry(&mut batch.pipe, &set, &member);
                 self.announce(&mut batch.pipe, &set);
             }
@@ -178,6 +187,22 @@ impl Worker {
             }
             Command::Check => batch.check = true,
             Command::Stop => batch.stop = true,
+        }
+    }
+
+    /// Wait (briefly: the subscriber looks every 20 ms) until Redis has
+    /// confirmed the subscriptions of interest generation `after`, so a
+    /// member is never seen before its loop can hear the channels it
+    /// joined. Not while the subscriber is reconnecting: the rebuild on
+    /// its return announces everyone again.
+    fn wait_subscribed(&self, after: u64) {
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while self.shared.applied.load(Ordering::SeqCst) < after
+            && self.shared.listening.load(Ordering::SeqCst)
+            && !self.shared.stop.load(Ordering::SeqCst)
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(1));
         }
     }
 
@@ -212,7 +237,14 @@ impl Worker {
 
     /// Every entry of this process again, and every watched set read.
     fn add_refresh(&self, batch: &mut Batch) {
-        for (set, members) in self.shared.own().iter() {
+        // Before Up, our members would be seen before we can hear them:
+        // the rebuild writes them when Up comes.
+        let own = if self.shared.up.load(Ordering::SeqCst) {
+            self.shared.own().clone()
+        } else {
+            Own::new()
+        };
+        for (set, members) in &own {
             for member in members.keys() {
                 self.add_entry(&mut batch.pipe, set, member);
             }
@@ -235,8 +267,11 @@ impl Worker {
             batch.pipe.exec(con)?;
         }
         let reads = std::mem::take(&mut batch.reads);
-        for (set, force) in reads {
-            self.read(&set, force)?;
+        // Not before Up: the loops hear Up first, then every watched set.
+        if self.shared.up.load(Ordering::SeqCst) {
+            for (set, force) in reads {
+                self.read(&set, force)?;
+            }
         }
         Ok(())
     }
@@ -318,49 +353,22 @@ impl Worker {
         }
     }
 
-    /// Connect, put this process's presence entries back, announce them,
-    /// and tell the loops. False if Redis did not answer.
+    /// Connect; once the subscriber is back too, `update_state` puts this
+    /// process's presence entries back and tells the loops. False if
+    /// Redis did not answer.
     fn reconnect(&mut self) -> bool {
         let attempt = self
             .client
             .get_connection_with_timeout(CONNECT_TIMEOUT)
             .and_then(|mut con| {
-                let mut pipe = redis::pipe();
-                for (set, members) in self.shared.own().iter() {
-                    for member in members.keys() {
-                        self.add_entry(&mut pipe, set, member);
-                    }
-                    self.announce(&mut pipe, set);
-                }
-                pipe.cmd("PING").ignore();
-                pipe.exec(&mut con)?;
+                redis::cmd("PING").exec(&mut con)?;
                 Ok(con)
             });
         match attempt {
             Ok(con) => {
                 self.con = Some(con);
                 self.backoff.reset();
-                self.shared.up.store(true, Ordering::SeqCst);
-                self.warned = false;
-                if self.ever_up {
-                    info!(
-                        "redis {} reachable again: presence rebuilt ({} set(s))",
-                        self.url,
-                        self.shared.own().len()
-                    );
-                } else {
-                    info!("redis {} connected", self.url);
-                }
-                self.ever_up = true;
-                self.shared.to_all(&BrokerEvent::Up);
-                let watched: Vec<String> = self.shared.links().watchers.keys().cloned().collect();
-                for set in watched {
-                    if let Err(e) = self.read(&set, true) {
-                        self.con = None;
-                        self.go_down(&e);
-                        return false;
-                    }
-                }
+                self.update_state();
                 true
             }
             Err(e) => {
@@ -376,6 +384,63 @@ impl Worker {
                 }
                 false
             }
+        }
+    }
+
+    /// Up is both connections working: this one, and the subscriber's
+    /// with every subscription in place — declared earlier, a message
+    /// published to this server in between would be missed unreported.
+    /// Called after every batch; the subscriber sends `Check` when its
+    /// state changes.
+    fn update_state(&mut self) {
+        let ready = self.con.is_some() && self.shared.listening.load(Ordering::SeqCst);
+        let up = self.shared.up.load(Ordering::SeqCst);
+        if ready && !up {
+            // This process's members go back only now: announced earlier,
+            // someone could write to them before they can hear it.
+            if let Err(e) = self.rebuild() {
+                self.con = None;
+                self.go_down(&e);
+                return;
+            }
+            self.shared.up.store(true, Ordering::SeqCst);
+            self.warned = false;
+            if self.ever_up {
+                info!(
+                    "redis {} reachable again: presence rebuilt ({} set(s))",
+                    self.url,
+                    self.shared.own().len()
+                );
+            } else {
+                info!("redis {} connected", self.url);
+            }
+            self.ever_up = true;
+            self.shared.to_all(&BrokerEvent::Up);
+            let watched: Vec<String> = self.shared.links().watchers.keys().cloned().collect();
+            for set in watched {
+                if let Err(e) = self.read(&set, true) {
+                    self.con = None;
+                    self.go_down(&e);
+                    return;
+                }
+            }
+        } else if !ready && up {
+            self.go_down(&"the subscription connection failed");
+        }
+    }
+
+    /// Every presence entry of this process, written and announced.
+    fn rebuild(&mut self) -> RedisResult<()> {
+        let mut pipe = redis::pipe();
+        for (set, members) in self.shared.own().iter() {
+            for member in members.keys() {
+                self.add_entry(&mut pipe, set, member);
+            }
+            self.announce(&mut pipe, set);
+        }
+        match self.con.as_mut() {
+            Some(con) if !pipe.is_empty() => pipe.exec(con),
+            _ => Ok(()),
         }
     }
 

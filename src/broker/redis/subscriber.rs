@@ -48,10 +48,11 @@ fn run(client: &Client, shared: &Shared, commands: &SyncSender<Command>) {
         let mut pubsub = con.as_pubsub();
         if let Err(e) = listen(&mut pubsub, shared, commands) {
             debug!("redis subscriber lost its connection: {e}");
-            // The command thread may have nothing to send for a while;
-            // have it find out now, so the loops hear Down at once.
-            let _ = commands.try_send(Command::Check);
         }
+        shared.listening.store(false, Ordering::SeqCst);
+        // The command thread may have nothing to send for a while; have
+        // it look now, so the loops hear Down at once.
+        let _ = commands.try_send(Command::Check);
     }
 }
 
@@ -68,17 +69,21 @@ fn listen(
     let mut resubscribed = false;
     while !shared.stop.load(Ordering::SeqCst) {
         if shared.interest_changed.swap(false, Ordering::SeqCst) {
-            let wanted = wanted(shared);
+            let (wanted, generation) = wanted(shared);
             let add: Vec<&String> = wanted.difference(&current).collect();
             let drop: Vec<&String> = current.difference(&wanted).collect();
             if !add.is_empty() {
+                log::trace!("redis: subscribing to {add:?}");
                 pubsub.subscribe(add)?;
             }
             if !drop.is_empty() {
                 pubsub.unsubscribe(drop)?;
             }
             current = wanted;
+            shared.applied.store(generation, Ordering::SeqCst);
             if !resubscribed {
+                shared.listening.store(true, Ordering::SeqCst);
+                let _ = commands.try_send(Command::Check);
                 // Messages went by while we were away: read the watched
                 // sets again rather than wait for the next refresh.
                 for set in shared.links().watchers.keys() {
@@ -100,15 +105,16 @@ fn listen(
 }
 
 /// Every channel some loop wants, and the change channel of every
-/// watched presence set.
-fn wanted(shared: &Shared) -> HashSet<String> {
+/// watched presence set; and the generation of that wish.
+fn wanted(shared: &Shared) -> (HashSet<String>, u64) {
     let links = shared.links();
-    links
+    let wanted = links
         .channels
         .keys()
         .cloned()
         .chain(links.watchers.keys().map(|set| shared.set_changed_key(set)))
-        .collect()
+        .collect();
+    (wanted, links.generation)
 }
 
 fn dispatch(message: &Msg, shared: &Shared, commands: &SyncSender<Command>) {

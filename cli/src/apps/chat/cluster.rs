@@ -71,10 +71,13 @@ impl Linked {
     /// `nick` joined `room` here: tell the others (`text` is the
     /// `joined` message) and listen for the room and the user.
     pub(super) fn joined(&mut self, room: &str, nick: &str, text: &str) {
-        self.link
-            .join_presence(PRESENCE, &member(&self.node, room, nick));
+        // Subscribed first: the broker announces a member only once its
+        // loop's subscriptions are in place, so whoever sees us in
+        // presence reaches us.
         self.link.subscribe(&room_channel(room));
         self.link.subscribe(&user_channel(nick));
+        self.link
+            .join_presence(PRESENCE, &member(&self.node, room, nick));
         // Missed by the others while Redis is down; presence catches up.
         let _ = self.link.publish(&room_channel(room), text.as_bytes());
     }
