@@ -169,15 +169,21 @@ fn publish_until_heard(from: &Node, to: &Node, text: &str) -> String {
     unreachable!()
 }
 
-#[test]
-fn messages_cross_processes_and_never_come_back_to_their_own_loop() {
-    let Some(redis) = RedisServer::start("broker messages") else {
-        return;
-    };
+/// A Redis and two "processes" on it, both seen up; `None` to skip.
+fn two_nodes(test: &str) -> Option<(RedisServer, Node, Node)> {
+    let redis = RedisServer::start(test)?;
     let a = Node::start(&redis.url(), options());
     let b = Node::start(&redis.url(), options());
     a.wait_up();
     b.wait_up();
+    Some((redis, a, b))
+}
+
+#[test]
+fn messages_cross_processes_and_never_come_back_to_their_own_loop() {
+    let Some((_redis, a, b)) = two_nodes("broker messages") else {
+        return;
+    };
     let heard = publish_until_heard(&a, &b, "hello");
     assert!(heard.starts_with("hello-"), "{heard}");
     std::thread::sleep(Duration::from_millis(300));
@@ -194,13 +200,9 @@ fn messages_cross_processes_and_never_come_back_to_their_own_loop() {
 
 #[test]
 fn presence_follows_joins_and_leaves_across_processes() {
-    let Some(redis) = RedisServer::start("broker presence") else {
+    let Some((_redis, a, b)) = two_nodes("broker presence") else {
         return;
     };
-    let a = Node::start(&redis.url(), options());
-    let b = Node::start(&redis.url(), options());
-    a.wait_up();
-    b.wait_up();
     a.act(Act::Join("room", "ann"));
     b.presence(&["ann"]);
     b.act(Act::Join("room", "bob"));
@@ -211,13 +213,9 @@ fn presence_follows_joins_and_leaves_across_processes() {
 
 #[test]
 fn a_redis_restart_is_survived_and_presence_rebuilt() {
-    let Some(mut redis) = RedisServer::start("broker restart") else {
+    let Some((mut redis, a, b)) = two_nodes("broker restart") else {
         return;
     };
-    let a = Node::start(&redis.url(), options());
-    let b = Node::start(&redis.url(), options());
-    a.wait_up();
-    b.wait_up();
     a.act(Act::Join("room", "ann"));
     b.presence(&["ann"]);
 

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use ws6455::{ConnectOptions, Incoming, WebSocket};
+use ws6455_test_support::interop::{command, peer_available, probe, Proc};
 use ws6455_test_support::redis::RedisServer;
 use ws6455_test_support::server::{rss_kib, ServerProcess};
 
@@ -114,6 +115,25 @@ impl Page {
         }
         got
     }
+}
+
+/// Python `websockets` and a Redis, or `None` to skip.
+fn python_and_redis(test: &str) -> Option<RedisServer> {
+    let python = probe("python3", &["-c", "import websockets.asyncio.client"])
+        .map(|_| "python3 with websockets >= 13 is not installed".to_owned());
+    if !peer_available(test, python) {
+        return None;
+    }
+    RedisServer::start(test)
+}
+
+/// Start `tests/interop/cluster_order.py` with `args`; it must print DONE.
+fn cluster_order(args: &[&str]) -> Proc {
+    let mut all = vec!["cluster_order.py"];
+    all.extend_from_slice(args);
+    let mut python = Proc::spawn("cluster_order.py", command("python3", &all));
+    python.succeed();
+    python
 }
 
 fn is_message<'a>(from: &'a str, text: &'a str) -> impl Fn(&Value) -> bool + 'a {
@@ -286,15 +306,7 @@ fn a_redis_restart_mid_conversation_is_survived() {
 
 #[test]
 fn ten_thousand_room_messages_arrive_once_and_in_order_per_sender() {
-    use ws6455_test_support::interop::{command, peer_available, probe, Proc};
-    if !peer_available(
-        "cluster order",
-        probe("python3", &["-c", "import websockets.asyncio.client"])
-            .map(|_| "python3 with websockets >= 13 is not installed".to_owned()),
-    ) {
-        return;
-    }
-    let Some(redis) = RedisServer::start("cluster order") else {
+    let Some(redis) = python_and_redis("cluster order") else {
         return;
     };
     let servers = [
@@ -306,10 +318,9 @@ fn ten_thousand_room_messages_arrive_once_and_in_order_per_sender() {
         .iter()
         .map(|s| format!("ws://{}/chat", s.addr))
         .collect();
-    let mut args = vec!["cluster_order.py", "10000"];
+    let mut args = vec!["10000"];
     args.extend(urls.iter().map(String::as_str));
-    let mut python = Proc::spawn("cluster_order.py", command("python3", &args));
-    python.succeed();
+    let python = cluster_order(&args);
     assert_eq!(
         python.passes(),
         [
@@ -321,15 +332,7 @@ fn ten_thousand_room_messages_arrive_once_and_in_order_per_sender() {
 
 #[test]
 fn a_subscriber_that_never_reads_slows_nobody() {
-    use ws6455_test_support::interop::{command, peer_available, probe, Proc};
-    if !peer_available(
-        "cluster stalled subscriber",
-        probe("python3", &["-c", "import websockets.asyncio.client"])
-            .map(|_| "python3 with websockets >= 13 is not installed".to_owned()),
-    ) {
-        return;
-    }
-    let Some(redis) = RedisServer::start("cluster stalled subscriber") else {
+    let Some(redis) = python_and_redis("cluster stalled subscriber") else {
         return;
     };
     let servers = [server(&redis, "n1"), server(&redis, "n2")];
@@ -340,13 +343,10 @@ fn a_subscriber_that_never_reads_slows_nobody() {
     // 8,000 messages of 1,900 characters: 15 MB to the stalled client,
     // past what its socket buffers hold (a receive buffer grows only as
     // its application reads) and its 1 MiB output bound.
-    let mut args = vec!["cluster_order.py", "--size", "1900", "--stalled"];
-    args.push(&urls[1]);
-    args.push("8000");
+    let mut args = vec!["--size", "1900", "--stalled", &urls[1], "8000"];
     args.extend(urls.iter().map(String::as_str));
     let started = Instant::now();
-    let mut python = Proc::spawn("cluster_order.py", command("python3", &args));
-    python.succeed();
+    let python = cluster_order(&args);
     eprintln!(
         "8,000 × 1.9 KB past a stalled reader in {:?}",
         started.elapsed()

@@ -18,23 +18,9 @@
 use std::net::TcpListener;
 
 use ws6455_test_support::interop::{
-    announce, command, node_module_missing, peer_available, probe, screenshot_dir, serve,
-    serve_with, Proc, DEFLATE_PRESETS,
+    announce, browser_ready, command, screenshot_dir, serve, serve_with, Proc, DEFLATE_PRESETS,
 };
 use ws6455_test_support::tls::TestCert;
-
-fn chromium() -> String {
-    std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned())
-}
-
-/// Whether Node's playwright-core and Chromium are here (or say why not).
-fn browser_ready(test: &str) -> bool {
-    let missing = node_module_missing("playwright-core").or_else(|| {
-        probe(&chromium(), &["--version"])
-            .map(|_| format!("{} is not installed (apt-get install chromium)", chromium()))
-    });
-    peer_available(test, missing)
-}
 
 #[test]
 fn chromium_uses_the_chat_and_the_game() {

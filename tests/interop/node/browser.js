@@ -21,9 +21,8 @@
 "use strict";
 
 const fs = require("fs");
-const path = require("path");
-const readline = require("readline");
-const { PATIENCE, say, until, withChromium, run } = require("./chromium");
+const { PATIENCE, say, until, withChromium, run, ask, shot: shotInto, players, dotsMoved } =
+  require("./chromium");
 
 const tlsMode = process.argv[2] === "--tls";
 // `--echo`: only the compressed echo (with a 1 MiB message), for serve's
@@ -31,25 +30,7 @@ const tlsMode = process.argv[2] === "--tls";
 const echoMode = process.argv[2] === "--echo";
 const [base, shots] = process.argv.slice(tlsMode || echoMode ? 3 : 2);
 
-const stdinLines = readline.createInterface({ input: process.stdin });
-const waiting = [];
-stdinLines.on("line", (line) => {
-  const i = waiting.findIndex((w) => w.line === line);
-  if (i >= 0) waiting.splice(i, 1)[0].resolve();
-});
-function ask(request, answer) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${answer} on stdin`)), 2 * PATIENCE);
-    waiting.push({ line: answer, resolve: () => { clearTimeout(timer); resolve(); } });
-    say(request);
-  });
-}
-
-async function shot(page, name) {
-  const file = path.join(shots, name);
-  await page.screenshot({ path: file });
-  say(`SCREENSHOT ${file}`);
-}
+const shot = (page, name) => shotInto(shots, page, name);
 
 
 const presence = (nick) => document.querySelector(`#presence li[data-nick="${CSS.escape(nick)}"]`) !== null;
@@ -107,11 +88,6 @@ async function chat(context) {
   await alice.close();
 }
 
-const players = () =>
-  [...document.querySelectorAll("#players li")].map((li) => ({
-    id: Number(li.dataset.id), x: Number(li.dataset.x), y: Number(li.dataset.y), me: li.dataset.me === "true",
-  }));
-
 async function game(context) {
   const one = await context.newPage();
   const two = await context.newPage();
@@ -128,15 +104,8 @@ async function game(context) {
   await one.keyboard.down("ArrowRight");
   await two.keyboard.down("ArrowDown");
   // Each page sees both dots move: its own and the other one.
-  const moved = ([a, b]) => {
-    const now = [...document.querySelectorAll("#players li")].map((li) => ({
-      id: Number(li.dataset.id), x: Number(li.dataset.x), y: Number(li.dataset.y),
-    }));
-    const p1 = now.find((p) => p.id === a.id), p2 = now.find((p) => p.id === b.id);
-    return p1 && p2 && p1.x >= Math.min(a.x + 40, 630) && p2.y >= Math.min(b.y + 40, 390);
-  };
-  await until(one, "page one sees both dots move", moved, [start1, start2]);
-  await until(two, "page two sees both dots move", moved, [start1, start2]);
+  await until(one, "page one sees both dots move", dotsMoved, [start1, start2]);
+  await until(two, "page two sees both dots move", dotsMoved, [start1, start2]);
   await one.keyboard.up("ArrowRight");
   await two.keyboard.up("ArrowDown");
   await shot(one, "game-one.png");

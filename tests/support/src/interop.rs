@@ -63,6 +63,21 @@ pub fn peer_available(test: &str, missing: Option<String>) -> bool {
     false
 }
 
+/// The Chromium the browser tests drive: `$CHROMIUM`, or Debian's.
+pub fn chromium() -> String {
+    std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned())
+}
+
+/// Whether Node's playwright-core and Chromium are here (or say why not,
+/// as [`peer_available`] does).
+pub fn browser_ready(test: &str) -> bool {
+    let missing = node_module_missing("playwright-core").or_else(|| {
+        probe(&chromium(), &["--version"])
+            .map(|_| format!("{} is not installed (apt-get install chromium)", chromium()))
+    });
+    peer_available(test, missing)
+}
+
 /// `None` if `program args…` runs and exits 0, else what went wrong.
 pub fn probe(program: &str, args: &[&str]) -> Option<String> {
     match Command::new(program)
