@@ -106,7 +106,9 @@ pub trait Broker {
 
     /// Add `member` to presence set `set` for as long as this loop is
     /// alive and does not leave: the broker refreshes it, and drops it
-    /// within the presence TTL of this process dying.
+    /// within the presence TTL of this process dying. The member is
+    /// announced once this loop's earlier [`Broker::subscribe`]s are in
+    /// effect, so subscribe first to be reachable by whoever sees it.
     fn join_presence(&mut self, set: &str, member: &str);
 
     /// Take `member` out of `set` now.
