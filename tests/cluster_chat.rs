@@ -218,6 +218,12 @@ fn a_killed_server_leaves_every_presence_list_within_the_ttl() {
     ann.join("lobby");
     bob.join("lobby");
     ann.presence(&["ann", "bob"], &["n1", "n2"]);
+    for i in 0..50 {
+        ann.say(&format!("warm-up {i}"));
+    }
+    bob.wait("the warm-up", PATIENCE, is_message("ann", "warm-up 49"));
+    std::thread::sleep(Duration::from_secs(2));
+    let baseline = rss_kib(n1.pid());
 
     // SIGKILL: no close frames, no goodbye to Redis.
     let killed = Instant::now();
@@ -230,6 +236,16 @@ fn a_killed_server_leaves_every_presence_list_within_the_ttl() {
     assert!(
         took <= Duration::from_secs(TTL + TTL / 3 + 1),
         "took {took:?}"
+    );
+    // The survivor keeps working, and gave back what the other cost it.
+    ann.say("still here");
+    ann.wait("its own message", PATIENCE, is_message("ann", "still here"));
+    std::thread::sleep(Duration::from_secs(3));
+    let after = rss_kib(n1.pid());
+    eprintln!("surviving serve RSS: {baseline} KiB before the kill, {after} KiB after");
+    assert!(
+        after * 10 <= baseline * 11,
+        "RSS {after} KiB, {baseline} KiB before"
     );
 }
 
