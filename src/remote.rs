@@ -124,8 +124,9 @@ impl Remote {
     }
 
     /// Ask the loop to call [`crate::Handler::on_notify`] with `token` on
-    /// its next turn. Returns at once and allocates nothing once the
-    /// loop has seen a few tokens. Notices of one token coalesce: however
+    /// its next turn. Returns at once: a lock, a push onto a short list
+    /// (one small allocation for the first notice of a turn) and a wake.
+    /// Notices of one token coalesce: however
     /// many arrive before the loop's turn, the handler hears it once — so
     /// a producer that pushes into a queue and then notifies wakes the
     /// loop once per turn, not once per item. Notices come after the

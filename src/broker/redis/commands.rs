@@ -12,7 +12,7 @@ use log::{debug, info, warn};
 use redis::{Client, Connection, Pipeline, RedisResult};
 
 use super::backoff::Backoff;
-use super::{Own, Shared};
+use super::Shared;
 use crate::broker::BrokerEvent;
 
 /// Most commands sent as one pipeline.
@@ -239,15 +239,8 @@ impl Worker {
     fn add_refresh(&self, batch: &mut Batch) {
         // Before Up, our members would be seen before we can hear them:
         // the rebuild writes them when Up comes.
-        let own = if self.shared.up.load(Ordering::SeqCst) {
-            self.shared.own().clone()
-        } else {
-            Own::new()
-        };
-        for (set, members) in &own {
-            for member in members.keys() {
-                self.add_entry(&mut batch.pipe, set, member);
-            }
+        if self.shared.up.load(Ordering::SeqCst) {
+            self.add_own(&mut batch.pipe, false);
         }
         for set in self.shared.links().watchers.keys() {
             batch.reads.entry(set.clone()).or_default();
@@ -432,12 +425,25 @@ impl Worker {
     /// Every presence entry of this process, written and announced.
     fn rebuild(&mut self) -> RedisResult<()> {
         let mut pipe = redis::pipe();
+        self.add_own(&mut pipe, true);
+        self.exec(&pipe)
+    }
+
+    /// Every presence entry of this process into `pipe` (refreshed
+    /// expiry), each set announced too if `announce`.
+    fn add_own(&self, pipe: &mut Pipeline, announce: bool) {
         for (set, members) in self.shared.own().iter() {
             for member in members.keys() {
-                self.add_entry(&mut pipe, set, member);
+                self.add_entry(pipe, set, member);
             }
-            self.announce(&mut pipe, set);
+            if announce {
+                self.announce(pipe, set);
+            }
         }
+    }
+
+    /// Send `pipe`, if there is anything in it and a connection to send on.
+    fn exec(&mut self, pipe: &Pipeline) -> RedisResult<()> {
         match self.con.as_mut() {
             Some(con) if !pipe.is_empty() => pipe.exec(con),
             _ => Ok(()),
@@ -475,9 +481,6 @@ impl Worker {
     /// Shutting down: take this process's entries out now rather than
     /// letting them expire.
     fn leave_all(&mut self) {
-        let Some(con) = self.con.as_mut() else {
-            return;
-        };
         let mut pipe = redis::pipe();
         for (set, members) in self.shared.own().iter() {
             for member in members.keys() {
@@ -486,14 +489,10 @@ impl Worker {
                     .arg(member)
                     .ignore();
             }
-            pipe.cmd("PUBLISH")
-                .arg(self.shared.set_changed_key(set))
-                .arg("")
-                .ignore();
+            self.announce(&mut pipe, set);
         }
-        if !pipe.is_empty() {
-            let _ = pipe.exec(con);
-        }
+        // Whatever fails here expires with the TTL.
+        let _ = self.exec(&pipe);
     }
 }
 
