@@ -5,6 +5,7 @@ mod alloc;
 mod apps;
 mod autobahn_client;
 mod bench;
+mod conformance;
 mod connect;
 mod inspect;
 mod log;
@@ -55,6 +56,11 @@ enum Command {
     AutobahnClient(autobahn_client::Args),
     /// Load generator: closed-loop echo load, fan-out, or idle connections.
     Bench(bench::Args),
+    /// Test any WebSocket server or client against the Autobahn case
+    /// catalog (517 cases: sections 1-7, 9, 10, 12, 13) with wstest's
+    /// verdicts and reports. Exit 0 when no case FAILED, 1 otherwise, 2
+    /// for unusable options.
+    Conformance(conformance::Args),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +75,11 @@ fn main() -> ExitCode {
         Command::Connect(args) => return connect::run(args),
         Command::Inspect(args) => return inspect::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Conformance(args) => match conformance::run(args) {
+            Ok(true) => return ExitCode::SUCCESS,
+            Ok(false) => return ExitCode::FAILURE,
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
