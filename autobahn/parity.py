@@ -42,10 +42,20 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 HOST = "127.0.0.1"
 
-# Cases on which the real wstest gave different verdicts on repeated runs of
-# the same peer (role, peer, evidence in the reason): a difference there is
+# (role, peer, case) on which the real wstest gave different verdicts on
+# repeated runs of the same peer, with the evidence: a difference there is
 # printed but does not fail the run. Fill it only with such evidence.
-KNOWN_NONDETERMINISTIC = {}
+# The websockets client (asyncio) echoes from its handler task while its
+# reader goes on parsing: in these cases, whose frames wstest sends one
+# octet at a time (chopsize 1), a valid message is followed by a bad frame
+# and a ping, and whether the echo leaves before the reader fails the
+# connection is a race (OK with the echo, NON-STRICT without).
+_CHOPPED_RACE = "websockets client echo vs. failing on the next frame (octet-wise chops): "
+KNOWN_NONDETERMINISTIC = {
+    ("client", "websockets", "3.4"): _CHOPPED_RACE + "NON-STRICT in 2 of 6 wstest runs, OK in 4",
+    ("client", "websockets", "4.1.5"): _CHOPPED_RACE + "NON-STRICT in 1 of 6 wstest runs, OK in 5",
+    ("client", "websockets", "4.2.5"): _CHOPPED_RACE + "NON-STRICT in 1 of 6 wstest runs, OK in 5",
+}
 
 # How each peer starts: argv templates per role, formatted with {ws6455}
 # (the binary), {peers} (benches/peers/target/release), {parity} (this
@@ -425,7 +435,7 @@ def fmt(v):
     return "(missing)" if v is None else f"({v[0]}, {v[1]})"
 
 
-def compare(ref, ours, ref_name, ours_name):
+def compare(ref, ours, ref_name, ours_name, role, peer):
     """Prints the differences; returns the number outside KNOWN_NONDETERMINISTIC."""
     diff = known = missing = 0
     width = max([len(c) for c in list(ref) + list(ours)] + [5])
@@ -436,9 +446,10 @@ def compare(ref, ours, ref_name, ours_name):
         if a is None or b is None:
             missing += 1
         note = ""
-        if case in KNOWN_NONDETERMINISTIC and a is not None and b is not None:
+        why = KNOWN_NONDETERMINISTIC.get((role, peer, case))
+        if why and a is not None and b is not None:
             known += 1
-            note = f"  [known nondeterministic: {KNOWN_NONDETERMINISTIC[case]}]"
+            note = f"  [known nondeterministic: {why}]"
         else:
             diff += 1
         print(f"{case:<{width}}  {ref_name}={fmt(a)}  {ours_name}={fmt(b)}{note}")
@@ -471,8 +482,9 @@ def parse_args(argv):
                    help="the wstest executable (default: $WSTEST or /tmp/ws6455-wstest-env/bin/wstest)")
     p.add_argument("--wstest-report", metavar="PATH",
                    help="reuse this wstest index.json (or its directory) instead of running wstest; its cases are filtered by --cases/--exclude")
-    p.add_argument("--runner", choices=["ws6455", "wstest"], default="ws6455",
-                   help="the 'ours' side: ws6455 conformance (default), or a second real wstest run (rig check, nondeterminism hunt)")
+    p.add_argument("--runner", choices=["ws6455", "wstest", "none"], default="ws6455",
+                   help="the 'ours' side: ws6455 conformance (default), a second real wstest run (rig check, nondeterminism hunt), "
+                   "or none (only wstest: its counts, and its verdicts with --save-verdicts)")
     p.add_argument("--ws6455", default=os.environ.get("WS6455", os.path.join(ROOT, "target", "release", "ws6455")),
                    help="the ws6455 binary, for the runner and the ws6455 peer (default: $WS6455 or target/release/ws6455)")
     p.add_argument("--peers-dir", default=os.environ.get("PEERS_DIR", os.path.join(ROOT, "benches", "peers", "target", "release")),
@@ -528,6 +540,10 @@ def main(argv=None):
             save_verdicts(ref, args.save_verdicts)
             log(f"wstest verdicts written to {args.save_verdicts}")
 
+        if args.runner == "none":
+            print(f"role {args.role}, peer {args.peer}: wstest: {counts(ref)}; bad closes: {close_counts(ref)}; "
+                  + ("reused report" if ref_time is None else f"took {ref_time:.1f} s"))
+            return 0
         log(f"{ours_name} {args.role} role against a fresh {args.peer} ...")
         t0 = time.monotonic()
         if args.runner == "wstest":
@@ -550,7 +566,7 @@ def main(argv=None):
 
     print(f"role {args.role}, peer {args.peer}, cases {','.join(args.case_list)}"
           + (f" minus {','.join(args.exclude_list)}" if args.exclude_list else ""))
-    diff = compare(ref, ours, "wstest", ours_name)
+    diff = compare(ref, ours, "wstest", ours_name, args.role, args.peer)
     for name, verdicts, took in (("wstest", ref, ref_time), (ours_name, ours, ours_time)):
         t = "reused report" if took is None else f"{took:.1f} s"
         print(f"{name:>8}: {counts(verdicts)}; bad closes: {close_counts(verdicts)}; took {t}")
