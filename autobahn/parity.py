@@ -523,6 +523,9 @@ def main(argv=None):
     else:
         workdir = tempfile.mkdtemp(prefix="ws6455-parity-")
     rig = Rig(args, workdir)
+    # A SIGTERM to this script unwinds through the finally below, which
+    # stops every process it started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ours_name = "ours" if args.runner == "ws6455" else "wstest2"
     try:
         if args.wstest_report:
