@@ -397,6 +397,10 @@ def load_report(path, agent, what):
             data = json.load(f)
     except (OSError, ValueError) as e:
         raise RigError(f"{what}: cannot read {path}: {e}")
+    if data and all(isinstance(v, list) for v in data.values()):
+        # A recorded reference (parity/wstest-verdicts/ROLE-PEER.json):
+        # {case: [behavior, behaviorClose]}.
+        return {c: tuple(v) for c, v in data.items()}
     if agent in data:
         cases = data[agent]
     elif len(data) == 1:
@@ -481,7 +485,8 @@ def parse_args(argv):
     p.add_argument("--wstest", default=os.environ.get("WSTEST", "/tmp/ws6455-wstest-env/bin/wstest"),
                    help="the wstest executable (default: $WSTEST or /tmp/ws6455-wstest-env/bin/wstest)")
     p.add_argument("--wstest-report", metavar="PATH",
-                   help="reuse this wstest index.json (or its directory) instead of running wstest; its cases are filtered by --cases/--exclude")
+                   help="reuse this wstest index.json (or its directory), or a recorded reference from parity/wstest-verdicts/, "
+                   "instead of running wstest; its cases are filtered by --cases/--exclude")
     p.add_argument("--runner", choices=["ws6455", "wstest", "none"], default="ws6455",
                    help="the 'ours' side: ws6455 conformance (default), a second real wstest run (rig check, nondeterminism hunt), "
                    "or none (only wstest: its counts, and its verdicts with --save-verdicts)")

@@ -52,9 +52,7 @@ impl Case for BigMessage {
             }
             Sending::Fragments { byte, size } => {
                 let payload = vec![byte; self.len];
-                let auto = std::mem::replace(&mut p.auto_fragment_size, size);
-                p.send_message(&payload, self.binary);
-                p.auto_fragment_size = auto;
+                p.send_message_split(&payload, self.binary, Some(size), false);
             }
         }
         p.close_after(f64::from(self.wait));
