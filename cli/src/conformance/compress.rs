@@ -82,36 +82,40 @@ impl Session {
 
     /// Inflate the next compressed bytes of the current message.
     pub fn decompress(&mut self, data: &[u8]) -> Result<Vec<u8>, ProtocolError> {
-        let mut plain = Vec::new();
-        let mut produced = 0u64;
-        let mut sink = InflateSink {
-            produced: &mut produced,
-            limit: u64::MAX,
-            push: |piece: &[u8]| {
-                plain.extend_from_slice(piece);
-                Ok(())
-            },
-        };
-        self.decompressor.inflate(data, &mut sink)?;
-        Ok(plain)
+        let d = &mut self.decompressor;
+        collect(|sink| d.inflate(data, sink))
     }
 
     /// The message ended: flush what the §7.2.2 tail releases.
     pub fn finish_message(&mut self) -> Result<Vec<u8>, ProtocolError> {
-        let mut plain = Vec::new();
-        let mut produced = 0u64;
-        let mut sink = InflateSink {
-            produced: &mut produced,
-            limit: u64::MAX,
-            push: |piece: &[u8]| {
-                plain.extend_from_slice(piece);
-                Ok(())
-            },
-        };
-        self.decompressor.finish(&mut sink)?;
+        let d = &mut self.decompressor;
+        let plain = collect(|sink| d.finish(sink))?;
         if self.reset_receiving {
             self.decompressor.reset();
         }
         Ok(plain)
     }
+}
+
+/// Where inflated bytes go: one vector, no limit (the driver bounds what
+/// a peer may make the runner hold).
+type Push<'a> = &'a mut dyn FnMut(&[u8]) -> Result<(), ProtocolError>;
+
+/// What `run` inflates, gathered.
+fn collect(
+    run: impl FnOnce(&mut InflateSink<'_, Push<'_>>) -> Result<(), ProtocolError>,
+) -> Result<Vec<u8>, ProtocolError> {
+    let mut plain = Vec::new();
+    let mut produced = 0u64;
+    let mut push = |piece: &[u8]| {
+        plain.extend_from_slice(piece);
+        Ok(())
+    };
+    let mut sink = InflateSink {
+        produced: &mut produced,
+        limit: u64::MAX,
+        push: &mut push as Push<'_>,
+    };
+    run(&mut sink)?;
+    Ok(plain)
 }

@@ -2,7 +2,7 @@
 //! (`shared/autobahn-cases.md`) and the behaviour of wstest 25.10.1.
 //! Every file has `register`, which adds its section's cases.
 
-use super::case::{Case, Observed};
+use super::case::{Case, Observed, Verdict};
 use super::catalog::Entry;
 use super::peer::Peer;
 
@@ -63,4 +63,13 @@ pub fn message(payload: impl Into<Vec<u8>>, binary: bool) -> Observed {
 /// An expected pong.
 pub fn pong(payload: impl Into<Vec<u8>>) -> Observed {
     Observed::Pong(payload.into())
+}
+
+/// End a case judged as the echoes come back (9.x, 12.x, 13.x): the
+/// verdict and why, the wire log on again, and our close.
+pub fn conclude(p: &mut Peer, verdict: Verdict, result: impl Into<String>) {
+    p.outcome.behavior = verdict;
+    p.outcome.result = result.into();
+    p.enable_wirelog(true);
+    p.send_close(Some(1000), None);
 }

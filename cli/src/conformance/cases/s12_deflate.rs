@@ -10,6 +10,7 @@ use super::super::case::{
 };
 use super::super::catalog::Entry;
 use super::super::peer::Peer;
+use super::conclude;
 use super::s12_data::{datasets, Dataset};
 
 /// (payload size, messages, seconds allowed, auto-fragment size).
@@ -191,17 +192,11 @@ impl Case for Echoes {
             None
         };
         if let Some(why) = problem {
-            p.outcome.behavior = Verdict::Failed;
-            p.outcome.result = why;
-            p.enable_wirelog(true);
-            p.send_close(Some(1000), None);
+            conclude(p, Verdict::Failed, why);
         } else if self.sent < self.count {
             self.send_one(p);
         } else {
-            p.outcome.behavior = Verdict::Ok;
-            p.outcome.result = "Ok, received all echo'ed messages in time.".into();
-            p.enable_wirelog(true);
-            p.send_close(Some(1000), None);
+            conclude(p, Verdict::Ok, "Ok, received all echo'ed messages in time.");
         }
     }
 

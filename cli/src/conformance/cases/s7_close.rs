@@ -144,48 +144,45 @@ pub fn register(list: &mut Vec<Entry>) {
             p.kill_after(1.0);
         },
     ));
-    list.push(case(
-        "7.1.2",
-        "Send two close frames",
-        "Clean close with normal code. Second close frame ignored.",
-        WrongCodeFails,
-        |p| {
-            p.outcome.suppress_close = true;
-            p.expect(Verdict::Ok, vec![]);
-            p.expect_close(clean_by_me(&[1000]));
-            p.send_close(Some(1000), None);
-            p.send_frame(Frame::new(8, b""));
-            p.kill_after(1.0);
-        },
-    ));
-    list.push(case(
-        "7.1.3",
-        "Send a ping after close message",
-        "Clean close with normal code, no pong.",
-        WrongCodeFails,
-        |p| {
-            p.outcome.suppress_close = true;
-            p.expect(Verdict::Ok, vec![]);
-            p.expect_close(clean_by_me(&[1000]));
-            p.send_close(Some(1000), None);
-            p.send_frame(Frame::new(9, b""));
-            p.kill_after(1.0);
-        },
-    ));
-    list.push(case(
-        "7.1.4",
-        "Send text message after sending a close frame.",
-        "Clean close with normal code. Text message ignored.",
-        WrongCodeFails,
-        |p| {
-            p.outcome.suppress_close = true;
-            p.expect(Verdict::Ok, vec![]);
-            p.expect_close(clean_by_me(&[1000]));
-            p.send_close(Some(1000), None);
-            p.send_frame(Frame::new(1, HELLO));
-            p.kill_after(1.0);
-        },
-    ));
+    // 7.1.2-7.1.4: a frame after our close, which the peer must ignore.
+    for (id, description, expectation, opcode, payload) in [
+        (
+            "7.1.2",
+            "Send two close frames",
+            "Clean close with normal code. Second close frame ignored.",
+            8,
+            &b""[..],
+        ),
+        (
+            "7.1.3",
+            "Send a ping after close message",
+            "Clean close with normal code, no pong.",
+            9,
+            b"",
+        ),
+        (
+            "7.1.4",
+            "Send text message after sending a close frame.",
+            "Clean close with normal code. Text message ignored.",
+            1,
+            HELLO,
+        ),
+    ] {
+        list.push(case(
+            id,
+            description,
+            expectation,
+            WrongCodeFails,
+            move |p| {
+                p.outcome.suppress_close = true;
+                p.expect(Verdict::Ok, vec![]);
+                p.expect_close(clean_by_me(&[1000]));
+                p.send_close(Some(1000), None);
+                p.send_frame(Frame::new(opcode, payload));
+                p.kill_after(1.0);
+            },
+        ));
+    }
     list.push(case(
         "7.1.5",
         "Send message fragment1 followed by close then fragment",

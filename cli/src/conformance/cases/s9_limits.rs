@@ -9,6 +9,7 @@
 use super::super::case::{Case, ExpectedClose, Verdict};
 use super::super::catalog::Entry;
 use super::super::peer::{Frame, Peer};
+use super::conclude;
 
 /// How a big message goes out.
 #[derive(Clone, Copy)]
@@ -114,21 +115,16 @@ impl Case for RoundTrips {
 
     fn on_message(&mut self, p: &mut Peer, payload: Vec<u8>, binary: bool) {
         if binary != self.binary || payload.len() != self.len {
-            p.outcome.behavior = Verdict::Failed;
             let py_bool = if binary { "True" } else { "False" };
-            p.outcome.result = format!(
+            let why = format!(
                 "Echo'ed message type or length differs from what I sent (got binary = {py_bool}, payload length = {}).",
                 payload.len()
             );
-            p.enable_wirelog(true);
-            p.send_close(Some(1000), None);
+            conclude(p, Verdict::Failed, why);
         } else if self.sent < self.count {
             self.send_one(p);
         } else {
-            p.outcome.behavior = Verdict::Ok;
-            p.outcome.result = "Ok, received all echo'ed messages in time.".into();
-            p.enable_wirelog(true);
-            p.send_close(Some(1000), None);
+            conclude(p, Verdict::Ok, "Ok, received all echo'ed messages in time.");
         }
     }
 }
