@@ -164,10 +164,12 @@ pub fn run_open(mut conn: Conn, p: &mut Peer, case: &mut dyn Case, early: &[u8])
             let _ = conn.stream.shutdown(Shutdown::Both);
             break;
         }
-        // One turn: write what the transport holds (a queued piece moves
-        // in only once it is empty), then wait for the socket or a timer.
+        // One turn: the queue's next piece joins the transport (as
+        // wstest's `_send`, once per turn of its reactor), then the
+        // transport is written, then we wait for the socket or a timer.
+        p.begin_turn();
         let mut write_blocked = false;
-        if p.has_queued() && !p.transport_pending() {
+        if p.pump_due() {
             if let Some(last) = last_piece {
                 // A sleep this short overshoots by the kernel's timer
                 // slack (50 µs); wait by spinning instead.
@@ -176,6 +178,11 @@ pub fn run_open(mut conn: Conn, p: &mut Peer, case: &mut dyn Case, early: &[u8])
                     std::hint::spin_loop();
                 }
             }
+            p.pump_turn();
+        }
+        // Pieces are paced from when each goes out, the first one of a
+        // sequence (written where it was queued) included.
+        if p.pumping() && p.transport_pending() {
             last_piece = Some(Instant::now());
         }
         loop {

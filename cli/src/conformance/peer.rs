@@ -151,6 +151,12 @@ pub struct Peer {
     transport: Vec<u8>,
     /// Writes that go one per turn of the loop (chopped or synchronous).
     queue: VecDeque<(Vec<u8>, bool)>,
+    /// The driver's turn count ([`Peer::begin_turn`]).
+    turn: u64,
+    /// The turn on which the next queued piece moves into the transport
+    /// (wstest's `_send` re-armed with `call_later`); `None` while the
+    /// queue is not being pumped (wstest's `triggered` off).
+    pump_at: Option<u64>,
     timers: Vec<(Instant, Timer)>,
     events: VecDeque<Event>,
     drop: Option<Drop>,
@@ -188,6 +194,8 @@ impl Peer {
             utf8_valid: true,
             transport: Vec::new(),
             queue: VecDeque::new(),
+            turn: 0,
+            pump_at: None,
             timers: Vec::new(),
             events: VecDeque::new(),
             drop: None,
@@ -479,8 +487,12 @@ impl Peer {
                 for piece in data.chunks(size) {
                     self.queue.push_back((piece.to_vec(), true));
                 }
+                self.trigger();
             }
-            _ if sync || !self.queue.is_empty() => self.queue.push_back((data, sync)),
+            _ if sync || !self.queue.is_empty() => {
+                self.queue.push_back((data, sync));
+                self.trigger();
+            }
             _ => {
                 self.wirelog.push(|| {
                     Entry::TxOctets(data.len(), data.iter().take(64).copied().collect(), false)
@@ -494,17 +506,58 @@ impl Peer {
         }
     }
 
-    /// The bytes to write now. When the transport buffer is empty the next
-    /// queued piece moves into it: one piece per turn of the loop.
-    pub fn next_write(&mut self) -> &[u8] {
-        if self.transport.is_empty() && self.state != State::Closed {
-            if let Some((piece, sync)) = self.queue.pop_front() {
-                self.wirelog.push(|| {
-                    Entry::TxOctets(piece.len(), piece.iter().take(64).copied().collect(), sync)
-                });
-                self.transport = piece;
-            }
+    /// wstest's `_trigger`: the first queued piece goes into the transport
+    /// at once, the next one a turn later. So a sequence started while
+    /// reading (an `on_open`, an `on_message`) has its first two pieces
+    /// written together on the next turn, as wstest's reactor writes them
+    /// (3.3: the message and the bad frame behind it in one segment).
+    fn trigger(&mut self) {
+        if self.pump_at.is_none() {
+            self.pump();
         }
+    }
+
+    /// wstest's `_send`: move one queued piece into the transport (behind
+    /// what it still holds) and come back next turn; stop when none is left.
+    fn pump(&mut self) {
+        let Some((piece, sync)) = self.queue.pop_front() else {
+            self.pump_at = None;
+            return;
+        };
+        if self.state != State::Closed {
+            self.wirelog.push(|| {
+                Entry::TxOctets(piece.len(), piece.iter().take(64).copied().collect(), sync)
+            });
+            self.transport.extend_from_slice(&piece);
+        }
+        self.pump_at = Some(self.turn.saturating_add(1));
+    }
+
+    /// A new turn of the driver's loop begins.
+    pub fn begin_turn(&mut self) {
+        self.turn = self.turn.saturating_add(1);
+    }
+
+    /// Whether the queue is being pumped (a piece went out on this turn or
+    /// the last, and more may follow).
+    pub fn pumping(&self) -> bool {
+        self.pump_at.is_some()
+    }
+
+    /// Whether a queued piece moves into the transport on this turn.
+    pub fn pump_due(&self) -> bool {
+        self.pump_at.is_some_and(|at| at <= self.turn) && self.state != State::Closed
+    }
+
+    /// This turn's piece of the queue, if one is due (see [`Peer::pump_due`]).
+    pub fn pump_turn(&mut self) {
+        if self.pump_due() {
+            self.pump();
+        }
+    }
+
+    /// The bytes to write now.
+    pub fn next_write(&mut self) -> &[u8] {
         &self.transport
     }
 
@@ -618,6 +671,37 @@ mod tests {
         let long = repeat_to(b"BAsd7&jh23", 1 << 20);
         assert_eq!(long.len(), 1 << 20);
         assert!(long.chunks(10).all(|c| b"BAsd7&jh23".starts_with(c)));
+    }
+
+    /// wstest's `_trigger`/`_send`: the first queued piece is in the
+    /// transport at once, each later one joins it a turn later, so a
+    /// sequence queued while reading goes out as (1 + 2), 3, 4 …
+    #[test]
+    fn queued_pieces_join_the_transport_one_turn_apart() {
+        let mut p = Peer::new(true);
+        p.opened();
+        p.send_data(vec![1], true, None);
+        p.send_data(vec![2], true, None);
+        p.send_data(vec![3, 4], false, Some(1));
+        assert_eq!(p.next_write(), [1]);
+        assert!(!p.pump_due(), "the next piece waits for the next turn");
+        p.begin_turn();
+        p.pump_turn();
+        assert_eq!(p.next_write(), [1, 2]);
+        p.wrote(2);
+        for expected in [3, 4] {
+            p.begin_turn();
+            assert!(p.pump_due());
+            p.pump_turn();
+            assert_eq!(p.next_write(), [expected]);
+            p.wrote(1);
+        }
+        p.begin_turn();
+        p.pump_turn();
+        assert!(!p.pumping() && !p.has_queued());
+        // An unqueued write goes straight to the transport.
+        p.send_data(vec![5], false, None);
+        assert_eq!(p.next_write(), [5]);
     }
 
     #[test]
