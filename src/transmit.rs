@@ -26,15 +26,16 @@ pub(crate) const DIRECT_MIN: usize = 16 << 10;
 /// `2 * FRAMES_PER_WRITE` for a message, and a flush asks for this many).
 pub(crate) const MAX_IOV: usize = 64;
 
-/// One `writev` of up to [`MAX_IOV`] chunks (the rest are not written).
-/// Returns the bytes the socket took; `Interrupted` is retried.
+/// One write of up to [`MAX_IOV`] chunks (the rest are not written):
+/// a `writev`, or a plain `send` for a single chunk. Returns the bytes the
+/// socket took; `Interrupted` is retried.
 pub(crate) fn writev(stream: &TcpStream, chunks: &[&[u8]]) -> io::Result<usize> {
     // One chunk (an echo, a turn's queued frames) goes with a plain
     // `send`: the kernel's `writev` path costs more per call (the vector
     // is copied in and checked, the file position looked up) and small
     // messages pay that on every write.
     if let [chunk] = chunks {
-        return write_one(stream, chunk);
+        return retry_interrupted(|| (&*stream).write(chunk));
     }
     let mut iov = [IoSlice::new(&[]); MAX_IOV];
     let mut n = 0;
@@ -43,18 +44,13 @@ pub(crate) fn writev(stream: &TcpStream, chunks: &[&[u8]]) -> io::Result<usize> 
         n += 1;
     }
     let iov = iov.get(..n).unwrap_or_default();
-    loop {
-        match (&*stream).write_vectored(iov) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            result => return result,
-        }
-    }
+    retry_interrupted(|| (&*stream).write_vectored(iov))
 }
 
-/// One `send` of `chunk`; `Interrupted` is retried.
-fn write_one(stream: &TcpStream, chunk: &[u8]) -> io::Result<usize> {
+/// Run `write` again for as long as a signal interrupts it.
+fn retry_interrupted(mut write: impl FnMut() -> io::Result<usize>) -> io::Result<usize> {
     loop {
-        match (&*stream).write(chunk) {
+        match write() {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             result => return result,
         }

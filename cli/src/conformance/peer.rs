@@ -557,7 +557,7 @@ impl Peer {
     }
 
     /// The bytes to write now.
-    pub fn next_write(&mut self) -> &[u8] {
+    pub fn next_write(&self) -> &[u8] {
         &self.transport
     }
 
